@@ -1,0 +1,1 @@
+"""Event buses: PutEvents onto a bus topic; rules, targets and routing build on it."""

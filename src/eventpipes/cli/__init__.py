@@ -1,0 +1,1 @@
+"""The `eventpipes` command line: one module per command group."""

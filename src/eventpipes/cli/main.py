@@ -1,0 +1,68 @@
+"""``eventpipes``: the entry point, and how every command reports an error.
+
+Errors print one line to stderr. Exit 2 means the input was wrong (fix it and
+run again); exit 1 means the system failed (a broker away, a port taken).
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import version
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from eventpipes.errors import ConfigurationError, EventPipesError, ValidationException
+from eventpipes.events.errors import InvalidEvent
+
+#: Errors that mean "the input is wrong", as opposed to "the system failed".
+INPUT_ERRORS: tuple[type[Exception], ...] = (ValidationException, InvalidEvent, ConfigurationError)
+
+
+class EventPipesGroup(click.Group):
+    """Turns eventpipes errors into one stderr line and an exit code instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            _fail(f"ConfigurationError: {_pydantic_summary(exc)}", 2)
+        except EventPipesError as exc:
+            _fail(str(exc), 2 if isinstance(exc, INPUT_ERRORS) or getattr(exc, "input_error", False) else 1)
+
+
+def _pydantic_summary(exc: ValidationError) -> str:
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()]
+    return "; ".join(problems)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@click.group(cls=EventPipesGroup)
+@click.version_option(version("eventpipes"), prog_name="eventpipes")
+def cli() -> None:
+    """EventBridge and EventBridge Pipes on your own Apache Kafka."""
+
+
+def _register() -> None:
+    from eventpipes.cli import broker, events
+
+    cli.add_command(broker.broker)
+    cli.add_command(events.put_events)
+    cli.add_command(events.tail)
+    try:
+        from eventpipes.cli import patterns
+    except ImportError:  # the pattern commands arrive with eventpipes.patterns
+        return
+    cli.add_command(patterns.test_event_pattern)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="eventpipes")

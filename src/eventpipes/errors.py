@@ -1,0 +1,44 @@
+"""The root of every error eventpipes raises on purpose.
+
+Each subpackage keeps its own short subclasses in its ``errors.py``. Errors carry
+what a caller needs as attributes (``code``, ``path``, ``retryable``) so that the
+CLI, the HTTP API and the dead-letter writer never parse a message string.
+"""
+
+from __future__ import annotations
+
+
+class EventPipesError(Exception):
+    """Base of all eventpipes errors.
+
+    Attributes:
+        code: the EventBridge (or Kafka, or Confluent) error name this maps to.
+        retryable: whether the same call may succeed if made again unchanged.
+    """
+
+    code: str = "InternalFailure"
+    retryable: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class ValidationException(EventPipesError):
+    """A request that is wrong as a whole (EventBridge's ``ValidationException``)."""
+
+    code = "ValidationException"
+
+
+class ConfigurationError(EventPipesError):
+    """An environment setting or a file that cannot be used as given."""
+
+    code = "ConfigurationError"

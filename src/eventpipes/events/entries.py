@@ -1,0 +1,266 @@
+"""PutEvents entries: their AWS shape, EventBridge's size rule, and per-entry results.
+
+Everything here is pure: it turns what a caller sent into events ready to be put,
+or into the per-entry failure EventBridge would report. The Kafka side lives in
+``eventpipes.bus.put_events``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Mapping, Sequence
+
+from eventpipes.errors import ValidationException
+from eventpipes.events.envelope import Event, format_time, parse_time
+from eventpipes.events.errors import EntryError, InvalidArgument, MalformedDetail, NotAuthorizedForSource
+
+#: PutEvents takes 1 to 10 entries per call.
+MAX_ENTRIES = 10
+
+#: ``Time``, when set, counts as 14 bytes towards the entry size, whatever its text.
+TIME_SIZE_BYTES = 14
+
+#: TraceHeader is 1..500 characters (PutEventsRequestEntry).
+MAX_TRACE_HEADER = 500
+
+ENTRY_FIELDS = ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
+
+DEFAULT_BUS = "default"
+
+# EventBridge allows [/.\-_A-Za-z0-9]+; Kafka topic names cannot hold '/', and the
+# bus topic's prefix leaves 234 of Kafka's 249 characters for the name.
+_BUS_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,234}$")
+_BUS_ARN = re.compile(r"^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus/(?P<name>.+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedEntry:
+    """An entry that passed every check: the event to put and where."""
+
+    bus: str
+    """Name of the bus the event goes to."""
+    event: Event
+    """The envelope built from the entry."""
+    trace_header: str | None = None
+    """The entry's TraceHeader, carried as a record header."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutEventsResultEntry:
+    """One entry's outcome: an ``EventId``, or an ``ErrorCode`` and ``ErrorMessage``."""
+
+    event_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @classmethod
+    def failed(cls, error: EntryError) -> "PutEventsResultEntry":
+        return cls(error_code=error.code, error_message=error.message)
+
+    def to_dict(self) -> dict[str, str]:
+        if self.event_id is not None:
+            return {"EventId": self.event_id}
+        return {"ErrorCode": self.error_code or "InternalFailure", "ErrorMessage": self.error_message or ""}
+
+
+@dataclass(frozen=True, slots=True)
+class PutEventsResult:
+    """The PutEvents response: one result per entry, in the order sent."""
+
+    entries: tuple[PutEventsResultEntry, ...]
+
+    @property
+    def failed_entry_count(self) -> int:
+        return sum(1 for entry in self.entries if entry.event_id is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The AWS response shape: ``FailedEntryCount`` and ``Entries``."""
+        return {"FailedEntryCount": self.failed_entry_count, "Entries": [e.to_dict() for e in self.entries]}
+
+
+def entry_size(entry: Mapping[str, Any]) -> int:
+    """The size EventBridge charges an entry against the limit.
+
+    14 bytes for ``Time`` when set, plus the UTF-8 bytes of ``Source``,
+    ``DetailType``, ``Detail`` and each resource. ``EventBusName`` and
+    ``TraceHeader`` do not count.
+    """
+    size = TIME_SIZE_BYTES if entry.get("Time") is not None else 0
+    for name in ("Source", "DetailType", "Detail"):
+        value = entry.get(name)
+        if isinstance(value, str):
+            size += len(value.encode("utf-8"))
+    for resource in entry.get("Resources") or ():
+        if isinstance(resource, str):
+            size += len(resource.encode("utf-8"))
+    return size
+
+
+def check_entry_list(entries: Any) -> Sequence[Any]:
+    """Check the request as a whole: a list of 1 to 10 entries.
+
+    Raises:
+        ValidationException: with the message EventBridge gives for the same request.
+    """
+    if not isinstance(entries, list):
+        raise ValidationException("Entries must be a JSON array of PutEvents entries.")
+    if not entries:
+        raise ValidationException(
+            "1 validation error detected: Value '[]' at 'entries' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1"
+        )
+    if len(entries) > MAX_ENTRIES:
+        raise ValidationException(
+            f"1 validation error detected: Value at 'entries' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_ENTRIES} (got {len(entries)})"
+        )
+    return entries
+
+
+def bus_name_of(value: Any) -> str:
+    """The bus an ``EventBusName`` (a name or an event-bus ARN) designates.
+
+    Raises:
+        InvalidArgument: not a name a bus topic can carry.
+    """
+    if not isinstance(value, str) or not value:
+        raise InvalidArgument("Parameter EventBusName is not valid. Reason: it must be a non-empty string.", field="EventBusName")
+    arn = _BUS_ARN.match(value)
+    name = arn.group("name") if arn else value
+    if not _BUS_NAME.match(name):
+        raise InvalidArgument(
+            f"Parameter EventBusName is not valid. Reason: {name!r} must be 1 to 234 of A-Z a-z 0-9 . _ - "
+            "(a Kafka topic name cannot hold '/').",
+            field="EventBusName",
+        )
+    return name
+
+
+def prepare_entry(
+    entry: Any,
+    *,
+    default_bus: str,
+    account: str,
+    region: str,
+    max_entry_bytes: int,
+    now: datetime,
+) -> PreparedEntry:
+    """Check one entry as EventBridge does and build its event.
+
+    Raises:
+        EntryError: the entry fails alone, with EventBridge's code and message.
+    """
+    if not isinstance(entry, dict):
+        raise InvalidArgument("Entry is not valid. Reason: an entry must be a JSON object.")
+    unknown = sorted(set(entry) - set(ENTRY_FIELDS))
+    if unknown:
+        raise InvalidArgument(
+            f"Unknown parameter in entry: {unknown[0]!r}, must be one of: {', '.join(ENTRY_FIELDS)}",
+            field=unknown[0],
+        )
+    source = _required_string(entry, "Source")
+    detail_type = _required_string(entry, "DetailType")
+    detail_text = _required_string(entry, "Detail")
+    resources = _resources(entry.get("Resources"))
+    trace_header = _trace_header(entry.get("TraceHeader"))
+    bus = bus_name_of(entry["EventBusName"]) if entry.get("EventBusName") is not None else default_bus
+    size = entry_size(entry)
+    if size > max_entry_bytes:
+        raise InvalidArgument(
+            f"Total size of the entry is over the limit: {size} bytes, limit {max_entry_bytes} bytes.",
+            field="Detail",
+        )
+    if source.startswith("aws."):
+        raise NotAuthorizedForSource(source)
+    detail = parse_detail(detail_text)
+    time = _time(entry.get("Time"), now)
+    event = Event(
+        source=source,
+        detail_type=detail_type,
+        detail=detail,
+        account=account,
+        region=region,
+        time=time,
+        resources=resources,
+    )
+    return PreparedEntry(bus=bus, event=event, trace_header=trace_header)
+
+
+def parse_detail(text: str) -> dict[str, Any]:
+    """Parse ``Detail``: a JSON object, with finite numbers only.
+
+    Raises:
+        MalformedDetail: not JSON, or JSON that is not an object.
+    """
+    try:
+        detail = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError as exc:
+        raise MalformedDetail() from exc
+    if not isinstance(detail, dict):
+        raise MalformedDetail()
+    return detail
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
+def _required_string(entry: Mapping[str, Any], name: str) -> str:
+    value = entry.get(name)
+    if value is None or value == "":
+        raise InvalidArgument(f"Parameter {name} is not valid. Reason: {name} is a required argument.", field=name)
+    if not isinstance(value, str):
+        raise InvalidArgument(
+            f"Parameter {name} is not valid. Reason: {name} must be a string, not {type(value).__name__}.",
+            field=name,
+        )
+    return value
+
+
+def _resources(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidArgument("Parameter Resources is not valid. Reason: Resources must be an array of strings.", field="Resources")
+    return tuple(value)
+
+
+def _trace_header(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_TRACE_HEADER:
+        raise InvalidArgument(
+            f"Parameter TraceHeader is not valid. Reason: TraceHeader must be a string of 1 to {MAX_TRACE_HEADER} characters.",
+            field="TraceHeader",
+        )
+    return value
+
+
+def _time(value: Any, now: datetime) -> str:
+    """``Time`` as the AWS CLI takes it: RFC 3339 text or epoch seconds; absent means now."""
+    if value is None:
+        return format_time(now)
+    try:
+        if isinstance(value, bool):
+            raise ValueError("a boolean is not a time")
+        if isinstance(value, (int, float)):
+            return format_time(datetime.fromtimestamp(value, tz=timezone.utc))
+        if isinstance(value, str):
+            return format_time(parse_time(value))
+        raise ValueError(f"{type(value).__name__} is not a time")
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidArgument(
+            f"Parameter Time is not valid. Reason: {value!r} is neither RFC 3339 nor epoch seconds ({exc}).",
+            field="Time",
+        ) from exc

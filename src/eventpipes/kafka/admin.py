@@ -1,0 +1,120 @@
+"""Topic administration against the configured cluster (kafka-python's admin client)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from eventpipes.kafka.errors import BrokerUnavailable, TopicError
+from eventpipes.kafka.topics import TopicSpec
+
+#: Creating a topic on a single node takes ~100 ms here; a busy cluster gets room.
+CREATE_TIMEOUT_MS = 30_000
+
+
+def cluster_answers(bootstrap: str, *, timeout_seconds: float) -> bool:
+    """True when a broker at ``bootstrap`` answers a metadata request now."""
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout_seconds * 1000),
+            bootstrap_timeout_ms=int(timeout_seconds * 1000),
+            client_id="eventpipes-probe",
+        )
+    except (KafkaError, OSError):
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+class Admin:
+    """One admin connection, reused, with the topics known to exist remembered."""
+
+    def __init__(self, bootstrap: str, *, timeout_seconds: float = 10.0) -> None:
+        self.bootstrap = bootstrap
+        self._timeout_ms = int(timeout_seconds * 1000)
+        self._client: KafkaAdminClient | None = None
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _admin(self) -> KafkaAdminClient:
+        if self._client is None:
+            try:
+                self._client = KafkaAdminClient(
+                    bootstrap_servers=self.bootstrap,
+                    request_timeout_ms=self._timeout_ms,
+                    bootstrap_timeout_ms=self._timeout_ms,
+                    client_id="eventpipes-admin",
+                )
+            except (KafkaError, OSError) as exc:
+                raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+        return self._client
+
+    def ensure_topic(self, spec: TopicSpec) -> None:
+        """Create the topic unless it exists; an existing topic is left as it is.
+
+        Raises:
+            BrokerUnavailable: the cluster did not answer.
+            TopicError: the cluster refused to create it.
+        """
+        with self._lock:
+            if spec.name in self._known:
+                return
+            admin = self._admin()
+            request = {spec.name: {"num_partitions": spec.partitions, "replication_factor": -1, "configs": spec.config}}
+            try:
+                admin.create_topics(request, timeout_ms=CREATE_TIMEOUT_MS, wait_for_metadata=True)
+            except TopicAlreadyExistsError:
+                pass
+            except KafkaError as exc:
+                if _is_unreachable(exc):
+                    raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+                raise TopicError(f"cannot create topic {spec.name!r}: {exc}") from exc
+            self._known.add(spec.name)
+
+    def topic_exists(self, name: str) -> bool:
+        try:
+            return name in self._admin().list_topics()
+        except KafkaError as exc:
+            raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+
+    def partitions_of(self, name: str) -> list[int]:
+        """Partition ids of a topic (empty when the topic does not exist)."""
+        try:
+            described: list[dict[str, Any]] = self._admin().describe_topics([name])
+        except KafkaError as exc:
+            raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+        for topic in described:
+            if topic.get("name") == name and not topic.get("error_code"):
+                return sorted(p["partition_index"] for p in topic.get("partitions", []))
+        return []
+
+    def delete_topic(self, name: str) -> None:
+        with self._lock:
+            self._known.discard(name)
+            self._admin().delete_topics([name], timeout_ms=CREATE_TIMEOUT_MS)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> "Admin":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_unreachable(exc: KafkaError) -> bool:
+    from kafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
+
+    return isinstance(exc, (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError))

@@ -1,0 +1,39 @@
+"""Every Kafka topic name eventpipes uses, and the configs it creates them with.
+
+Names are built here and nowhere else, so a Kafka user can predict them and
+``kafka-topics.sh --list`` reads like the topology.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PREFIX = "eventpipes"
+
+#: Largest bus record: a 1 MB entry (EventBridge's maximum) plus the envelope, with room.
+BUS_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+
+
+def bus_topic(bus: str) -> str:
+    """The topic that holds bus ``bus``'s events."""
+    return f"{PREFIX}.bus.{bus}"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic to create if it is missing."""
+
+    name: str
+    """Topic name."""
+    partitions: int
+    """Partition count used at creation (an existing topic keeps its own)."""
+    config: dict[str, str] = field(default_factory=dict)
+    """Topic-level configs, e.g. ``retention.ms``."""
+
+
+def bus_topic_spec(bus: str, partitions: int) -> TopicSpec:
+    return TopicSpec(
+        name=bus_topic(bus),
+        partitions=partitions,
+        config={"max.message.bytes": str(BUS_MAX_MESSAGE_BYTES)},
+    )

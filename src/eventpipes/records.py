@@ -1,0 +1,30 @@
+"""eventpipes' own view of a Kafka record, so pure code never sees a client library's type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record read from a topic."""
+
+    topic: str
+    """Topic it was read from."""
+    partition: int
+    """Partition within the topic."""
+    offset: int
+    """Offset within the partition."""
+    timestamp_ms: int
+    """Record timestamp, milliseconds since the epoch."""
+    key: bytes | None
+    """Record key, as stored."""
+    value: bytes | None
+    """Record value, as stored."""
+    headers: tuple[tuple[str, bytes], ...] = ()
+    """Record headers, in order."""
+
+    @property
+    def where(self) -> str:
+        """``topic[partition]@offset``, for error messages."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
