@@ -63,6 +63,13 @@ class Settings(BaseSettings):
         validation_alias="EVENTPIPES_BROKER_HEAP",
         description="Java heap of the local broker (-Xmx); small, as it shares the machine.",
     )
+    kafka_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        validation_alias="EVENTPIPES_KAFKA_TIMEOUT",
+        description="How long a command waits for an unreachable cluster before reporting BrokerUnavailable.",
+    )
     account: str = Field(
         default="000000000000",
         pattern=r"^\d{12}$",

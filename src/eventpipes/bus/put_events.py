@@ -36,7 +36,7 @@ class EventBusClient:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self._admin = Admin(self.settings.bootstrap_servers)
+        self._admin = Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
 
     def put_events(self, entries: Sequence[Any], *, bus: str = DEFAULT_BUS) -> PutEventsResult:
@@ -111,7 +111,7 @@ class EventBusClient:
 
     def _get_producer(self) -> KafkaProducer:
         if self._producer is None:
-            self._producer = make_producer(self.settings.bootstrap_servers)
+            self._producer = make_producer(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
         return self._producer
 
     def close(self) -> None:

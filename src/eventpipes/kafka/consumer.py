@@ -33,10 +33,13 @@ def read_topic(
     *,
     max_records: int | None = None,
     timeout_seconds: float | None = None,
+    stop_at_end: bool = False,
 ) -> Iterator[Record]:
     """Yield records of every partition of ``topic`` from ``start``.
 
-    Stops after ``max_records`` records, or once ``timeout_seconds`` pass, or never.
+    Stops after ``max_records`` records, once ``timeout_seconds`` pass, when
+    ``stop_at_end`` and every partition is read up to where it ended when reading
+    began, or never.
 
     Raises:
         BrokerUnavailable: the cluster did not answer.
@@ -46,7 +49,8 @@ def read_topic(
     try:
         partitions = _assign(consumer, topic)
         _seek(consumer, partitions, start)
-        yield from _poll(consumer, max_records, timeout_seconds)
+        ends = consumer.end_offsets(partitions) if stop_at_end else None
+        yield from _poll(consumer, max_records, timeout_seconds, ends)
     finally:
         consumer.close()
 
@@ -89,11 +93,18 @@ def _seek(consumer: KafkaConsumer, partitions: list[TopicPartition], start: Star
         consumer.position(tp)  # resolve lazily-reset positions now, before anything is produced
 
 
-def _poll(consumer: KafkaConsumer, max_records: int | None, timeout_seconds: float | None) -> Iterator[Record]:
+def _poll(
+    consumer: KafkaConsumer,
+    max_records: int | None,
+    timeout_seconds: float | None,
+    ends: dict[TopicPartition, int] | None,
+) -> Iterator[Record]:
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     seen = 0
     while max_records is None or seen < max_records:
         if deadline is not None and time.monotonic() >= deadline:
+            return
+        if ends is not None and all(consumer.position(tp) >= end for tp, end in ends.items()):
             return
         batches = consumer.poll(timeout_ms=POLL_MS)
         for tp in sorted(batches, key=lambda tp: tp.partition):

@@ -15,7 +15,7 @@ MAX_BLOCK_MS = 10_000
 DELIVERY_TIMEOUT_MS = 30_000
 
 
-def make_producer(bootstrap: str) -> KafkaProducer:
+def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> KafkaProducer:
     """A producer that waits for every in-sync replica (acks=all): an accepted event is durable.
 
     Raises:
@@ -31,6 +31,7 @@ def make_producer(bootstrap: str) -> KafkaProducer:
             request_timeout_ms=DELIVERY_TIMEOUT_MS // 2,
             delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
             client_id="eventpipes-producer",
+            bootstrap_timeout_ms=int(timeout_seconds * 1000),
         )
     except (KafkaError, OSError) as exc:
         raise BrokerUnavailable(bootstrap, repr(exc)) from exc

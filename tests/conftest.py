@@ -1,0 +1,57 @@
+"""Fixtures for the whole suite: one real Kafka for the run, unique names per test.
+
+Tests under tests/integration/ are marked ``kafka``. A ``kafka`` test is never
+allowed to skip: a missing broker fails the run (it does not quietly pass).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from eventpipes.settings import Settings
+from eventpipes.testing import KafkaCluster, connect, unique_name
+
+INTEGRATION = Path(__file__).parent / "integration"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.kafka)
+
+
+_skipped_kafka_tests: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "kafka" in report.keywords:
+        _skipped_kafka_tests.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _skipped_kafka_tests:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nFAILED: {len(_skipped_kafka_tests)} test(s) that need Kafka were skipped: {_skipped_kafka_tests}")
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[KafkaCluster]:
+    """The real cluster: KAFKA_BOOTSTRAP_SERVERS, or the local broker (left running for the next run)."""
+    cluster = connect(Settings())
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def settings(kafka: KafkaCluster) -> Settings:
+    """Settings that point at the test cluster."""
+    return kafka.settings
+
+
+@pytest.fixture
+def bus_name() -> str:
+    """A bus name no other test uses."""
+    return unique_name("bus")

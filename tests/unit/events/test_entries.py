@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from eventpipes.errors import ValidationException
+from eventpipes.events import InvalidArgument, MalformedDetail, PutEventsResult, PutEventsResultEntry, entry_size, prepare_entry
+from eventpipes.events.entries import bus_name_of, check_entry_list
+from eventpipes.events.errors import EntryError, NotAuthorizedForSource
+
+NOW = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
+
+
+def entry(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"Source": "com.example.orders", "DetailType": "OrderPlaced", "Detail": '{"id": 1}'}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def prepare(body: Any, limit: int = 256 * 1024) -> Any:
+    return prepare_entry(body, default_bus="default", account="123456789012", region="eu-west-1", max_entry_bytes=limit, now=NOW)
+
+
+def test_size_counts_source_detail_type_detail_and_resources_in_utf8_bytes() -> None:
+    body = entry(Source="ab", DetailType="cde", Detail='{"é":1}', Resources=["xy", "€"])
+    # 2 + 3 + len('{"é":1}' in UTF-8) = 8 + 2 + 3 (the euro sign is 3 bytes)
+    assert entry_size(body) == 2 + 3 + 8 + 2 + 3
+
+
+def test_time_counts_fourteen_bytes_whatever_its_text() -> None:
+    base = entry_size(entry())
+    assert entry_size(entry(Time="2024-05-01T10:00:00Z")) == base + 14
+    assert entry_size(entry(Time=1714557600)) == base + 14
+
+
+def test_event_bus_name_and_trace_header_do_not_count() -> None:
+    assert entry_size(entry(EventBusName="b" * 100, TraceHeader="t" * 100)) == entry_size(entry())
+
+
+def test_a_valid_entry_becomes_an_envelope() -> None:
+    prepared = prepare(entry(Resources=["arn:aws:s3:::b"], Time="2024-01-02T03:04:05+01:00", TraceHeader="Root=1"))
+    event = prepared.event
+    assert (event.source, event.detail_type, event.detail) == ("com.example.orders", "OrderPlaced", {"id": 1})
+    assert (event.account, event.region, event.resources) == ("123456789012", "eu-west-1", ("arn:aws:s3:::b",))
+    assert event.time == "2024-01-02T02:04:05Z"
+    assert prepared.bus == "default"
+    assert prepared.trace_header == "Root=1"
+
+
+def test_time_defaults_to_now_and_accepts_epoch_seconds() -> None:
+    assert prepare(entry()).event.time == "2024-05-01T10:00:00Z"
+    assert prepare(entry(Time=0)).event.time == "1970-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("field", ["Source", "DetailType", "Detail"])
+@pytest.mark.parametrize("value", [None, ""])
+def test_missing_required_fields_fail_with_eventbridges_message(field: str, value: Any) -> None:
+    body = entry()
+    if value is None:
+        del body[field]
+    else:
+        body[field] = value
+    with pytest.raises(InvalidArgument) as caught:
+        prepare(body)
+    assert caught.value.code == "InvalidArgument"
+    assert caught.value.message == f"Parameter {field} is not valid. Reason: {field} is a required argument."
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize("detail", ["not json", "[1, 2]", '"text"', "42", "null", '{"a": NaN}', '{"a": 1e999}', '{"a": 1'])
+def test_detail_must_be_a_json_object(detail: str) -> None:
+    with pytest.raises(MalformedDetail) as caught:
+        prepare(entry(Detail=detail))
+    assert (caught.value.code, caught.value.message) == ("MalformedDetail", "Detail is malformed.")
+
+
+def test_entry_at_the_limit_passes_and_one_byte_more_fails() -> None:
+    body = entry(Detail="{}")
+    limit = entry_size(body)
+    assert prepare(body, limit).event.detail == {}
+    with pytest.raises(InvalidArgument, match="over the limit") as caught:
+        prepare(entry(Detail='{ }'), limit)
+    assert caught.value.field == "Detail"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("Resources", "arn:x"), ("Resources", [1]), ("Source", 5), ("DetailType", ["x"]), ("Time", "yesterday"),
+     ("Time", True), ("TraceHeader", ""), ("TraceHeader", "x" * 501), ("EventBusName", "a/b"), ("EventBusName", "")],
+)
+def test_invalid_fields_are_named(field: str, value: Any) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        prepare(entry(**{field: value}))
+    assert caught.value.field == field
+    assert f"Parameter {field} is not valid" in caught.value.message
+
+
+def test_unknown_keys_and_non_objects_are_invalid_arguments() -> None:
+    with pytest.raises(InvalidArgument, match="Unknown parameter in entry: 'Foo'"):
+        prepare(entry(Foo=1))
+    with pytest.raises(InvalidArgument):
+        prepare(["not", "an", "entry"])
+
+
+def test_aws_sources_are_reserved() -> None:
+    with pytest.raises(NotAuthorizedForSource) as caught:
+        prepare(entry(Source="aws.ec2"))
+    assert caught.value.code == "NotAuthorizedForSourceException"
+
+
+def test_event_bus_name_may_be_a_name_or_an_arn() -> None:
+    assert prepare(entry(EventBusName="orders")).bus == "orders"
+    assert bus_name_of("arn:aws:events:eu-west-1:123456789012:event-bus/orders") == "orders"
+
+
+@pytest.mark.parametrize("entries", [[], [{}] * 11, {"Source": "x"}, "text"])
+def test_the_request_must_hold_one_to_ten_entries(entries: Any) -> None:
+    with pytest.raises(ValidationException) as caught:
+        check_entry_list(entries)
+    assert caught.value.code == "ValidationException"
+
+
+def test_result_has_the_aws_response_shape() -> None:
+    failure = PutEventsResultEntry.failed(MalformedDetail())
+    result = PutEventsResult((PutEventsResultEntry(event_id="e-1"), failure))
+    assert result.to_dict() == {
+        "FailedEntryCount": 1,
+        "Entries": [{"EventId": "e-1"}, {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}],
+    }
+    assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
+    assert isinstance(MalformedDetail(), EntryError)
