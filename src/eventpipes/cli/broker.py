@@ -21,9 +21,12 @@ def start() -> None:
     """Start the local broker (or find it running) and print its bootstrap address."""
     settings = get_settings()
     began = time.monotonic()
+    already = process.status(settings)
     status = process.start(settings)
     if status.external:
         click.echo(f"KAFKA_BOOTSTRAP_SERVERS is set: using {status.bootstrap}, starting nothing", err=True)
+    elif already.running:
+        click.echo(f"Kafka {status.kafka_version} already running (pid {status.pid}, log {status.log})", err=True)
     else:
         click.echo(f"Kafka {status.kafka_version} ready in {time.monotonic() - began:.1f} s (pid {status.pid}, log {status.log})", err=True)
     click.echo(status.bootstrap)

@@ -6,6 +6,7 @@ run again); exit 1 means the system failed (a broker away, a port taken).
 
 from __future__ import annotations
 
+import importlib
 import sys
 from importlib.metadata import version
 from typing import Any
@@ -55,8 +56,8 @@ def _register() -> None:
     cli.add_command(events.put_events)
     cli.add_command(events.tail)
     try:
-        from eventpipes.cli import patterns
-    except ImportError:  # the pattern commands arrive with eventpipes.patterns
+        patterns = importlib.import_module("eventpipes.cli.patterns")
+    except ModuleNotFoundError:  # the pattern commands arrive with eventpipes.patterns
         return
     cli.add_command(patterns.test_event_pattern)
 
