@@ -77,7 +77,8 @@ class Settings(BaseSettings):
         description="The `account` written into every event envelope.",
     )
     region: str = Field(
-        default="local",
+        # A real region name, as AWS tooling and patterns on `region` expect one.
+        default="us-east-1",
         validation_alias=AliasChoices("EVENTPIPES_REGION", "AWS_REGION"),
         description="The `region` written into every event envelope.",
     )
