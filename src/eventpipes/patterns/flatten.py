@@ -1,0 +1,87 @@
+"""Event -> its leaf fields: dot-joined path, value, and the array elements it sits in.
+
+Objects are walked, arrays are "crushed out" (each element's leaves belong to the
+array's path), and only leaves count: an empty array or object contributes no
+field, which is why ``{"exists": true}`` fails on them and ``{"exists": false}``
+holds. Each leaf remembers its *array membership*, the (array, element) pairs on
+the way to it, so the machine can refuse a match that takes two fields from
+different elements of one array, as EventBridge does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping
+
+from eventpipes.patterns.values import Num, Value, to_num
+
+#: (array number within the event, element index) pairs, outermost array first.
+Membership = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlatEvent:
+    """An event's leaves grouped by path."""
+
+    values: dict[str, list[Value]]
+    """Path -> the values found at that path, in document order."""
+    members: dict[str, list[Membership]]
+    """Path -> the array membership of each value, parallel to ``values``."""
+    has_arrays: bool
+    """Whether any leaf sits inside an array (else every membership is empty)."""
+
+    def fields(self) -> list[tuple[str, Value, Membership]]:
+        """All leaves as (path, value, membership), sorted by path."""
+        return [
+            (path, value, member)
+            for path in sorted(self.values)
+            for value, member in zip(self.values[path], self.members[path])
+        ]
+
+
+def leaf_value(value: Any) -> Value:
+    """A JSON scalar as the matcher compares it (numbers become :class:`Num`)."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return to_num(value)
+    if isinstance(value, Decimal):
+        return to_num(int(value)) if value == value.to_integral_value() else to_num(float(value))
+    return str(value)
+
+
+def flatten(event: Mapping[str, Any]) -> FlatEvent:
+    """Flatten an event (a JSON object) into its leaf fields."""
+    values: dict[str, list[Value]] = {}
+    members: dict[str, list[Membership]] = {}
+    arrays = [0]
+    nested = [False]
+
+    def walk(node: Any, path: str, member: Membership) -> None:
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                walk(child, f"{path}.{key}" if path else key, member)
+        elif isinstance(node, list):
+            array = arrays[0] = arrays[0] + 1
+            for index, child in enumerate(node):
+                # Two conditions never share a path, so only elements that hold
+                # further fields (objects, arrays) can put two fields in conflict:
+                # scalar elements need no membership, and most events stay simple.
+                if isinstance(child, (Mapping, list)):
+                    nested[0] = True
+                    walk(child, path, member + ((array, index),))
+                else:
+                    walk(child, path, member)
+        else:
+            found = values.get(path)
+            if found is None:
+                values[path] = [leaf_value(node)]
+                members[path] = [member]
+            else:
+                found.append(leaf_value(node))
+                members[path].append(member)
+
+    for key, child in event.items():
+        walk(child, key, ())
+    return FlatEvent(values, members, nested[0])

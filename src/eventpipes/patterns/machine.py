@@ -1,0 +1,281 @@
+"""Many rules in one machine: add, remove and match them all at once.
+
+Concurrency rule: any number of threads may call :meth:`Machine.matches` at any
+time, including while another thread adds or removes rules, without locks.
+Writers (:meth:`Machine.update`) take one lock, so changes apply one batch at a
+time. This works because a published machine is never modified: a writer copies
+each state it touches (once per batch; states it created itself in the same
+batch it changes in place), builds a new root, and publishes it with a single
+reference assignment. A reader takes the root once and walks a snapshot that
+stays consistent to the end of its call: it sees a batch entirely or not at all.
+(A reader/writer lock was the alternative; it would make every match pay for
+the lock and let a slow writer stall the router.)
+
+Shape: a tree of :class:`NameState` objects. Each rule's sub-rule (one ``$or``
+branch) is a sequence of conditions on field paths, ordered most selective first
+(:func:`_rank`); rules that start with the same conditions share those states.
+A state's :class:`~eventpipes.patterns.index.ValueIndex` per path maps an event
+value to the child states it leads to, so matching an event costs what its
+fields select, not what the rule count is. Reaching a state that ends a
+sub-rule reports the rule's name.
+
+Arrays: a field inside array element i and another inside element j of the same
+array never match together (event-ruler's "array consistency"). The walk
+carries the array positions taken so far and refuses a field that contradicts
+them. ``{"exists": false}`` is checked against the positions of the whole match,
+once the sub-rule's other fields are chosen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Iterable, Mapping
+
+from eventpipes.patterns.flatten import FlatEvent, Membership
+from eventpipes.patterns.index import ValueIndex
+from eventpipes.patterns.model import (
+    AnythingBut, AnythingButIgnoreCase, AnythingButPrefix, AnythingButSuffix, AnythingButWildcard,
+    Condition, EqualsIgnoreCase, Exact, Exists, SubRule,
+)
+
+_SELECTIVE = (Exact, EqualsIgnoreCase)
+_BROAD = (Exists, AnythingBut, AnythingButIgnoreCase, AnythingButPrefix, AnythingButSuffix, AnythingButWildcard)
+
+
+def _rank(condition: Condition) -> tuple[int, str]:
+    # Conditions that let few events through go first, so that the broad ones
+    # (anything-but, exists) are only tried on events that already got far.
+    # Order does not change what matches: a sub-rule is a conjunction.
+    if condition.absent:
+        return (4 if not condition.matchers else 3), condition.path
+    if all(isinstance(m, _SELECTIVE) for m in condition.matchers):
+        return 0, condition.path
+    if any(isinstance(m, _BROAD) for m in condition.matchers):
+        return 2, condition.path
+    return 1, condition.path
+
+
+def ordered(sub_rule: SubRule) -> SubRule:
+    """The sub-rule's conditions in the order the machine walks them."""
+    return tuple(sorted(sub_rule, key=_rank))
+
+
+class NameState:
+    """One state: the rules that end here and the conditions that lead on."""
+
+    __slots__ = ("owner", "rules", "paths", "absent", "children", "keys")
+
+    def __init__(self, owner: object) -> None:
+        self.owner = owner
+        #: Names of the rules with a sub-rule ending here.
+        self.rules: frozenset[str] = frozenset()
+        #: Field path -> index of values leading to children.
+        self.paths: dict[str, ValueIndex] = {}
+        #: Field path -> children reached when the event has no value there.
+        self.absent: dict[str, tuple[int, ...]] = {}
+        #: Child id -> child state.
+        self.children: dict[int, NameState] = {}
+        #: Condition -> the child id it leads to.
+        self.keys: dict[Condition, int] = {}
+
+    def owned(self, owner: object) -> "NameState":
+        """This state if ``owner`` owns it, else a shallow copy that ``owner`` owns."""
+        if self.owner is owner:
+            return self
+        copy = NameState(owner)
+        copy.rules = self.rules
+        copy.paths = dict(self.paths)
+        copy.absent = dict(self.absent)
+        copy.children = dict(self.children)
+        copy.keys = dict(self.keys)
+        return copy
+
+    def is_empty(self) -> bool:
+        return not self.rules and not self.children
+
+
+def _add(state: NameState, steps: SubRule, at: int, name: str, owner: object, ids: Iterable[int]) -> NameState:
+    state = state.owned(owner)
+    if at == len(steps):
+        state.rules = state.rules | {name}
+        return state
+    condition = steps[at]
+    child_id = state.keys.get(condition)
+    if child_id is None:
+        child_id = next(iter(ids))
+        state.keys[condition] = child_id
+        child = NameState(owner)
+        if condition.matchers:
+            current = state.paths.get(condition.path)
+            index = current.owned(owner) if current is not None else ValueIndex(owner)
+            index.add(child_id, condition.matchers)
+            state.paths[condition.path] = index
+        if condition.absent:
+            state.absent[condition.path] = state.absent.get(condition.path, ()) + (child_id,)
+    else:
+        child = state.children[child_id]
+    state.children[child_id] = _add(child, steps, at + 1, name, owner, ids)
+    return state
+
+
+def _remove(state: NameState, steps: SubRule, at: int, name: str, owner: object) -> NameState:
+    if at == len(steps):
+        if name not in state.rules:
+            return state
+        state = state.owned(owner)
+        state.rules = state.rules - {name}
+        return state
+    condition = steps[at]
+    child_id = state.keys.get(condition)
+    if child_id is None:
+        return state
+    child = state.children[child_id]
+    new_child = _remove(child, steps, at + 1, name, owner)
+    if new_child is child:
+        return state
+    state = state.owned(owner)
+    if not new_child.is_empty():
+        state.children[child_id] = new_child
+        return state
+    del state.children[child_id]
+    del state.keys[condition]
+    if condition.matchers:
+        index = state.paths[condition.path].owned(owner)
+        index.remove(child_id, condition.matchers)
+        if index.is_empty():
+            del state.paths[condition.path]
+        else:
+            state.paths[condition.path] = index
+    if condition.absent:
+        rest = tuple(c for c in state.absent[condition.path] if c != child_id)
+        if rest:
+            state.absent[condition.path] = rest
+        else:
+            del state.absent[condition.path]
+    return state
+
+
+class Machine:
+    """All rules of one rule set, compiled together. See the module doc for the concurrency rule."""
+
+    def __init__(self) -> None:
+        self._root = NameState(None)
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._sub_rules: dict[str, tuple[SubRule, ...]] = {}
+
+    def names(self) -> list[str]:
+        """The names of the rules in the machine."""
+        return list(self._sub_rules)
+
+    def update(self, add: Mapping[str, tuple[SubRule, ...]] | None = None, remove: Iterable[str] = ()) -> None:
+        """Remove rules by name, then add (or replace) rules, as one change readers see at once."""
+        with self._lock:
+            owner = object()  # this batch's mark on the states it may change in place
+            root = self._root
+            names = list(remove) + list(add or {})
+            for name in names:
+                for sub_rule in self._sub_rules.pop(name, ()):
+                    root = _remove(root, ordered(sub_rule), 0, name, owner)
+            for name, sub_rules in (add or {}).items():
+                for sub_rule in sub_rules:
+                    root = _add(root, ordered(sub_rule), 0, name, owner, self._ids)
+                self._sub_rules[name] = sub_rules
+            self._root = root
+
+    def matches(self, event: FlatEvent) -> set[str]:
+        """The names of every rule the flattened event matches."""
+        root = self._root  # one snapshot for the whole call
+        if event.has_arrays:
+            return _find_consistent(root, event)
+        return _find(root, event)
+
+
+def _find(root: NameState, event: FlatEvent) -> set[str]:
+    values = event.values
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = [root]
+    buffer: list[int] = []
+    while stack:
+        state = stack.pop()
+        if state.rules:
+            found |= state.rules
+        paths = state.paths
+        if len(paths) <= len(values):
+            for path, index in paths.items():
+                at_path = values.get(path)
+                if at_path:
+                    for value in at_path:
+                        index.targets(value, buffer)
+        else:
+            for path, at_path in values.items():
+                index = paths.get(path)  # type: ignore[assignment]
+                if index is not None:
+                    for value in at_path:
+                        index.targets(value, buffer)
+        for path, child_ids in state.absent.items():
+            if path not in values:
+                buffer.extend(child_ids)
+        if buffer:
+            children = state.children
+            for child_id in buffer:
+                if child_id not in seen:
+                    seen.add(child_id)
+                    stack.append(children[child_id])
+            buffer.clear()
+    return found
+
+
+def merge(taken: Membership, more: Membership) -> Membership | None:
+    """The array positions of both, or None if they disagree on an element of one array."""
+    if not more:
+        return taken
+    if not taken:
+        return more
+    positions = dict(taken)
+    for array, element in more:
+        current = positions.setdefault(array, element)
+        if current != element:
+            return None
+    return tuple(sorted(positions.items()))
+
+
+def _absences_hold(paths: tuple[str, ...], taken: Membership, event: FlatEvent) -> bool:
+    return not any(merge(taken, m) is not None for path in paths for m in event.members[path])
+
+
+def _find_consistent(root: NameState, event: FlatEvent) -> set[str]:
+    values, members = event.values, event.members
+    found: set[str] = set()
+    Item = tuple[NameState, Membership, tuple[str, ...]]
+    stack: list[Item] = [(root, (), ())]
+    seen: set[tuple[int, Membership, tuple[str, ...]]] = set()
+    buffer: list[int] = []
+
+    def push(child_ids: Iterable[int], taken: Membership, pending: tuple[str, ...]) -> None:
+        for child_id in child_ids:
+            key = (child_id, taken, pending)
+            if key not in seen:
+                seen.add(key)
+                stack.append((state.children[child_id], taken, pending))
+
+    while stack:
+        state, taken, pending = stack.pop()
+        if state.rules and not state.rules <= found and _absences_hold(pending, taken, event):
+            found |= state.rules
+        for path, index in state.paths.items():
+            for value, member in zip(values.get(path, ()), members.get(path, ())):
+                joined = merge(taken, member)
+                if joined is not None:
+                    index.targets(value, buffer)
+                    push(buffer, joined, pending)
+                    buffer.clear()
+        for path, child_ids in state.absent.items():
+            present = members.get(path)
+            if not present:
+                push(child_ids, taken, pending)
+            elif all(present):  # every value there sits in some array element: maybe avoidable
+                push(child_ids, taken, pending + (path,))
+    return found
