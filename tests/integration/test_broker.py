@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from eventpipes.broker import process
+from eventpipes.broker import maven, process
 from eventpipes.broker.errors import BrokerExited, PortInUse
 from eventpipes.broker.state import BrokerPaths
+from eventpipes.bus.put_events import EventBusClient
 from eventpipes.kafka.admin import cluster_answers
+from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.settings import Settings
+
+ENTRY = {"Source": "com.example", "DetailType": "Ping", "Detail": "{}"}
 
 
 def two_free_ports() -> int:
@@ -42,18 +46,43 @@ def own_broker(tmp_path: Path):  # type: ignore[no-untyped-def]
         os.killpg(status.pid, signal.SIGKILL)
 
 
-def test_start_status_and_stop(own_broker: Settings) -> None:
-    assert not process.status(own_broker).running
+def kafka_home_from_cache(settings: Settings, home: Path) -> Path:
+    """A KAFKA_HOME whose libs/ are the cached jars, as a Kafka distribution lays them out."""
+    (home / "libs").mkdir(parents=True)
+    for jar in maven.cached_jars(settings.cache_dir):
+        (home / "libs" / jar.name).symlink_to(jar)
+    return home
 
-    started = process.start(own_broker)
+
+def test_start_status_and_stop_from_kafka_home(own_broker: Settings, tmp_path: Path) -> None:
+    settings = own_broker.model_copy(update={"kafka_home": kafka_home_from_cache(own_broker, tmp_path / "kafka")})
+    assert not process.status(settings).running
+
+    started = process.start(settings)
 
     assert started.running and started.kafka_version == "3.9.1"
     assert cluster_answers(started.bootstrap, timeout_seconds=5)
-    assert (Path(own_broker.state_dir) / "broker" / "data" / "meta.properties").exists()
-    assert process.start(own_broker).pid == started.pid  # a second start finds it running
-    stopped = process.stop(own_broker)
+    assert (Path(settings.state_dir) / "broker" / "data" / "meta.properties").exists()
+    assert process.start(settings).pid == started.pid  # a second start finds it running
+    stopped = process.stop(settings)
     assert not stopped.running
     assert not cluster_answers(started.bootstrap, timeout_seconds=1)
+
+
+def test_a_broker_that_goes_away_fails_entries_as_retryable_without_losing_track(own_broker: Settings) -> None:
+    settings = own_broker.model_copy(update={"kafka_timeout_seconds": 2.0})
+    process.start(settings)
+    with EventBusClient(settings) as client:
+        assert client.put_events([ENTRY], bus="pings").failed_entry_count == 0
+        process.stop(settings)
+
+        try:
+            result = client.put_events([ENTRY, ENTRY], bus="pings").to_dict()
+        except BrokerUnavailable as gone:  # the whole call refused: nothing put, retryable
+            assert gone.retryable
+        else:  # or each entry reported failed, retryable, none claimed as put
+            assert result["FailedEntryCount"] == 2
+            assert {e["ErrorCode"] for e in result["Entries"]} == {"InternalFailure"}
 
 
 def test_a_broker_that_exits_while_starting_shows_its_log(own_broker: Settings) -> None:

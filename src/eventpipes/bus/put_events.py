@@ -24,7 +24,7 @@ from eventpipes.events.entries import (
 )
 from eventpipes.events.errors import EntryError, InternalFailure
 from eventpipes.kafka.admin import Admin
-from eventpipes.kafka.producer import DELIVERY_TIMEOUT_MS, make_producer
+from eventpipes.kafka.producer import delivery_timeout_seconds, make_producer
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings, get_settings
 
@@ -38,6 +38,7 @@ class EventBusClient:
         self.settings = settings or get_settings()
         self._admin = Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
+        self._delivery_timeout = delivery_timeout_seconds(self.settings.kafka_timeout_seconds)
 
     def put_events(self, entries: Sequence[Any], *, bus: str = DEFAULT_BUS) -> PutEventsResult:
         """Put 1 to 10 entries in the AWS shape (``Source``, ``DetailType``, ``Detail``, ...).
@@ -77,7 +78,10 @@ class EventBusClient:
     def _send_all(self, outcomes: list[PreparedEntry | EntryError]) -> list[PutEventsResultEntry]:
         producer = self._get_producer()
         pending = [self._send(producer, o) if isinstance(o, PreparedEntry) else o for o in outcomes]
-        producer.flush(timeout=DELIVERY_TIMEOUT_MS / 1000)
+        try:
+            producer.flush(timeout=self._delivery_timeout)
+        except KafkaError:
+            pass  # each entry's own future below says whether it was acknowledged
         results = []
         for outcome, sent in zip(outcomes, pending):
             if isinstance(sent, EntryError):
@@ -101,10 +105,9 @@ class EventBusClient:
         except KafkaError as exc:
             return _internal_failure(exc)
 
-    @staticmethod
-    def _acknowledged(future: Any, prepared: PreparedEntry) -> PutEventsResultEntry:
+    def _acknowledged(self, future: Any, prepared: PreparedEntry) -> PutEventsResultEntry:
         try:
-            future.get(timeout=DELIVERY_TIMEOUT_MS / 1000)
+            future.get(timeout=self._delivery_timeout)
         except KafkaError as exc:
             return PutEventsResultEntry.failed(_internal_failure(exc))
         return PutEventsResultEntry(event_id=prepared.event.id)

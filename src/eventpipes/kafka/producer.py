@@ -8,15 +8,25 @@ from kafka.errors import KafkaError
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES
 
-#: send() blocks at most this long for metadata or buffer space before failing the entry.
-MAX_BLOCK_MS = 10_000
+#: Records wait this long to be batched together; PutEvents sends up to 10 at once.
+LINGER_MS = 5
 
-#: A record not acknowledged within this fails its entry (InternalFailure, retryable).
-DELIVERY_TIMEOUT_MS = 30_000
+
+def delivery_timeout_seconds(timeout_seconds: float) -> float:
+    """How long a record may take to be acknowledged before its entry fails (InternalFailure).
+
+    Two request timeouts: one retry on a slow or restarting broker, then give up.
+    """
+    return 2 * timeout_seconds + LINGER_MS / 1000
 
 
 def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> KafkaProducer:
     """A producer that waits for every in-sync replica (acks=all): an accepted event is durable.
+
+    Args:
+        bootstrap: the cluster.
+        timeout_seconds: how long one request, the first connection or a blocked
+            ``send()`` (no metadata, full buffer) may take.
 
     Raises:
         BrokerUnavailable: no broker answered.
@@ -25,11 +35,11 @@ def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> KafkaProd
         return KafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
-            linger_ms=5,
+            linger_ms=LINGER_MS,
             max_request_size=BUS_MAX_MESSAGE_BYTES,
-            max_block_ms=MAX_BLOCK_MS,
-            request_timeout_ms=DELIVERY_TIMEOUT_MS // 2,
-            delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+            max_block_ms=int(timeout_seconds * 1000),
+            request_timeout_ms=int(timeout_seconds * 1000),
+            delivery_timeout_ms=int(delivery_timeout_seconds(timeout_seconds) * 1000),
             client_id="eventpipes-producer",
             bootstrap_timeout_ms=int(timeout_seconds * 1000),
         )
