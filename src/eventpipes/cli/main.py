@@ -49,17 +49,30 @@ def cli() -> None:
     """EventBridge and EventBridge Pipes on your own Apache Kafka."""
 
 
-def _register() -> None:
-    from eventpipes.cli import broker, events
+#: Command modules under eventpipes.cli; each module's own click commands are added.
+#: A module not written yet is skipped, so features land one command group at a time.
+COMMAND_MODULES = ("broker", "events", "patterns", "topology", "schemas", "archive", "pipe")
 
-    cli.add_command(broker.broker)
-    cli.add_command(events.put_events)
-    cli.add_command(events.tail)
-    try:
-        patterns = importlib.import_module("eventpipes.cli.patterns")
-    except ModuleNotFoundError:  # the pattern commands arrive with eventpipes.patterns
-        return
-    cli.add_command(patterns.test_event_pattern)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        qualified = f"eventpipes.cli.{name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                continue
+            raise
+        commands = [
+            value
+            for value in vars(module).values()
+            # Only commands defined in that module, not ones it imported.
+            if isinstance(value, click.Command) and getattr(value.callback, "__module__", None) == qualified
+        ]
+        nested = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
+        for command in commands:
+            if id(command) not in nested:
+                cli.add_command(command)
 
 
 _register()
