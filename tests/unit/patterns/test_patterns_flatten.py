@@ -1,0 +1,28 @@
+"""Flattening: leaf fields by dot-joined path, numbers as decimals, array membership."""
+
+from __future__ import annotations
+
+from eventpipes.patterns.flatten import flatten
+from eventpipes.patterns.values import Num, to_num
+
+
+def test_leaves_by_path_in_document_order() -> None:
+    flat = flatten({"b": {"c": "x", "d": [1, 2]}, "a": None, "e": [], "f": {}})
+    assert flat.values == {"b.c": ["x"], "b.d": [to_num(1), to_num(2)], "a": [None]}
+    assert [path for path, _, _ in flat.fields()] == ["a", "b.c", "b.d", "b.d"]
+    assert not flat.has_arrays  # scalar arrays need no membership
+
+
+def test_objects_in_arrays_carry_their_element() -> None:
+    flat = flatten({"a": [{"x": 1}, {"x": 2, "y": [{"z": True}]}]})
+    assert flat.has_arrays
+    (first, second), (deep,) = flat.members["a.x"], flat.members["a.y.z"]
+    assert first[0][1] == 0 and second[0][1] == 1
+    assert deep[0] == second[0] and len(deep) == 2
+
+
+def test_numbers_compare_as_six_decimal_values() -> None:
+    assert to_num(300) == Num(300_000_000, "300")
+    assert to_num(300.0).key == to_num(3.0e2).key == to_num(300).key
+    assert to_num(5_000_000_001).micros is None and to_num(0.0000001).micros is None
+    assert to_num(float("inf")).micros is None
