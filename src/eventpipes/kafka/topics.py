@@ -14,6 +14,10 @@ PREFIX = "eventpipes"
 BUS_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 
 
+#: The schema registry's log (Confluent's name for it, so Kafka tools recognise it).
+SCHEMAS_TOPIC = "_schemas"
+
+
 def bus_topic(bus: str) -> str:
     """The topic that holds bus ``bus``'s events."""
     return f"{PREFIX}.bus.{bus}"
@@ -37,3 +41,12 @@ def bus_topic_spec(bus: str, partitions: int) -> TopicSpec:
         partitions=partitions,
         config={"max.message.bytes": str(BUS_MAX_MESSAGE_BYTES)},
     )
+
+
+def schemas_topic_spec(name: str = SCHEMAS_TOPIC) -> TopicSpec:
+    """The schema registry's log: one partition (one order for every registry) and compacted.
+
+    Compaction rather than deletion keeps every record for ever; the registry writes each
+    record under its own key, so compaction never removes one (see ``schemas.registry.store``).
+    """
+    return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
