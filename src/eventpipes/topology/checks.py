@@ -1,0 +1,101 @@
+"""Checks that span the document: names that must exist, names that must be unique,
+patterns that must compile. Each finding is a (path, message) pair; ``load`` locates it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from eventpipes.patterns import InvalidEventPattern, compile_pattern
+from eventpipes.topology.model import DEFAULT_BUS, Topology
+
+Finding = tuple[str, str]
+
+
+def check(topology: Topology) -> list[Finding]:
+    """Every cross-reference problem of a structurally valid topology."""
+    return [
+        *_unique_names(topology),
+        *_references(topology),
+        *_patterns(topology),
+        *_not_yet_supported(topology),
+    ]
+
+
+def _duplicates(names: list[str]) -> set[str]:
+    return {name for name, count in Counter(names).items() if count > 1}
+
+
+def _unique_names(topology: Topology) -> Iterator[Finding]:
+    sections: tuple[tuple[str, list[str]], ...] = (
+        ("EventBuses", [b.name for b in topology.event_buses]),
+        ("Connections", [c.name for c in topology.connections]),
+        ("ApiDestinations", [d.name for d in topology.api_destinations]),
+    )
+    for section, names in sections:
+        twice = _duplicates(names)
+        for index, name in enumerate(names):
+            if name in twice:
+                yield f"{section}[{index}].Name", f"{name!r} is declared more than once"
+    twice = _duplicates([f"{r.event_bus_name}/{r.name}" for r in topology.rules])
+    for index, rule in enumerate(topology.rules):
+        if f"{rule.event_bus_name}/{rule.name}" in twice:
+            yield f"Rules[{index}].Name", f"rule {rule.name!r} is declared more than once on bus {rule.event_bus_name!r}"
+        ids = _duplicates([t.id for t in rule.targets])
+        for t_index, target in enumerate(rule.targets):
+            if target.id in ids:
+                yield f"Rules[{index}].Targets[{t_index}].Id", f"target Id {target.id!r} is used more than once in rule {rule.name!r}"
+
+
+def _references(topology: Topology) -> Iterator[Finding]:
+    buses = {b.name for b in topology.event_buses} | {DEFAULT_BUS}
+    destinations = {d.name for d in topology.api_destinations}
+    connections = {c.name for c in topology.connections}
+    for index, destination in enumerate(topology.api_destinations):
+        if destination.connection_name not in connections:
+            yield f"ApiDestinations[{index}].ConnectionName", f"no connection named {destination.connection_name!r} under Connections"
+    for index, rule in enumerate(topology.rules):
+        if rule.event_bus_name not in buses:
+            yield f"Rules[{index}].EventBusName", f"no bus named {rule.event_bus_name!r} under EventBuses"
+        for t_index, target in enumerate(rule.targets):
+            where = f"Rules[{index}].Targets[{t_index}]"
+            if target.event_bus is not None and target.event_bus not in buses:
+                yield f"{where}.EventBus", f"no bus named {target.event_bus!r} under EventBuses"
+            if target.event_bus is not None and target.event_bus == rule.event_bus_name:
+                yield f"{where}.EventBus", "a rule cannot target its own bus (the event would loop)"
+            if target.api_destination is not None and target.api_destination not in destinations:
+                yield f"{where}.ApiDestination", f"no API destination named {target.api_destination!r} under ApiDestinations"
+
+
+def _patterns(topology: Topology) -> Iterator[Finding]:
+    for index, rule in enumerate(topology.rules):
+        yield from _pattern_finding(index, rule.event_pattern)
+
+
+def raw_pattern_findings(document: Any) -> list[Finding]:
+    """Pattern problems of a document that failed structural validation, so one run reports both."""
+    rules = document.get("Rules") if isinstance(document, Mapping) else None
+    if not isinstance(rules, list):
+        return []
+    return [
+        finding
+        for index, rule in enumerate(rules)
+        if isinstance(rule, Mapping) and isinstance(rule.get("EventPattern"), Mapping)
+        for finding in _pattern_finding(index, dict(rule["EventPattern"]))
+    ]
+
+
+def _pattern_finding(index: int, pattern: Any) -> Iterator[Finding]:
+    try:
+        compile_pattern(pattern)
+    except InvalidEventPattern as error:
+        suffix = f".{error.path}" if error.path else ""
+        yield f"Rules[{index}].EventPattern{suffix}", error.message
+
+
+def _not_yet_supported(topology: Topology) -> Iterator[Finding]:
+    if topology.archives:
+        yield "Archives", "archives are not supported by this version of eventpipes yet"
+    if topology.pipes:
+        yield "Pipes", "pipes are not supported by this version of eventpipes yet"

@@ -1,0 +1,121 @@
+"""YAML text to a validated ``Topology``, with every problem located by line and column.
+
+ruamel.yaml keeps the position of each key and list item, so a pydantic error
+path such as ``Rules[0].Targets[1].RetryPolicy`` can be turned back into the
+line and column a user's editor shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from eventpipes.topology.checks import check, raw_pattern_findings
+from eventpipes.topology.errors import Problem, TopologyError
+from eventpipes.topology.model import Topology
+
+Step = str | int
+
+
+def load_file(path: str | Path) -> Topology:
+    """Read and validate a topology file.
+
+    Raises:
+        TopologyError: listing every problem found, each with its location.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError([Problem("", f"cannot read the topology: {exc.strerror}", file=str(path))]) from exc
+    return load_text(text, file=str(path))
+
+
+def load_text(text: str, *, file: str = "<topology>") -> Topology:
+    """Parse and validate topology YAML.
+
+    Raises:
+        TopologyError: listing every problem found, each with its location.
+    """
+    document = _parse(text, file)
+    try:
+        topology = Topology.model_validate(document)
+    except ValidationError as exc:
+        problems = [_locate(document, _steps(e["loc"]), _message(e), file) for e in exc.errors()]
+        problems += [_locate(document, _split(path), message, file) for path, message in raw_pattern_findings(document)]
+        raise TopologyError(problems) from exc
+    findings = check(topology)
+    if findings:
+        raise TopologyError([_locate(document, _split(path), message, file) for path, message in findings])
+    return topology
+
+
+def _parse(text: str, file: str) -> Any:
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise TopologyError([Problem("", f"not valid YAML: {exc.problem or exc.context}", file, line, column)]) from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise TopologyError([Problem("", f"a topology must be a mapping, not {type(document).__name__}", file, 1, 1)])
+    return document
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "unknown key (keys are EventBridge's; check the spelling)"
+    if error["type"] == "missing":
+        return "required key is missing"
+    return message.removeprefix("Value error, ")
+
+
+def _steps(loc: tuple[Any, ...]) -> list[Step]:
+    # pydantic adds the name of a tagged or function validator to the location; drop non-data steps
+    return [step for step in loc if isinstance(step, int) or (isinstance(step, str) and not step.startswith("function-"))]
+
+
+def _split(path: str) -> list[Step]:
+    steps: list[Step] = []
+    for part in path.replace("]", "").split("."):
+        name, *indexes = part.split("[")
+        if name:
+            steps.append(name)
+        steps.extend(int(i) for i in indexes)
+    return steps
+
+
+def _format(steps: list[Step]) -> str:
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _locate(document: Any, steps: list[Step], message: str, file: str) -> Problem:
+    """The deepest position of ``steps`` present in the document (a missing key points at its parent)."""
+    node, line, column = document, None, None
+    for step in steps:
+        if isinstance(node, CommentedMap) and step in node:
+            line, column = node.lc.key(step)
+            node = node[step]
+        elif isinstance(node, CommentedSeq) and isinstance(step, int) and 0 <= step < len(node):
+            line, column = node.lc.item(step)
+            node = node[step]
+        else:
+            break
+    if line is None and isinstance(document, CommentedMap) and document.lc.line is not None:
+        line, column = document.lc.line, document.lc.col
+    return Problem(
+        _format(steps), message, file,
+        None if line is None else line + 1,
+        None if column is None else column + 1,
+    )

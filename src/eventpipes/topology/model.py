@@ -1,0 +1,268 @@
+"""The topology: buses, connections, API destinations, rules and their targets.
+
+Keys are EventBridge's own (``EventBusName``, ``EventPattern``, ``InputTransformer``),
+attributes are snake_case; aliases map the two here and nowhere else. Models are
+frozen and forbid unknown keys, so a typo is an error with its location, not a
+silently ignored setting. Cross-references (a rule's bus, a target's API
+destination) are checked in ``eventpipes.topology.checks``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: EventBridge's charset for rule, target, connection and API destination names.
+NAME_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
+#: Bus names: EventBridge's charset without '/', which a Kafka topic name cannot hold.
+BUS_NAME_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
+#: Kafka topic names: 1..249 of these characters.
+TOPIC_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+BusName = Annotated[str, Field(min_length=1, max_length=234, pattern=BUS_NAME_PATTERN)]
+TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=TOPIC_PATTERN)]
+
+DEFAULT_BUS = "default"
+
+
+class Model(BaseModel):
+    """Frozen, EventBridge-named, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class EventBus(Model):
+    """A bus: Kafka topic ``eventpipes.bus.<Name>``."""
+
+    name: BusName = Field(alias="Name")
+    """Bus name."""
+    description: str | None = Field(default=None, alias="Description", max_length=512)
+    """Free text."""
+    partitions: int = Field(default=3, alias="Partitions", ge=1, le=1000)
+    """Partitions of the bus topic (its parallelism); an existing topic keeps its own."""
+    retention_hours: int = Field(default=168, alias="RetentionHours", ge=1, le=87600)
+    """How long the bus topic keeps events (Kafka ``retention.ms``); 7 days by default, as Kafka's."""
+
+
+class KeyValue(Model):
+    """An OAuth or invocation HTTP parameter, as CreateConnection takes them."""
+
+    key: str = Field(alias="Key", min_length=1, max_length=512)
+    value: str = Field(alias="Value", max_length=512)
+    is_value_secret: bool = Field(default=False, alias="IsValueSecret")
+
+
+class ConnectionHttpParameters(Model):
+    """Extra headers, query string and body parameters sent with every request."""
+
+    header_parameters: tuple[KeyValue, ...] = Field(default=(), alias="HeaderParameters")
+    query_string_parameters: tuple[KeyValue, ...] = Field(default=(), alias="QueryStringParameters")
+    body_parameters: tuple[KeyValue, ...] = Field(default=(), alias="BodyParameters")
+
+
+class BasicAuthParameters(Model):
+    username: str = Field(alias="Username", min_length=1, max_length=512)
+    password: str = Field(alias="Password", min_length=1, max_length=512)
+
+
+class ApiKeyAuthParameters(Model):
+    api_key_name: str = Field(alias="ApiKeyName", min_length=1, max_length=512)
+    api_key_value: str = Field(alias="ApiKeyValue", min_length=1, max_length=512)
+
+
+class ClientParameters(Model):
+    client_id: str = Field(alias="ClientID", min_length=1, max_length=512)
+    client_secret: str = Field(alias="ClientSecret", min_length=1, max_length=512)
+
+
+class OAuthParameters(Model):
+    authorization_endpoint: str = Field(alias="AuthorizationEndpoint", min_length=1, max_length=2048)
+    http_method: Literal["GET", "POST", "PUT"] = Field(alias="HttpMethod")
+    client_parameters: ClientParameters = Field(alias="ClientParameters")
+    oauth_http_parameters: ConnectionHttpParameters = Field(default_factory=ConnectionHttpParameters, alias="OAuthHttpParameters")
+
+
+class AuthParameters(Model):
+    basic: BasicAuthParameters | None = Field(default=None, alias="BasicAuthParameters")
+    api_key: ApiKeyAuthParameters | None = Field(default=None, alias="ApiKeyAuthParameters")
+    oauth: OAuthParameters | None = Field(default=None, alias="OAuthParameters")
+    invocation_http_parameters: ConnectionHttpParameters | None = Field(default=None, alias="InvocationHttpParameters")
+
+
+AuthorizationType = Literal["BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"]
+_AUTH_FIELD = {"BASIC": ("basic", "BasicAuthParameters"), "API_KEY": ("api_key", "ApiKeyAuthParameters"),
+               "OAUTH_CLIENT_CREDENTIALS": ("oauth", "OAuthParameters")}
+
+
+class Connection(Model):
+    """How HTTP targets authenticate (EventBridge CreateConnection)."""
+
+    name: Name = Field(alias="Name")
+    description: str | None = Field(default=None, alias="Description", max_length=512)
+    authorization_type: AuthorizationType = Field(alias="AuthorizationType")
+    auth_parameters: AuthParameters = Field(alias="AuthParameters")
+
+    @model_validator(mode="after")
+    def _parameters_match_type(self) -> "Connection":
+        attribute, key = _AUTH_FIELD[self.authorization_type]
+        if getattr(self.auth_parameters, attribute) is None:
+            raise ValueError(f"AuthorizationType {self.authorization_type} needs AuthParameters.{key}")
+        others = [k for t, (a, k) in _AUTH_FIELD.items() if t != self.authorization_type and getattr(self.auth_parameters, a) is not None]
+        if others:
+            raise ValueError(f"AuthorizationType {self.authorization_type} takes no AuthParameters.{others[0]}")
+        return self
+
+
+HttpMethod = Literal["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"]
+
+
+class ApiDestination(Model):
+    """An HTTP endpoint targets can invoke (EventBridge CreateApiDestination)."""
+
+    name: Name = Field(alias="Name")
+    description: str | None = Field(default=None, alias="Description", max_length=512)
+    connection_name: Name = Field(alias="ConnectionName")
+    """The connection whose authorization every request carries (EventBridge's ConnectionArn)."""
+    invocation_endpoint: str = Field(alias="InvocationEndpoint", min_length=1, max_length=2048, pattern=r"^https?://")
+    """URL; each ``*`` is replaced by the target's ``PathParameterValues`` in order."""
+    http_method: HttpMethod = Field(alias="HttpMethod")
+    invocation_rate_limit_per_second: int = Field(default=300, alias="InvocationRateLimitPerSecond", ge=1)
+    """Requests per second at most, across every target using this destination."""
+
+
+class InputTransformerSpec(Model):
+    """``InputPathsMap`` + ``InputTemplate``, as on an EventBridge target."""
+
+    input_paths_map: dict[str, str] = Field(default_factory=dict, alias="InputPathsMap")
+    input_template: str = Field(alias="InputTemplate", min_length=1, max_length=8192)
+
+
+class RetryPolicySpec(Model):
+    """EventBridge's target retry policy: its ranges and defaults."""
+
+    maximum_retry_attempts: int = Field(default=185, alias="MaximumRetryAttempts", ge=0, le=185)
+    maximum_event_age_in_seconds: int = Field(default=86400, alias="MaximumEventAgeInSeconds", ge=60, le=86400)
+
+
+class DeadLetterConfigSpec(Model):
+    """Where events go once retries are exhausted: a Kafka topic (EventBridge: an SQS queue ARN)."""
+
+    topic: TopicName = Field(alias="Topic")
+
+
+class HttpParameters(Model):
+    """Per-target HTTP parameters for API destination targets."""
+
+    header_parameters: dict[str, str] = Field(default_factory=dict, alias="HeaderParameters")
+    query_string_parameters: dict[str, str] = Field(default_factory=dict, alias="QueryStringParameters")
+    path_parameter_values: tuple[str, ...] = Field(default=(), alias="PathParameterValues")
+
+
+TargetKind = Literal["Topic", "EventBus", "ApiDestination", "Function"]
+TARGET_KINDS: tuple[TargetKind, ...] = ("Topic", "EventBus", "ApiDestination", "Function")
+
+
+class Target(Model):
+    """Where a rule sends matching events; exactly one of Topic, EventBus, ApiDestination, Function."""
+
+    id: Name = Field(alias="Id")
+    topic: TopicName | None = Field(default=None, alias="Topic")
+    """A Kafka topic receives the (transformed) event as a record."""
+    event_bus: BusName | None = Field(default=None, alias="EventBus")
+    """Another bus receives the event as if put there (cross-bus routing)."""
+    api_destination: Name | None = Field(default=None, alias="ApiDestination")
+    """An HTTP endpoint declared under ApiDestinations."""
+    function: str | None = Field(default=None, alias="Function", pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    """A Python callable ``module:function``, sync or async (EventBridge: a Lambda function)."""
+    partition_key_path: str | None = Field(default=None, alias="PartitionKeyPath")
+    """For Topic targets: JSONPath into the event whose value keys the record (as Kinesis targets)."""
+    input: str | None = Field(default=None, alias="Input", max_length=8192)
+    input_path: str | None = Field(default=None, alias="InputPath", max_length=256)
+    input_transformer: InputTransformerSpec | None = Field(default=None, alias="InputTransformer")
+    http_parameters: HttpParameters | None = Field(default=None, alias="HttpParameters")
+    retry_policy: RetryPolicySpec = Field(default_factory=RetryPolicySpec, alias="RetryPolicy")
+    dead_letter_config: DeadLetterConfigSpec | None = Field(default=None, alias="DeadLetterConfig")
+
+    @model_validator(mode="after")
+    def _one_destination_and_one_input_form(self) -> "Target":
+        kinds = [k for k in TARGET_KINDS if getattr(self, _ATTRIBUTE[k]) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a target needs exactly one of {', '.join(TARGET_KINDS)}; got {', '.join(kinds) or 'none'}")
+        forms = [name for name in ("Input", "InputPath", "InputTransformer") if getattr(self, _ATTRIBUTE[name]) is not None]
+        if len(forms) > 1:
+            raise ValueError(f"Input, InputPath and InputTransformer are mutually exclusive; got {' and '.join(forms)}")
+        if self.http_parameters is not None and self.api_destination is None:
+            raise ValueError("HttpParameters apply to ApiDestination targets only")
+        if self.partition_key_path is not None and self.topic is None:
+            raise ValueError("PartitionKeyPath applies to Topic targets only")
+        return self
+
+    @property
+    def kind(self) -> TargetKind:
+        return next(k for k in TARGET_KINDS if getattr(self, _ATTRIBUTE[k]) is not None)
+
+
+_ATTRIBUTE = {"Topic": "topic", "EventBus": "event_bus", "ApiDestination": "api_destination", "Function": "function",
+              "Input": "input", "InputPath": "input_path", "InputTransformer": "input_transformer"}
+
+
+class Rule(Model):
+    """An EventBridge rule: an event pattern on a bus, and up to 5 targets."""
+
+    name: Name = Field(alias="Name")
+    event_bus_name: BusName = Field(default=DEFAULT_BUS, alias="EventBusName")
+    description: str | None = Field(default=None, alias="Description", max_length=512)
+    state: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", alias="State")
+    event_pattern: dict[str, Any] = Field(alias="EventPattern")
+    """The pattern, as a mapping or as JSON text (as CloudFormation and the AWS CLI take it)."""
+    targets: tuple[Target, ...] = Field(default=(), alias="Targets", max_length=5)
+
+    @field_validator("event_pattern", mode="before")
+    @classmethod
+    def _pattern_from_json_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"EventPattern is not valid JSON: {exc}") from exc
+        return value
+
+
+class Topology(Model):
+    """Everything ``eventpipes run`` executes."""
+
+    event_buses: tuple[EventBus, ...] = Field(default=(), alias="EventBuses")
+    connections: tuple[Connection, ...] = Field(default=(), alias="Connections")
+    api_destinations: tuple[ApiDestination, ...] = Field(default=(), alias="ApiDestinations")
+    rules: tuple[Rule, ...] = Field(default=(), alias="Rules")
+    archives: tuple[dict[str, Any], ...] = Field(default=(), alias="Archives")
+    """Declared by the archives feature; refused until it lands."""
+    pipes: tuple[dict[str, Any], ...] = Field(default=(), alias="Pipes")
+    """Declared by the Pipes feature; refused until it lands."""
+
+    def bus(self, name: str) -> EventBus:
+        """The declared bus, or the implicit ``default`` bus."""
+        for bus in self.event_buses:
+            if bus.name == name:
+                return bus
+        if name == DEFAULT_BUS:
+            return EventBus(Name=DEFAULT_BUS)
+        raise KeyError(name)
+
+    def bus_names(self) -> list[str]:
+        """Every bus a rule reads or a target writes, declared or implicit."""
+        names = {b.name for b in self.event_buses} | {r.event_bus_name for r in self.rules}
+        names |= {t.event_bus for r in self.rules for t in r.targets if t.event_bus}
+        return sorted(names)
+
+    def rules_on(self, bus: str) -> list[Rule]:
+        return [rule for rule in self.rules if rule.event_bus_name == bus]
+
+    def api_destination(self, name: str) -> ApiDestination:
+        return next(d for d in self.api_destinations if d.name == name)
+
+    def connection(self, name: str) -> Connection:
+        return next(c for c in self.connections if c.name == name)
