@@ -59,7 +59,8 @@ def flatten(event: Mapping[str, Any]) -> FlatEvent:
     nested = [False]
 
     def walk(node: Any, path: str, member: Membership) -> None:
-        if isinstance(node, Mapping):
+        # Exact type checks first: JSON gives dict and list, and the ABC check is slow.
+        if type(node) is dict or (type(node) is not list and isinstance(node, Mapping)):
             for key, child in node.items():
                 walk(child, f"{path}.{key}" if path else key, member)
         elif isinstance(node, list):
@@ -68,7 +69,7 @@ def flatten(event: Mapping[str, Any]) -> FlatEvent:
                 # Two conditions never share a path, so only elements that hold
                 # further fields (objects, arrays) can put two fields in conflict:
                 # scalar elements need no membership, and most events stay simple.
-                if isinstance(child, (Mapping, list)):
+                if type(child) is dict or type(child) is list or isinstance(child, Mapping):
                     nested[0] = True
                     walk(child, path, member + ((array, index),))
                 else:

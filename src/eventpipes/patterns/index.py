@@ -110,11 +110,19 @@ class ValueIndex:
 
     def targets(self, value: Value, out: list[int]) -> None:
         """Append the ids of every child that ``value`` leads to."""
-        kind = type(value)
-        if kind is str:
-            self._string_targets(value, out)  # type: ignore[arg-type]
+        # The hot path of matching: one call per (state, path, value) reached.
+        if type(value) is str:
+            found = self.exact.get(value)
+            if found:
+                out.extend(found)
+            if self.prefix:
+                _probe_prefixes(self.prefix, self.lengths["prefix"], value, out)
+            if self.suffix:
+                _probe_suffixes(self.suffix, self.lengths["suffix"], value, out)
+            if self.eq_ic or self.prefix_ic or self.suffix_ic:
+                self._ignore_case_targets(value.lower(), out)
         else:
-            if kind is Num:
+            if type(value) is Num:
                 key: Hashable = value.key  # type: ignore[union-attr]
             else:
                 key = TRUE_KEY if value is True else FALSE_KEY if value is False else NULL_KEY
@@ -125,23 +133,14 @@ class ValueIndex:
             if matcher.matches(value):
                 out.append(child)
 
-    def _string_targets(self, value: str, out: list[int]) -> None:
-        found = self.exact.get(value)
+    def _ignore_case_targets(self, lowered: str, out: list[int]) -> None:
+        found = self.eq_ic.get(lowered)
         if found:
             out.extend(found)
-        if self.prefix:
-            _probe_prefixes(self.prefix, self.lengths["prefix"], value, out)
-        if self.suffix:
-            _probe_suffixes(self.suffix, self.lengths["suffix"], value, out)
-        if self.eq_ic or self.prefix_ic or self.suffix_ic:
-            lowered = value.lower()
-            found = self.eq_ic.get(lowered)
-            if found:
-                out.extend(found)
-            if self.prefix_ic:
-                _probe_prefixes(self.prefix_ic, self.lengths["prefix_ic"], lowered, out)
-            if self.suffix_ic:
-                _probe_suffixes(self.suffix_ic, self.lengths["suffix_ic"], lowered, out)
+        if self.prefix_ic:
+            _probe_prefixes(self.prefix_ic, self.lengths["prefix_ic"], lowered, out)
+        if self.suffix_ic:
+            _probe_suffixes(self.suffix_ic, self.lengths["suffix_ic"], lowered, out)
 
 
 def _probe_prefixes(

@@ -41,19 +41,26 @@ from eventpipes.patterns.model import (
 
 _SELECTIVE = (Exact, EqualsIgnoreCase)
 _BROAD = (Exists, AnythingBut, AnythingButIgnoreCase, AnythingButPrefix, AnythingButSuffix, AnythingButWildcard)
+#: Among exact conditions, these envelope fields go first, in this order: nearly
+#: every rule names a source, most a detail-type, and they split a bus's rules
+#: (and events) the finest, so rules of one source share one branch. Sorting
+#: exact paths alphabetically instead would put ``detail-type`` (a handful of
+#: values) and ``detail.*`` before ``source``, and every event would walk
+#: branches holding the rules of all sources.
+_FIRST_PATHS = {"source": 0, "detail-type": 1, "account": 2, "region": 3}
 
 
-def _rank(condition: Condition) -> tuple[int, str]:
+def _rank(condition: Condition) -> tuple[int, int, str]:
     # Conditions that let few events through go first, so that the broad ones
     # (anything-but, exists) are only tried on events that already got far.
     # Order does not change what matches: a sub-rule is a conjunction.
     if condition.absent:
-        return (4 if not condition.matchers else 3), condition.path
+        return (4 if not condition.matchers else 3), 0, condition.path
     if all(isinstance(m, _SELECTIVE) for m in condition.matchers):
-        return 0, condition.path
+        return 0, _FIRST_PATHS.get(condition.path, len(_FIRST_PATHS)), condition.path
     if any(isinstance(m, _BROAD) for m in condition.matchers):
-        return 2, condition.path
-    return 1, condition.path
+        return 2, 0, condition.path
+    return 1, 0, condition.path
 
 
 def ordered(sub_rule: SubRule) -> SubRule:

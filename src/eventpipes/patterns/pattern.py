@@ -26,6 +26,8 @@ def flat_event(event: EventInput) -> FlatEvent:
     Raises:
         ValidationException: the event is not JSON or not a JSON object.
     """
+    if type(event) is dict:  # the usual case, without the slow ABC checks below
+        return flatten(event)
     if isinstance(event, FlatEvent):
         return event
     if isinstance(event, (str, bytes, bytearray)):

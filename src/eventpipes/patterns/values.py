@@ -11,7 +11,7 @@ integer or dictionary operation.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Final, Hashable, Union
 
@@ -36,11 +36,12 @@ class Num:
     """The value in millionths, or None when EventBridge cannot compare it numerically."""
     text: str
     """The number as JSON writes it, for the literal match of numbers without ``micros``."""
+    key: Hashable = field(init=False, compare=False, repr=False)
+    """Exact-match key: the millionths when comparable, else the literal text (derived;
+    stored because matching reads it for every number)."""
 
-    @property
-    def key(self) -> Hashable:
-        """Exact-match key: the millionths when comparable, else the literal text."""
-        return self.micros if self.micros is not None else ("lit", self.text)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.micros if self.micros is not None else ("lit", self.text))
 
 
 #: A leaf value of a flattened event.
