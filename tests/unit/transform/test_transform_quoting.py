@@ -1,0 +1,108 @@
+"""How each kind of value is inserted: bare or quoted in a JSON template, or in text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from eventpipes.transform import MISSING, InputTransformer, Quoting, format_value, parse_template, transform
+
+DETAIL: dict[str, Any] = {
+    "text": "RUNNING", "number": 42, "float": 2.5, "yes": True, "no": False, "nothing": None,
+    "object": {"a": 1, "b": [1, 2]}, "array": ["x", 1, None], "quote": 'say "hi"',
+    "newline": "line1\nline2", "unicode": "Grüße ☃", "backslash": "a\\b", "angle": "<b>",
+}
+EVENT = {"id": "e1", "detail-type": "T", "source": "s", "account": "1", "time": "t", "region": "r",
+         "resources": [], "version": "0", "detail": DETAIL}
+
+
+def fill(template: str, **paths: str) -> str:
+    paths = paths or {name: f"$.detail.{name}" for name in DETAIL}
+    return transform(InputTransformer(template, paths), EVENT, rule_name="rule", rule_arn="arn", ingestion_time="now")
+
+
+@pytest.mark.parametrize(("name", "bare"), [
+    ("text", '"RUNNING"'), ("number", "42"), ("float", "2.5"), ("yes", "true"), ("no", "false"),
+    ("nothing", "null"), ("object", '{"a":1,"b":[1,2]}'), ("array", '["x",1,null]'),
+    ("quote", '"say \\"hi\\""'), ("newline", '"line1\\nline2"'), ("unicode", '"Grüße ☃"'),
+    ("backslash", '"a\\\\b"'), ("angle", '"<b>"'),
+])
+def test_bare_placeholder_in_json_is_the_value_as_json(name: str, bare: str) -> None:
+    out = fill(f'{{"v": <{name}>}}')
+    assert out == f'{{"v":{bare}}}'
+    assert json.loads(out)["v"] == DETAIL[name]
+
+
+@pytest.mark.parametrize(("name", "inside"), [
+    ("text", "RUNNING"), ("number", "42"), ("yes", "true"), ("nothing", "null"),
+    ("object", '{"a":1,"b":[1,2]}'), ("array", '["x",1,null]'), ("quote", 'say "hi"'),
+    ("newline", "line1\nline2"), ("unicode", "Grüße ☃"), ("backslash", "a\\b"),
+])
+def test_quoted_placeholder_in_json_is_text_inside_a_valid_string(name: str, inside: str) -> None:
+    out = fill(f'{{"v": "[<{name}>]"}}')
+    assert json.loads(out)["v"] == f"[{inside}]"
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("text", "RUNNING"), ("number", "42"), ("nothing", "null"), ("object", '{"a":1,"b":[1,2]}'),
+    ("quote", 'say "hi"'), ("newline", "line1\nline2"), ("unicode", "Grüße ☃"),
+])
+def test_text_template_inserts_characters_unescaped(name: str, text: str) -> None:
+    assert fill(f"value: <{name}>!") == f"value: {text}!"
+    assert fill(f'"value: <{name}>"') == f'"value: {text}"'
+
+
+def test_missing_path_everywhere() -> None:
+    assert fill('{"v": <gone>}', gone="$.detail.absent") == '{"v":""}'
+    assert fill('{"v": "a<gone>b"}', gone="$.detail.absent") == '{"v":"ab"}'
+    assert fill("a<gone>b", gone="$.detail.absent") == "ab"
+
+
+def test_null_is_a_value_not_missing() -> None:
+    assert fill('{"v": <n>}', n="$.detail.nothing") == '{"v":null}'
+
+
+def test_json_template_is_minified_but_strings_keep_their_spaces() -> None:
+    assert fill('{\n  "a b" : [ 1 ,\t2 ],\n  "c" : "  x  <text>  "\n}') == '{"a b":[1,2],"c":"  x  RUNNING  "}'
+
+
+def test_text_template_is_kept_byte_for_byte() -> None:
+    assert fill("  <text>\n\t{ not json ") == "  RUNNING\n\t{ not json "
+
+
+def test_array_template_is_json() -> None:
+    assert fill('[ <text>, "<number>" ]') == '["RUNNING","42"]'
+
+
+def test_wildcard_variable_gives_a_list() -> None:
+    assert fill('{"v": <all>}', all="$.detail.array[*]") == '{"v":["x",1,null]}'
+
+
+def test_reserved_event_json_inside_a_string_is_escaped() -> None:
+    out = fill('{"e": "<aws.events.event.json>"}')
+    assert json.loads(json.loads(out)["e"]) == EVENT
+
+
+def test_escaped_quote_before_placeholder_keeps_string_context() -> None:
+    out = fill('{"v": "\\"<text>\\" and \\\\", "w": <number>}')
+    assert json.loads(out) == {"v": '"RUNNING" and \\', "w": 42}
+
+
+def test_format_value_directly() -> None:
+    assert format_value("a\"b", Quoting.JSON_VALUE) == '"a\\"b"'
+    assert format_value("a\"b", Quoting.JSON_STRING) == 'a\\"b'
+    assert format_value("a\"b", Quoting.TEXT) == 'a"b'
+    assert format_value(MISSING, Quoting.JSON_VALUE) == '""'
+
+
+def test_template_engine_is_reusable_with_pipes_style_placeholders() -> None:
+    template = parse_template('{"key": <$.body.key>, "pipe": <aws.pipes.pipe-name>}')
+    assert template.placeholders == ("$.body.key", "aws.pipes.pipe-name")
+    values = {"$.body.key": [1], "aws.pipes.pipe-name": "p1"}
+    assert template.render(lambda name: values.get(name, MISSING)) == '{"key":[1],"pipe":"p1"}'
+
+
+def test_whitespace_inside_angle_brackets_is_not_a_placeholder() -> None:
+    assert parse_template('"a < b and c > d"').placeholders == ()
