@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from eventpipes.transform import MISSING, InvalidJsonPath, parse_path
 
-DOC = {"a": {"b-c": 1, "d_e": [10, 20, 30], "f/g": {"h": None}}, "list": [{"x": 1}, {"x": 2}, {"y": 3}]}
+DOC: dict[str, Any] = {"a": {"b-c": 1, "d_e": [10, 20, 30], "f/g": {"h": None}}, "list": [{"x": 1}, {"x": 2}, {"y": 3}]}
 
 
 @pytest.mark.parametrize(("path", "expected"), [
