@@ -42,3 +42,13 @@ class ConfigurationError(EventPipesError):
     """An environment setting or a file that cannot be used as given."""
 
     code = "ConfigurationError"
+
+
+class NonRetryableError(EventPipesError):
+    """Raise from a target function when retrying the same event cannot succeed.
+
+    The event goes straight to the target's dead-letter topic, with this error's
+    ``code`` and message in its headers.
+    """
+
+    code = "NonRetryableError"

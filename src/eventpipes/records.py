@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +29,23 @@ class Record:
     def where(self) -> str:
         """``topic[partition]@offset``, for error messages."""
         return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    """A record to produce."""
+
+    topic: str
+    """Destination topic."""
+    key: bytes | None
+    """Record key (partitioning)."""
+    value: bytes
+    """Record value."""
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    """Record headers, in order."""
+
+
+class RecordSink(Protocol):
+    """Produces records in the order given and returns once Kafka acknowledged all of them."""
+
+    async def send_all(self, records: list[OutRecord]) -> None: ...

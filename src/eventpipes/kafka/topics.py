@@ -35,12 +35,26 @@ class TopicSpec:
     """Topic-level configs, e.g. ``retention.ms``."""
 
 
-def bus_topic_spec(bus: str, partitions: int) -> TopicSpec:
-    return TopicSpec(
-        name=bus_topic(bus),
-        partitions=partitions,
-        config={"max.message.bytes": str(BUS_MAX_MESSAGE_BYTES)},
-    )
+def delivery_topic(bus: str, rule: str, target: str) -> str:
+    """The topic the router fills for one target of one rule, drained by that target's delivery agent."""
+    return f"{PREFIX}.target.{bus}.{rule}.{target}"
+
+
+def invalid_events_topic(bus: str) -> str:
+    """Where the router sets aside records of a bus topic that are not EventBridge events."""
+    return f"{PREFIX}.invalid.{bus}"
+
+
+def bus_topic_spec(bus: str, partitions: int, retention_hours: int | None = None) -> TopicSpec:
+    config = {"max.message.bytes": str(BUS_MAX_MESSAGE_BYTES)}
+    if retention_hours is not None:
+        config["retention.ms"] = str(retention_hours * 3600 * 1000)
+    return TopicSpec(name=bus_topic(bus), partitions=partitions, config=config)
+
+
+def internal_topic_spec(name: str, partitions: int) -> TopicSpec:
+    """Delivery, dead-letter and set-aside topics: they carry bus records, so bus-sized messages."""
+    return TopicSpec(name=name, partitions=partitions, config={"max.message.bytes": str(BUS_MAX_MESSAGE_BYTES)})
 
 
 def schemas_topic_spec(name: str = SCHEMAS_TOPIC) -> TopicSpec:

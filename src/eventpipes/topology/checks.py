@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
+from eventpipes.transform import InvalidTargetInput, parse_path, target_input_from_dict
 from eventpipes.topology.model import DEFAULT_BUS, Topology
 
 Finding = tuple[str, str]
@@ -19,6 +20,7 @@ def check(topology: Topology) -> list[Finding]:
         *_unique_names(topology),
         *_references(topology),
         *_patterns(topology),
+        *_target_inputs(topology),
         *_not_yet_supported(topology),
     ]
 
@@ -66,6 +68,21 @@ def _references(topology: Topology) -> Iterator[Finding]:
                 yield f"{where}.EventBus", "a rule cannot target its own bus (the event would loop)"
             if target.api_destination is not None and target.api_destination not in destinations:
                 yield f"{where}.ApiDestination", f"no API destination named {target.api_destination!r} under ApiDestinations"
+
+
+def _target_inputs(topology: Topology) -> Iterator[Finding]:
+    for index, rule in enumerate(topology.rules):
+        for t_index, target in enumerate(rule.targets):
+            where = f"Rules[{index}].Targets[{t_index}]"
+            try:
+                target_input_from_dict(target.model_dump(by_alias=True, exclude_none=True), target_id=target.id)
+            except InvalidTargetInput as error:
+                yield f"{where}.{error.path}" if error.path else where, error.reason
+            if target.partition_key_path is not None:
+                try:
+                    parse_path(target.partition_key_path, field="PartitionKeyPath")
+                except InvalidTargetInput as error:
+                    yield f"{where}.PartitionKeyPath", error.reason
 
 
 def _patterns(topology: Topology) -> Iterator[Finding]:

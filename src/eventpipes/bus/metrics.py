@@ -1,0 +1,48 @@
+"""Routing and delivery counters, exposed in Prometheus' text format on the worker's web port."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+#: Delivery latency buckets (seconds): a local topic target takes milliseconds, an HTTP one up to its 5 s timeout.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Per rule: matched. Per target: delivered, retried, failed, dead-lettered, latency."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self._matched = Counter("eventpipes_rule_matched", "Events a rule matched", ["bus", "rule"], registry=self.registry)
+        self._invalid = Counter("eventpipes_bus_invalid_events", "Bus records that were not events, set aside", ["bus"], registry=self.registry)
+        labels = ["bus", "rule", "target"]
+        self._delivered = Counter("eventpipes_target_delivered", "Events a target accepted", labels, registry=self.registry)
+        self._retried = Counter("eventpipes_target_retried", "Delivery attempts that failed and were retried", labels, registry=self.registry)
+        self._failed = Counter("eventpipes_target_failed", "Events given up on (dead-lettered or, without a DLQ, dropped and logged)", labels, registry=self.registry)
+        self._dead_lettered = Counter("eventpipes_target_dead_lettered", "Events written to the target's dead-letter topic", labels, registry=self.registry)
+        self._latency = Histogram(
+            "eventpipes_target_delivery_latency_seconds", "From PutEvents to the target's acceptance", labels,
+            buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+
+    def matched(self, bus: str, rule: str) -> None:
+        self._matched.labels(bus, rule).inc()
+
+    def invalid_event(self, bus: str) -> None:
+        self._invalid.labels(bus).inc()
+
+    def delivered(self, bus: str, rule: str, target: str, latency_seconds: float) -> None:
+        self._delivered.labels(bus, rule, target).inc()
+        self._latency.labels(bus, rule, target).observe(max(latency_seconds, 0.0))
+
+    def retried(self, bus: str, rule: str, target: str) -> None:
+        self._retried.labels(bus, rule, target).inc()
+
+    def failed(self, bus: str, rule: str, target: str, *, dead_lettered: bool) -> None:
+        self._failed.labels(bus, rule, target).inc()
+        if dead_lettered:
+            self._dead_lettered.labels(bus, rule, target).inc()
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format."""
+        return generate_latest(self.registry)

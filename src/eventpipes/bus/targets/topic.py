@@ -1,0 +1,39 @@
+"""Kafka topic targets: the transformed event becomes a record of the target topic."""
+
+from __future__ import annotations
+
+import json
+
+from eventpipes.bus.targets.base import Delivery, DeliveryFailed
+from eventpipes.records import OutRecord, RecordSink
+from eventpipes.transform import MISSING, parse_path
+
+
+class TopicTarget:
+    """Writes each payload to ``topic``, keyed by ``PartitionKeyPath`` (or by event id)."""
+
+    def __init__(self, sink: RecordSink, topic: str, partition_key_path: str | None = None) -> None:
+        self._sink = sink
+        self._topic = topic
+        self._key_path = parse_path(partition_key_path, field="PartitionKeyPath") if partition_key_path else None
+
+    async def deliver(self, delivery: Delivery) -> None:
+        try:
+            await self._sink.send_all([OutRecord(self._topic, self._key(delivery), delivery.payload, _passed_on(delivery))])
+        except Exception as exc:  # the producer's own errors: a broker away, a timeout
+            raise DeliveryFailed(f"could not write to topic {self._topic!r}: {exc!r}", code="KafkaError") from exc
+
+    def _key(self, delivery: Delivery) -> bytes:
+        value = self._key_path.find(delivery.event) if self._key_path else MISSING
+        if value is MISSING or value is None:
+            return str(delivery.event.get("id", "")).encode()
+        return (value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))).encode()
+
+    async def close(self) -> None:
+        return None
+
+
+def _passed_on(delivery: Delivery) -> list[tuple[str, bytes]]:
+    headers = [("content-type", b"application/json"), ("eventpipes-rule", delivery.rule.encode())]
+    headers += [(k, v) for k, v in delivery.headers if k == "trace-header"]
+    return headers

@@ -1,0 +1,34 @@
+"""``eventpipes run``: start a worker for a topology (several workers share the work)."""
+
+from __future__ import annotations
+
+import click
+
+from eventpipes.settings import get_settings
+from eventpipes.topology import load_file
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--group", help="Consumer group shared by the topology's workers [default: eventpipes.<file stem>].")
+@click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
+@click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
+    """Run a worker for topology FILE: route every bus's events to the rules' targets."""
+    import faust  # imported here: the other commands start without loading Faust
+
+    from eventpipes.app import WorkerOptions, build, default_group, prepare
+
+    topology = load_file(file)
+    settings = get_settings()
+    options = WorkerOptions(group=group or default_group(file), web_port=web_port or None)
+    prepare(topology, settings, options)
+    app = build(topology, settings, options)
+    rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
+    click.echo(
+        f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names())} as group {options.group}"
+        + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
+        err=True,
+    )
+    worker = faust.Worker(app, loglevel=loglevel.upper(), quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
