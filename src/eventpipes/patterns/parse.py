@@ -29,6 +29,11 @@ MAX_PATTERN_CHARS: Final = 4096
 
 OR_KEY: Final = "$or"
 
+#: Most sub-rules one pattern may multiply out to. EventBridge documents no such
+#: number; without one, a 4096-character pattern of nested ``$or`` pairs could
+#: expand to 2**100 branches and hang the parser. Real patterns stay far below.
+MAX_SUB_RULES: Final = 1024
+
 
 def _reject(reason: str, path: str = "") -> NoReturn:
     raise InvalidEventPattern(reason, path=path)
@@ -115,6 +120,11 @@ def _read_or(value: Any, prefix: str, branches: list[dict[str, Condition]]) -> l
             _reject(f"Only JSON object is allowed in array of {OR_KEY} relationship.", f"{where}[{index}]")
         copies = [dict(branch) for branch in branches]
         result.extend(_read_object(item, prefix, copies, in_or=True))
+        if len(result) > MAX_SUB_RULES:
+            _reject(
+                f"Rule is too complex - its {OR_KEY} branches multiply out to more than {MAX_SUB_RULES} combinations",
+                where,
+            )
     if len(value) < 2:
         _reject(f"There must have at least 2 Objects in {OR_KEY} relationship.", where)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Iterable, Mapping
 
 from eventpipes.patterns.machine import Machine
@@ -24,6 +25,9 @@ class Ruler:
     def __init__(self, patterns: Mapping[str, PatternInput | Pattern] | None = None) -> None:
         self._machine = Machine()
         self._patterns: dict[str, Pattern] = {}
+        # Keeps the name -> pattern table in step with the machine when writers race;
+        # readers (matches) never take it.
+        self._write_lock = threading.RLock()
         if patterns:
             self.update(add=patterns)
 
@@ -34,8 +38,9 @@ class Ruler:
             InvalidEventPattern: the pattern is one EventBridge would reject (nothing changes).
         """
         compiled = self._compile(pattern)
-        self._machine.update(add={name: compiled.sub_rules})
-        self._patterns[name] = compiled
+        with self._write_lock:
+            self._machine.update(add={name: compiled.sub_rules})
+            self._patterns[name] = compiled
         return compiled
 
     def update(
@@ -48,16 +53,18 @@ class Ruler:
         """
         compiled = {name: self._compile(p) for name, p in (add or {}).items()}
         removed = list(remove)
-        self._machine.update(add={n: p.sub_rules for n, p in compiled.items()}, remove=removed)
-        for name in removed:
-            self._patterns.pop(name, None)
-        self._patterns.update(compiled)
+        with self._write_lock:
+            self._machine.update(add={n: p.sub_rules for n, p in compiled.items()}, remove=removed)
+            for name in removed:
+                self._patterns.pop(name, None)
+            self._patterns.update(compiled)
 
     def remove(self, name: str) -> bool:
         """Remove a rule; returns whether there was one of that name."""
-        present = name in self._patterns
-        self._machine.update(remove=[name])
-        self._patterns.pop(name, None)
+        with self._write_lock:
+            present = name in self._patterns
+            self._machine.update(remove=[name])
+            self._patterns.pop(name, None)
         return present
 
     def matches(self, event: EventInput) -> set[str]:

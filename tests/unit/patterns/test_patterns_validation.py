@@ -55,6 +55,7 @@ ROWS: list[tuple[Any, str, str]] = [
     ({"$or": [{"a": [1]}, 5]}, "Only JSON object is allowed in array of $or relationship.", "$or[1]"),
     ({"$or": [{"a": [1]}, {"prefix": [1]}]}, "prefix is Ruler reserved fieldName which cannot be used inside $or.", "prefix"),
     ({"a": ["x" * 5000]}, "at most 4096 characters", ""),
+    ({f"k{i}": {"$or": [{"a": [1]}, {"b": [1]}]} for i in range(11)}, "more than 1024 combinations", "k10.$or"),
 ]
 
 
