@@ -11,6 +11,17 @@ Limits and defaults are EventBridge's. Rule targets (``RetryPolicy``):
 ``MaximumRetryAttempts`` -1 to 10000 and ``MaximumRecordAgeInSeconds`` -1 to 604800,
 both defaulting to -1, which means infinite.
 
+Use::
+
+    policy = RetryPolicy.from_dict(target["RetryPolicy"])          # or RetryPolicy.for_pipe(...)
+    decision = policy.decide(attempts_made=1, event_age_seconds=3.2, retryable=is_retryable(error))
+    if decision.retry:
+        await sleep(decision.delay_seconds)
+    else:
+        info = DeadLetterInfo.from_decision(decision, error_code="ERROR_FROM_TARGET",
+                                            error_message=str(error), rule_arn=..., target_arn=...)
+        produce(dlq.topic, key, original_event_bytes, dead_letter_headers(info))
+
 Differences from EventBridge
 ----------------------------
 * EventBridge does not publish its backoff's base or cap; :class:`Backoff` documents ours.

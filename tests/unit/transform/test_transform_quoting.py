@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventpipes.transform import MISSING, InputTransformer, Quoting, format_value, parse_template, transform
 
@@ -106,3 +108,24 @@ def test_template_engine_is_reusable_with_pipes_style_placeholders() -> None:
 
 def test_whitespace_inside_angle_brackets_is_not_a_placeholder() -> None:
     assert parse_template('"a < b and c > d"').placeholders == ()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(JSON_VALUES)
+def test_any_value_bare_in_json_round_trips(value: Any) -> None:
+    out = transform(InputTransformer('{"v": <v>}', {"v": "$.detail.v"}), dict(EVENT, detail={"v": value}),
+                    rule_name="r", rule_arn="a", ingestion_time="t")
+    assert json.loads(out) == {"v": value}
+
+
+@given(st.text())
+def test_any_string_inside_quotes_stays_valid_json(value: str) -> None:
+    out = transform(InputTransformer('{"v": "<<v>>"}', {"v": "$.detail.v"}), dict(EVENT, detail={"v": value}),
+                    rule_name="r", rule_arn="a", ingestion_time="t")
+    assert json.loads(out) == {"v": f"<{value}>"}
