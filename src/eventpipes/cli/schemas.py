@@ -23,3 +23,26 @@ def schema_registry(host: str, port: int, topic: str) -> None:
     settings = get_settings()
     click.echo(f"schema registry on http://{host}:{port}, topic {topic} on {settings.bootstrap_servers}", err=True)
     run(SchemaStore(settings.bootstrap_servers, topic, timeout_seconds=settings.kafka_timeout_seconds), host, port)
+
+
+@click.group("schemas")
+def schemas() -> None:
+    """Schema discovery (the registry itself is `eventpipes schema-registry`)."""
+
+
+@schemas.command("discover")
+@click.option("--bus", required=True, help="The bus whose events to read (topic eventpipes.bus.<bus>), from the beginning.")
+@click.option("--register", is_flag=True, help="Register each schema's Avro form under its subject (<source>@<detail-type>).")
+@click.option("--registry-url", default=None, help="The registry to register with (default: SCHEMA_REGISTRY_URL).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1), help="Stop reading after this many seconds.")
+def discover(bus: str, register: bool, registry_url: str | None, timeout: float) -> None:
+    """Infer a schema per (source, detail-type) from the events on a bus; print them as JSON.
+
+    Each schema is given as JSON Schema Draft 4 (the envelope) and Avro (the detail). With
+    --register, a changed shape becomes a new version of its subject; an unchanged one keeps
+    its version.
+    """
+    from eventpipes.cli.output import print_json
+    from eventpipes.schemas.discovery_run import discover_bus
+
+    print_json(discover_bus(bus, register=register, registry_url=registry_url, timeout_seconds=timeout))
