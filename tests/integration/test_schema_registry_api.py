@@ -160,3 +160,17 @@ def test_soft_and_permanent_delete(client: SchemaRegistryClient) -> None:
     assert subject not in client.get_subjects(deleted=True)
     client.clear_caches()
     assert json.loads(client.get_schema(first).schema_str) == json.loads(V1.schema_str)  # ids stay readable
+
+
+def test_normalize_and_whitespace(client: SchemaRegistryClient) -> None:
+    subject = unique_name("s")
+    spaced = Schema('{ "type" : "record", "name" : "N", "fields" : [ {"name": "a", "type": "int"} ] }', "AVRO")
+    compact = Schema('{"fields":[{"type":"int","name":"a"}],"name":"N","type":"record"}', "AVRO")
+    first = client.register_schema(subject, spaced)
+    assert client.register_schema(subject, compact) == first  # same parsed schema, same id
+    with_props = Schema('{"type": "string", "b": 1, "a": 2}', "AVRO")
+    reordered = Schema('{"type": "string", "a": 2, "b": 1}', "AVRO")
+    other = unique_name("s")
+    normalized = client.register_schema(other, with_props, normalize_schemas=True)
+    assert client.register_schema(other, reordered, normalize_schemas=True) == normalized
+    assert client.get_versions(other) == [1]

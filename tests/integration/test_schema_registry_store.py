@@ -120,3 +120,14 @@ def test_cli_serves_the_registry(cli_registry: str) -> None:
     with RegistryClient(cli_registry) as client:
         assert client.register("cli", schema("x")) >= 1
         assert client.versions("cli") == [1]
+
+
+def test_cli_reports_a_taken_port_on_one_line(cli_registry: str, kafka: KafkaCluster) -> None:
+    port = cli_registry.rsplit(":", 1)[1]
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    result = subprocess.run(
+        [sys.executable, "-m", "eventpipes", "schema-registry", "--port", port, "--topic", unique_name("schemas")],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("RegistryCannotListen:")

@@ -109,3 +109,14 @@ class InvalidSchema(EventPipesError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"invalid Avro schema: {reason}")
         self.reason = reason
+
+
+class RegistryCannotListen(EventPipesError):
+    """The registry server cannot bind its address (port taken, address not local)."""
+
+    code = "RegistryCannotListen"
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"the schema registry cannot listen on {host}:{port}: {reason}")
+        self.host = host
+        self.port = port

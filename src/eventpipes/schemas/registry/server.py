@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from eventpipes.schemas import canonical, compat
-from eventpipes.schemas.errors import InvalidSchema
+from eventpipes.schemas.errors import InvalidSchema, RegistryCannotListen
 from eventpipes.schemas.registry import errors
 from eventpipes.schemas.registry.model import (
     DeleteConfig,
@@ -301,8 +301,16 @@ async def serve(store: SchemaStore, host: str, port: int) -> tuple[web.AppRunner
 
 
 def run(store: SchemaStore, host: str, port: int) -> None:
-    """Serve until interrupted (SIGINT, SIGTERM), as the CLI does."""
-    web.run_app(make_app(store), host=host, port=port, print=None, access_log=None)
+    """Serve until interrupted (SIGINT, SIGTERM), as the CLI does.
+
+    Raises:
+        RegistryCannotListen: the address cannot be bound.
+        BrokerUnavailable: Kafka cannot be reached.
+    """
+    try:
+        web.run_app(make_app(store), host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        raise RegistryCannotListen(host, port, exc.strerror or repr(exc)) from exc
 
 
 class BackgroundRegistry:
