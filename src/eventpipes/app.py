@@ -29,6 +29,7 @@ from eventpipes.kafka.faust_app import FaustSink, make_app, to_record
 from eventpipes.kafka.offsets import commit_end_offsets_if_new
 from eventpipes.kafka.topics import TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic
 from eventpipes.records import RecordSink
+from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
 from eventpipes.topology.model import Rule, Target, Topology
 
@@ -88,7 +89,9 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
 
 def build(topology: Topology, settings: Settings, options: WorkerOptions) -> faust.App:
     """The Faust app for a topology; ``prepare`` must have run first."""
-    app = make_app(options.group, settings.bootstrap_servers, datadir=settings.state_dir / "workers" / options.group, web_port=options.web_port)
+    datadir = settings.state_dir / "workers" / options.group
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = make_app(options.group, settings.bootstrap_servers, datadir=datadir, web_port=options.web_port)
     metrics = Metrics()
     sink = FaustSink(app)
     buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
@@ -99,7 +102,8 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> fau
         for rule in rules:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
-                worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region, account=settings.account)
+                worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
+                                        account=settings.account, backoff=Backoff(base_seconds=settings.retry_base_seconds))
                 _add_delivery(app, worker)
     _add_metrics_page(app, metrics)
     return app

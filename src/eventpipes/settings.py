@@ -70,6 +70,13 @@ class Settings(BaseSettings):
         validation_alias="EVENTPIPES_KAFKA_TIMEOUT",
         description="How long a command waits for an unreachable cluster before reporting BrokerUnavailable.",
     )
+    retry_base_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=900,
+        validation_alias="EVENTPIPES_RETRY_BASE_SECONDS",
+        description="Ceiling of the first retry's delay; later retries double it (full jitter, cap 900 s).",
+    )
     account: str = Field(
         default="000000000000",
         pattern=r"^\d{12}$",

@@ -109,3 +109,165 @@ def connect(settings: Settings) -> KafkaCluster:
     already = process.status(settings).running
     process.start(settings)
     return KafkaCluster(settings, started_here=not already)
+
+
+class WorkerProcess:
+    """``eventpipes run`` in a subprocess, for tests and demos, with a hard-kill fallback.
+
+    Faust workers have been seen to hang on shutdown and ignore SIGTERM, so ``stop``
+    sends SIGTERM, waits ``grace`` seconds, then SIGKILLs the whole process group.
+    """
+
+    READY = "eventpipes: routing"
+
+    def __init__(self, topology_file: str, *, group: str, web_port: int, env: dict[str, str] | None = None, log_file: str | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        self.log_path = log_file or tempfile.mktemp(prefix="eventpipes-worker-", suffix=".log")
+        self._log = open(self.log_path, "ab")
+        self.web_port = web_port
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "eventpipes", "run", topology_file, "--group", group, "--web-port", str(web_port), "--loglevel", "info"],
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})}, start_new_session=True,
+        )
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+
+    def wait_ready(self, timeout: float = 60.0) -> "WorkerProcess":
+        """Wait until the worker has fixed its starting offsets and its web server answers."""
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()[-3000:]}")
+            return self.READY in self.log() and bool(self.metrics())
+
+        wait_until(ready, timeout=timeout, what="worker ready")
+        return self
+
+    def metrics(self) -> str:
+        """The worker's /metrics text ('' while it does not answer yet)."""
+        import urllib.error
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=2) as response:
+                return str(response.read().decode())
+        except (urllib.error.URLError, OSError):
+            return ""
+
+    def kill(self) -> None:
+        """SIGKILL at once, as a crash would."""
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self, grace: float = 15.0) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def __enter__(self) -> "WorkerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def metric_value(exposition: str, name: str, **labels: str) -> float:
+    """One sample's value from Prometheus text (0 when absent)."""
+    import re
+
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in exposition.splitlines():
+        match = re.match(rf"^{re.escape(name)}\{{(.*)\}} (\S+)$", line)
+        if match and ",".join(sorted(match.group(1).split(","))) == wanted:
+            return float(match.group(2))
+    return 0.0
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request an ``HttpReceiver`` got."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+class HttpReceiver:
+    """A local HTTP endpoint that records every request; ``respond`` picks each status.
+
+    ``respond(request) -> (status, body)``; by default every request gets 200.
+    """
+
+    def __init__(self, respond: Callable[[ReceivedRequest], tuple[int, bytes]] | None = None, port: int = 0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[ReceivedRequest] = []
+        self._lock = threading.Lock()
+        receiver = self
+        responder = respond or (lambda request: (200, b"{}"))
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = ReceivedRequest(self.command, self.path, dict(self.headers.items()), self.rfile.read(length), time.time())
+                with receiver._lock:
+                    receiver.requests.append(request)
+                status, body = responder(request)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def received(self, path_prefix: str = "") -> list[ReceivedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(path_prefix)]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -22,7 +22,7 @@ from eventpipes.bus.names import rule_arn, target_arn
 from eventpipes.bus.router import ingestion_time_ms
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed, TargetSender
 from eventpipes.records import OutRecord, Record, RecordSink
-from eventpipes.retry import DeadLetterInfo, RetryPolicy, dead_letter_headers
+from eventpipes.retry import Backoff, DeadLetterInfo, DlqErrorCode, RetryPolicy, dead_letter_headers
 from eventpipes.topology.model import Rule, Target
 from eventpipes.transform import TargetInput, render, target_input_from_dict
 
@@ -43,6 +43,7 @@ class DeliveryWorker:
         *,
         region: str,
         account: str,
+        backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -54,6 +55,7 @@ class DeliveryWorker:
         self._policy = RetryPolicy.for_target(
             maximum_retry_attempts=target.retry_policy.maximum_retry_attempts,
             maximum_event_age_in_seconds=target.retry_policy.maximum_event_age_in_seconds,
+            backoff=backoff,
         )
         self._clock, self._sleep = clock, sleep
 
@@ -90,7 +92,7 @@ class DeliveryWorker:
                 ingestion_time=_rfc3339(ingested_ms),
             )
         except Exception as exc:  # a record the router would never write, or a transform that cannot apply
-            raise DeliveryFailed(f"cannot prepare the event for target {self.target.id!r}: {exc}", code="InvalidInput", retryable=False) from exc
+            raise DeliveryFailed(f"cannot prepare the event for target {self.target.id!r}: {exc}", code=DlqErrorCode.INVALID_JSON, retryable=False) from exc
         return Delivery(
             event=event,
             raw=record.value or b"",
@@ -106,7 +108,7 @@ class DeliveryWorker:
         self._metrics.failed(self.bus, self.rule.name, self.target.id, dead_lettered=dlq is not None)
         if dlq is None:
             log.error(
-                "dropping event %s for %s/%s after %d attempts (no DeadLetterConfig): %s",
+                "giving up on event %s for rule %s target %s after %d attempts, no DeadLetterConfig to keep it: %s",
                 _event_id(record), self.rule.name, self.target.id, attempts, failure,
             )
             return

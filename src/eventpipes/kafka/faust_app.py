@@ -38,7 +38,6 @@ def make_app(app_id: str, bootstrap: str, *, datadir: Path, web_port: int | None
         web_enabled=web_port is not None,
         web_port=web_port or 6066,
         web_bind="127.0.0.1",
-        web_transport="aiohttp://",
     )
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
 
 #: EventBridge's charset for rule, target, connection and API destination names.
 NAME_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
@@ -31,7 +33,7 @@ DEFAULT_BUS = "default"
 class Model(BaseModel):
     """Frozen, EventBridge-named, unknown keys refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
 
 
 class EventBus(Model):
@@ -140,17 +142,27 @@ class InputTransformerSpec(Model):
     input_template: str = Field(alias="InputTemplate", min_length=1, max_length=8192)
 
 
-class RetryPolicySpec(Model):
-    """EventBridge's target retry policy: its ranges and defaults."""
+def _retry_policy(value: Any) -> Any:
+    if isinstance(value, RetryPolicy):
+        return value
+    try:
+        return RetryPolicy.from_dict(value if value is not None else {}, flavour="target")
+    except InvalidRetryPolicy as error:
+        raise ValueError(f"{error.reason} ({error.path})") from error
 
-    maximum_retry_attempts: int = Field(default=185, alias="MaximumRetryAttempts", ge=0, le=185)
-    maximum_event_age_in_seconds: int = Field(default=86400, alias="MaximumEventAgeInSeconds", ge=60, le=86400)
+
+def _dead_letter_config(value: Any) -> Any:
+    if value is None or isinstance(value, DeadLetterConfig):
+        return value
+    try:
+        return DeadLetterConfig.from_dict(value)
+    except InvalidRetryPolicy as error:
+        raise ValueError(f"{error.reason} ({error.path})") from error
 
 
-class DeadLetterConfigSpec(Model):
-    """Where events go once retries are exhausted: a Kafka topic (EventBridge: an SQS queue ARN)."""
-
-    topic: TopicName = Field(alias="Topic")
+#: Declared once in eventpipes.retry (shared with Pipes); read from EventBridge's keys here.
+TargetRetryPolicy = Annotated[RetryPolicy, BeforeValidator(_retry_policy)]
+TargetDeadLetterConfig = Annotated[DeadLetterConfig | None, BeforeValidator(_dead_letter_config)]
 
 
 class HttpParameters(Model):
@@ -183,8 +195,10 @@ class Target(Model):
     input_path: str | None = Field(default=None, alias="InputPath", max_length=256)
     input_transformer: InputTransformerSpec | None = Field(default=None, alias="InputTransformer")
     http_parameters: HttpParameters | None = Field(default=None, alias="HttpParameters")
-    retry_policy: RetryPolicySpec = Field(default_factory=RetryPolicySpec, alias="RetryPolicy")
-    dead_letter_config: DeadLetterConfigSpec | None = Field(default=None, alias="DeadLetterConfig")
+    retry_policy: TargetRetryPolicy = Field(default_factory=RetryPolicy.for_target, alias="RetryPolicy", validate_default=True)
+    """EventBridge's ``MaximumRetryAttempts`` (0..185, default 185) and ``MaximumEventAgeInSeconds`` (60..86400, default 86400)."""
+    dead_letter_config: TargetDeadLetterConfig = Field(default=None, alias="DeadLetterConfig")
+    """``{Arn: <Kafka topic>}``: where events go once retries are exhausted (EventBridge: an SQS queue ARN)."""
 
     @model_validator(mode="after")
     def _one_destination_and_one_input_form(self) -> "Target":

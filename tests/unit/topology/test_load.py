@@ -37,7 +37,7 @@ Rules:
           InputPathsMap: {id: $.detail.orderId}
           InputTemplate: '{"order": <id>}'
         RetryPolicy: {MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 120}
-        DeadLetterConfig: {Topic: orders.audit.dlq}
+        DeadLetterConfig: {Arn: orders.audit.dlq}
   - Name: everything
     EventBusName: orders
     State: DISABLED
@@ -61,6 +61,7 @@ def test_a_valid_topology_loads_with_eventbridge_defaults() -> None:
     assert [t.kind for t in high_value.targets] == ["ApiDestination", "Topic"]
     assert high_value.targets[0].retry_policy.maximum_retry_attempts == 185
     assert high_value.targets[0].retry_policy.maximum_event_age_in_seconds == 86400
+    assert high_value.targets[1].retry_policy.maximum_retry_attempts == 3
     assert high_value.targets[1].dead_letter_config is not None
     assert everything.state == "DISABLED"
     assert topology.bus_names() == ["default", "orders"]
@@ -74,8 +75,12 @@ def test_unknown_keys_are_errors_with_line_and_column() -> None:
 def test_ranges_are_eventbridges() -> None:
     text = VALID.replace("MaximumRetryAttempts: 3", "MaximumRetryAttempts: 186").replace("MaximumEventAgeInSeconds: 120", "MaximumEventAgeInSeconds: 59")
     found = problems_of(text)
-    assert any("RetryPolicy.MaximumRetryAttempts: Input should be less than or equal to 185" in p for p in found)
-    assert any("RetryPolicy.MaximumEventAgeInSeconds: Input should be greater than or equal to 60" in p for p in found)
+    assert len(found) == 1 and "Rules[0].Targets[1].RetryPolicy: " in found[0]
+    assert "less than or equal to 185 (RetryPolicy.MaximumRetryAttempts)" in found[0]
+    text = VALID.replace("MaximumEventAgeInSeconds: 120", "MaximumEventAgeInSeconds: 59")
+    assert "greater than or equal to 60 (RetryPolicy.MaximumEventAgeInSeconds)" in problems_of(text)[0]
+    text = VALID.replace("DeadLetterConfig: {Arn: orders.audit.dlq}", "DeadLetterConfig: {Arn: 'no/slashes'}")
+    assert "Rules[0].Targets[1].DeadLetterConfig: " in problems_of(text)[0]
 
 
 def test_every_problem_is_reported_at_once() -> None:

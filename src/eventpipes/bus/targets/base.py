@@ -18,11 +18,11 @@ class DeliveryFailed(EventPipesError):
     """A target did not accept an event.
 
     Attributes:
-        code: short reason, written to the dead-letter record's ``ERROR_CODE``.
+        code: EventBridge's DLQ ``ERROR_CODE`` (a ``retry.DlqErrorCode`` value).
         retryable: whether another attempt may succeed.
     """
 
-    def __init__(self, message: str, *, code: str = "TargetError", retryable: bool = True) -> None:
+    def __init__(self, message: str, *, code: str = "ERROR_FROM_TARGET", retryable: bool = True) -> None:
         super().__init__(message, code=code)
         self.retryable = retryable
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.records import OutRecord, RecordSink
+from eventpipes.retry import DlqErrorCode
 from eventpipes.kafka.topics import bus_topic
 
 PATH_HEADER = "eventpipes-path"
@@ -31,7 +32,7 @@ class BusTarget:
         if self._bus in path or len(path) > MAX_HOPS:
             raise DeliveryFailed(
                 f"event {delivery.event.get('id')} would loop: it already passed through {' -> '.join(path)}",
-                code="EventLoopDetected",
+                code=DlqErrorCode.INVALID_PARAMETER,
                 retryable=False,
             )
         headers = [("content-type", b"application/json"), (PATH_HEADER, ",".join(path).encode())]
@@ -39,7 +40,7 @@ class BusTarget:
         try:
             await self._sink.send_all([OutRecord(bus_topic(self._bus), str(delivery.event.get("id", "")).encode(), delivery.payload, headers)])
         except Exception as exc:
-            raise DeliveryFailed(f"could not put the event on bus {self._bus!r}: {exc!r}", code="KafkaError") from exc
+            raise DeliveryFailed(f"could not put the event on bus {self._bus!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR) from exc
 
     async def close(self) -> None:
         return None

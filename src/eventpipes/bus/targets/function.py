@@ -18,6 +18,7 @@ from typing import Any
 
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.errors import ConfigurationError, NonRetryableError
+from eventpipes.retry import DlqErrorCode
 
 
 def load_function(spec: str) -> Callable[..., Any]:
@@ -51,9 +52,9 @@ class FunctionTarget:
             else:
                 await asyncio.to_thread(self._function, argument)
         except NonRetryableError as exc:
-            raise DeliveryFailed(f"{self._spec} refused the event: {exc.message}", code=exc.code, retryable=False) from exc
+            raise DeliveryFailed(f"{self._spec} refused the event: {exc.message}", code=DlqErrorCode.ERROR_FROM_TARGET, retryable=False) from exc
         except Exception as exc:
-            raise DeliveryFailed(f"{self._spec} raised {exc!r}", code=type(exc).__name__) from exc
+            raise DeliveryFailed(f"{self._spec} raised {exc!r}", code=DlqErrorCode.ERROR_FROM_TARGET) from exc
 
     async def close(self) -> None:
         return None

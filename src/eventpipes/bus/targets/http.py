@@ -19,6 +19,7 @@ import aiohttp
 
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.bus.targets.ratelimit import TokenBucket
+from eventpipes.retry import DlqErrorCode
 from eventpipes.topology.model import ApiDestination, Connection, ConnectionHttpParameters, HttpParameters
 
 #: EventBridge gives an API destination 5 seconds to answer.
@@ -35,7 +36,7 @@ def endpoint_url(template: str, path_values: tuple[str, ...]) -> str:
     if len(parts) - 1 != len(path_values):
         raise DeliveryFailed(
             f"endpoint {template} has {len(parts) - 1} '*' but the target gives {len(path_values)} PathParameterValues",
-            code="InvalidParameter", retryable=False,
+            code=DlqErrorCode.INVALID_PARAMETER, retryable=False,
         )
     url = parts[0]
     for value, rest in zip(path_values, parts[1:]):
@@ -74,13 +75,13 @@ class OAuthToken:
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS),
             ) as response:
                 if response.status >= 400:
-                    raise DeliveryFailed(f"OAuth endpoint answered {response.status}", code="OAuthFailed", retryable=response.status >= 500 or response.status == 429)
+                    raise DeliveryFailed(f"OAuth endpoint answered {response.status}", code=DlqErrorCode.NO_PERMISSIONS, retryable=response.status >= 500 or response.status == 429)
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise DeliveryFailed(f"OAuth endpoint unreachable or unreadable: {exc!r}", code="OAuthFailed") from exc
+            raise DeliveryFailed(f"OAuth endpoint unreachable or unreadable: {exc!r}", code=DlqErrorCode.CONNECTION_FAILURE) from exc
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str):
-            raise DeliveryFailed("OAuth endpoint answered without an access_token", code="OAuthFailed", retryable=False)
+            raise DeliveryFailed("OAuth endpoint answered without an access_token", code=DlqErrorCode.NO_PERMISSIONS, retryable=False)
         return token, float(body.get("expires_in", 3600))
 
 
@@ -105,15 +106,17 @@ class HttpTarget:
         if status < 300:
             return
         retryable = status in RETRYABLE_STATUSES or status >= 500
-        raise DeliveryFailed(f"{self._destination.http_method} {self._url} answered {status}: {text[:200]}", code=f"HTTP{status}", retryable=retryable)
+        code = DlqErrorCode.THROTTLING if status == 429 else DlqErrorCode.ERROR_FROM_TARGET
+        raise DeliveryFailed(f"{self._destination.http_method} {self._url} answered {status}: {text[:200]}", code=code, retryable=retryable)
 
     async def _request(self, session: aiohttp.ClientSession, delivery: Delivery, *, refresh_token: bool) -> tuple[int, str]:
         headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
         headers.update(await self._auth_headers(session, refresh_token))
         headers.update(self._parameters.header_parameters)
-        params = dict(self._invocation_parameters().query_string_parameters_dict())
+        invocation = self._connection.auth_parameters.invocation_http_parameters or ConnectionHttpParameters()
+        headers.update({p.key: p.value for p in invocation.header_parameters})
+        params = {p.key: p.value for p in invocation.query_string_parameters}
         params.update(self._parameters.query_string_parameters)
-        headers.update({p.key: p.value for p in self._invocation_parameters().header_parameters})
         body = None if self._destination.http_method in ("GET", "HEAD") else delivery.payload
         try:
             async with session.request(
@@ -121,8 +124,10 @@ class HttpTarget:
                 timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS),
             ) as response:
                 return response.status, await response.text(errors="replace")
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise DeliveryFailed(f"{self._destination.http_method} {self._url} failed: {exc!r}", code="ConnectionError") from exc
+        except asyncio.TimeoutError as exc:
+            raise DeliveryFailed(f"{self._destination.http_method} {self._url} timed out after {REQUEST_TIMEOUT_SECONDS:.0f} s", code=DlqErrorCode.TIMEOUT) from exc
+        except aiohttp.ClientError as exc:
+            raise DeliveryFailed(f"{self._destination.http_method} {self._url} failed: {exc!r}", code=DlqErrorCode.CONNECTION_FAILURE) from exc
 
     async def _auth_headers(self, session: aiohttp.ClientSession, refresh: bool) -> dict[str, str]:
         auth = self._connection.auth_parameters
@@ -134,9 +139,6 @@ class HttpTarget:
         assert self._oauth is not None
         return {"Authorization": f"Bearer {await self._oauth.get(session, refresh=refresh)}"}
 
-    def _invocation_parameters(self) -> "_Invocation":
-        return _Invocation(self._connection.auth_parameters.invocation_http_parameters or ConnectionHttpParameters())
-
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
@@ -146,13 +148,3 @@ class HttpTarget:
         if self._session is not None:
             await self._session.close()
 
-
-class _Invocation:
-    """The connection's InvocationHttpParameters, added to every request."""
-
-    def __init__(self, parameters: ConnectionHttpParameters) -> None:
-        self.header_parameters = parameters.header_parameters
-        self._query = parameters.query_string_parameters
-
-    def query_string_parameters_dict(self) -> dict[str, str]:
-        return {p.key: p.value for p in self._query}

@@ -6,6 +6,7 @@ import json
 
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.records import OutRecord, RecordSink
+from eventpipes.retry import DlqErrorCode
 from eventpipes.transform import MISSING, parse_path
 
 
@@ -21,7 +22,7 @@ class TopicTarget:
         try:
             await self._sink.send_all([OutRecord(self._topic, self._key(delivery), delivery.payload, _passed_on(delivery))])
         except Exception as exc:  # the producer's own errors: a broker away, a timeout
-            raise DeliveryFailed(f"could not write to topic {self._topic!r}: {exc!r}", code="KafkaError") from exc
+            raise DeliveryFailed(f"could not write to topic {self._topic!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR) from exc
 
     def _key(self, delivery: Delivery) -> bytes:
         value = self._key_path.find(delivery.event) if self._key_path else MISSING
