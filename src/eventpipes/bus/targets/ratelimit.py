@@ -8,7 +8,11 @@ from collections.abc import Callable
 
 
 class TokenBucket:
-    """At most ``rate`` acquisitions per second on average, bursts up to ``rate``.
+    """At most ``rate`` acquisitions per second: one token, refilled every ``1/rate`` seconds.
+
+    A bucket of one token (no burst) keeps every one-second window at ``rate`` calls
+    or fewer (give or take the one at the window's edge); a bucket of ``rate`` tokens
+    would let a quiet destination take twice its limit in its first second.
 
     One bucket per API destination, shared by every target using it, as
     EventBridge applies the limit per destination.
@@ -16,8 +20,8 @@ class TokenBucket:
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._rate = rate
-        self._capacity = rate
-        self._tokens = rate
+        self._capacity = 1.0
+        self._tokens = 1.0
         self._clock = clock
         self._updated = clock()
         self._lock = asyncio.Lock()
