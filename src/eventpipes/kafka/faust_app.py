@@ -31,6 +31,9 @@ def make_app(app_id: str, bootstrap: str, *, datadir: Path, web_port: int | None
         producer_acks=-1,
         producer_max_request_size=4 * 1024 * 1024,
         broker_commit_interval=1.0,
+        # A crashed worker's partitions move to the survivors after 10 s, not Faust's default 60 s.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         stream_wait_empty=False,
         store="memory://",
         datadir=str(datadir),

@@ -41,3 +41,11 @@ def flaky(payload: Any) -> None:
     if attempts < 2:
         raise RuntimeError(f"attempt {attempts + 1} fails on purpose")
     _append("flaky", payload)
+
+
+def slow_record(payload: Any) -> None:
+    """Takes a little time per event, so a kill lands while deliveries are in flight."""
+    import time
+
+    time.sleep(0.005)
+    _append("slow", payload)
