@@ -129,9 +129,10 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "EVENTPIPES_TEST_RECORD_FILE": str(record_file),
         "EVENTPIPES_RETRY_BASE_SECONDS": "0.05",
     }
-    worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env).wait_ready()
+    group = unique_name("group")
+    worker = WorkerProcess(str(topology), group=group, web_port=free_port(), env=env).wait_ready()
     try:
-        yield {**names, "receiver": receiver, "worker": worker, "records": record_file}
+        yield {**names, "receiver": receiver, "worker": worker, "records": record_file, "topology": topology, "group": group}
     finally:
         worker.stop()
         receiver.close()
@@ -289,3 +290,30 @@ def test_metrics_count_matches_per_rule(kafka: KafkaCluster, world: dict[str, An
     put(kafka, world["bus"], "CrossBus", {"n": 2})
     wait_until(lambda: metric_value(worker.metrics(), "eventpipes_rule_matched_total", bus=world["bus"], rule="cross-bus") == before + 1, what="matched metric")
     assert "eventpipes_target_delivery_latency_seconds_bucket" in worker.metrics()
+
+
+def test_status_reports_counters_from_the_worker_and_lag_from_kafka(kafka: KafkaCluster, world: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+
+    put(kafka, world["bus"], "Function", {"marker": unique_name("m")})
+    worker: WorkerProcess = world["worker"]
+    labels = {"bus": world["bus"], "rule": "function", "target": "sync"}
+    wait_until(lambda: metric_value(worker.metrics(), "eventpipes_target_delivered_total", **labels) >= 1, what="a function delivery")
+
+    def report() -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "eventpipes", "status", str(world["topology"]), "--group", world["group"], "--web-port", str(worker.web_port)],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap},
+        )
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    body = wait_until(lambda: (r := report())["Rules"][5]["Targets"][0]["Lag"] == 0 and r, what="function target caught up")
+    assert body["Worker"]["Reachable"] is True
+    function_rule = body["Rules"][5]
+    assert (function_rule["Name"], function_rule["State"]) == ("function", "ENABLED")
+    assert function_rule["Matched"] >= 1
+    assert function_rule["Targets"][0]["Delivered"] >= 1 and function_rule["Targets"][0]["Kind"] == "Function"
+    assert body["Rules"][1]["State"] == "DISABLED" and body["Rules"][1]["Matched"] == 0
+    assert {b["Name"] for b in body["EventBuses"]} == {world["bus"], world["other"]}

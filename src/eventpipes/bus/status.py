@@ -1,0 +1,85 @@
+"""``eventpipes status``: what a topology's workers have done, from Kafka and from their metrics.
+
+Kafka answers even when no worker runs: each bus's and each target's lag (records not
+yet committed by the topology's consumer group). A running worker's ``/metrics``
+adds the counters: matched per rule; delivered, retried, failed, dead-lettered and
+mean latency per target.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from eventpipes.kafka.offsets import committed_offsets, end_offsets
+from eventpipes.kafka.topics import bus_topic, delivery_topic
+from eventpipes.topology.model import Topology
+
+Labels = tuple[str, ...]
+
+
+def read_metrics(url: str) -> dict[str, dict[Labels, float]] | None:
+    """Samples by name and (bus, rule, target) labels; None when no worker answers at ``url``."""
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            text = response.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    samples: dict[str, dict[Labels, float]] = defaultdict(dict)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = tuple(sample.labels.get(k, "") for k in ("bus", "rule", "target"))
+            samples[sample.name][key] = sample.value
+    return samples
+
+
+def lag(bootstrap: str, group: str, topic: str) -> int:
+    """Records of ``topic`` the group has not committed past (all of them where it has no offset)."""
+    ends = end_offsets(bootstrap, topic)
+    committed = committed_offsets(bootstrap, group, topic)
+    return sum(end - (committed.get(p) or 0) for p, end in ends.items())
+
+
+def status(topology: Topology, *, bootstrap: str, group: str, metrics_url: str) -> dict[str, Any]:
+    """The status document `eventpipes status` prints."""
+    metrics = read_metrics(metrics_url)
+
+    def count(name: str, *labels: str) -> float | None:
+        return None if metrics is None else metrics.get(name, {}).get(labels, 0.0)
+
+    rules = []
+    for rule in topology.rules:
+        bus = rule.event_bus_name
+        targets = []
+        for target in rule.targets:
+            labels = (bus, rule.name, target.id)
+            delivered = count("eventpipes_target_delivered_total", *labels)
+            latency_sum = count("eventpipes_target_delivery_latency_seconds_sum", *labels)
+            targets.append({
+                "Id": target.id,
+                "Kind": target.kind,
+                "Lag": lag(bootstrap, group, delivery_topic(bus, rule.name, target.id)),
+                "Delivered": delivered,
+                "Retried": count("eventpipes_target_retried_total", *labels),
+                "Failed": count("eventpipes_target_failed_total", *labels),
+                "DeadLettered": count("eventpipes_target_dead_lettered_total", *labels),
+                "MeanLatencySeconds": round(latency_sum / delivered, 4) if delivered and latency_sum is not None else None,
+            })
+        rules.append({
+            "Name": rule.name,
+            "EventBusName": bus,
+            "State": rule.state,
+            "Matched": count("eventpipes_rule_matched_total", bus, rule.name, ""),
+            "Targets": targets,
+        })
+    buses = [{"Name": name, "Lag": lag(bootstrap, group, bus_topic(name))} for name in topology.bus_names() if topology.rules_on(name)]
+    return {
+        "Group": group,
+        "Worker": {"MetricsUrl": metrics_url, "Reachable": metrics is not None},
+        "EventBuses": buses,
+        "Rules": rules,
+    }
