@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
+from eventpipes.pipes.checks import check_pipes
 from eventpipes.transform import InvalidTargetInput, parse_path, target_input_from_dict
 from eventpipes.topology.model import DEFAULT_BUS, Topology
 
@@ -21,6 +22,7 @@ def check(topology: Topology) -> list[Finding]:
         *_references(topology),
         *_patterns(topology),
         *_target_inputs(topology),
+        *check_pipes(topology.pipes),
         *_not_yet_supported(topology),
     ]
 
@@ -114,5 +116,3 @@ def _pattern_finding(index: int, pattern: Any) -> Iterator[Finding]:
 def _not_yet_supported(topology: Topology) -> Iterator[Finding]:
     if topology.archives:
         yield "Archives", "archives are not supported by this version of eventpipes yet"
-    if topology.pipes:
-        yield "Pipes", "pipes are not supported by this version of eventpipes yet"

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from eventpipes.pipes.model import Pipe
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
 
 #: EventBridge's charset for rule, target, connection and API destination names.
@@ -254,8 +255,8 @@ class Topology(Model):
     rules: tuple[Rule, ...] = Field(default=(), alias="Rules")
     archives: tuple[dict[str, Any], ...] = Field(default=(), alias="Archives")
     """Declared by the archives feature; refused until it lands."""
-    pipes: tuple[dict[str, Any], ...] = Field(default=(), alias="Pipes")
-    """Declared by the Pipes feature; refused until it lands."""
+    pipes: tuple[Pipe, ...] = Field(default=(), alias="Pipes")
+    """EventBridge Pipes (see ``eventpipes.pipes.model``)."""
 
     def bus(self, name: str) -> EventBus:
         """The declared bus, or the implicit ``default`` bus."""
