@@ -18,16 +18,12 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The demo: a local broker (or KAFKA_BOOTSTRAP_SERVERS), a few events put on the
-# `orders` bus (one malformed, to show a per-entry error), and the events read back
-# from the bus's Kafka topic as they arrived.
+# The demo: a local broker (or KAFKA_BOOTSTRAP_SERVERS), a worker running
+# topologies/orders.yaml, sample events put on the `orders` bus, and where each went:
+# an HTTP endpoint the demo serves, a Kafka topic (input transformer), a dead-letter topic.
 demo: install
 	@$(EP) broker start
-	@since=$$(date -u +%Y-%m-%dT%H:%M:%SZ); \
-	echo; echo "== eventpipes put-events --bus orders --entries file://topologies/orders-sample-entries.json"; \
-	$(EP) put-events --bus orders --entries file://topologies/orders-sample-entries.json && \
-	echo; echo "== eventpipes tail --bus orders --since $$since --max-events 3   (Kafka topic eventpipes.bus.orders)"; \
-	$(EP) tail --bus orders --since $$since --max-events 3 --timeout 60
+	@$(EP) demo
 
 test: install
 	$(BIN)/python -m pytest
