@@ -1,0 +1,50 @@
+"""Typed errors of pipes: an enrichment or target that failed, a pipe that cannot be found or run."""
+
+from __future__ import annotations
+
+from eventpipes.errors import EventPipesError
+
+
+class InvocationFailed(EventPipesError):
+    """An enrichment or target did not accept a batch.
+
+    Attributes:
+        code: EventBridge's DLQ ``ERROR_CODE`` (a ``retry.DlqErrorCode`` value).
+        retryable: whether another attempt may succeed.
+    """
+
+    def __init__(self, message: str, *, code: str = "ERROR_FROM_TARGET", retryable: bool = True) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable
+
+
+class PipeNotFound(EventPipesError):
+    """No pipe of that name (EventBridge's ``NotFoundException``).
+
+    Attributes:
+        name: the pipe asked for.
+    """
+
+    code = "NotFoundException"
+    input_error = True
+
+    def __init__(self, name: str, where: str = "") -> None:
+        super().__init__(f"Pipe {name} does not exist{f' in {where}' if where else ''}.")
+        self.name = name
+
+
+class PipeStateConflict(EventPipesError):
+    """The pipe is already in the state asked for, or running elsewhere (``ConflictException``).
+
+    Attributes:
+        name: the pipe.
+        current_state: its state now.
+    """
+
+    code = "ConflictException"
+    input_error = True
+
+    def __init__(self, name: str, current_state: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.current_state = current_state
