@@ -4,11 +4,19 @@ Each match becomes a record of that target's own delivery topic, so a slow or
 failing target never holds back the bus, another rule or another target. The
 router's work on a batch is finished (and its offsets may be committed) only once
 Kafka acknowledged every record it produced for that batch.
+
+A router may carry an archive tap (``eventpipes.archive.archiver``): the archive
+records it selects are written in the same batch, before the offsets move on.
+A second router per bus reads the bus's replay topic (``replay=True``): it routes
+replayed events only to the rules the replay named (header ``eventpipes-replay-rules``,
+EventBridge's ``FilterArns``; absent: every rule) and never archives them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
@@ -22,9 +30,19 @@ from eventpipes.topology.model import Rule
 INGESTION_HEADER = "eventpipes-ingestion-time"
 RULE_HEADER = "eventpipes-rule"
 ERROR_HEADER = "eventpipes-error"
+#: On replay-topic records: the comma-separated rules a replay is limited to.
+REPLAY_RULES_HEADER = "eventpipes-replay-rules"
 
 #: Headers of the bus record the router carries on to delivery records.
 CARRIED_HEADERS = frozenset({"trace-header", "eventpipes-path"})
+
+
+class ArchiveTap(Protocol):
+    """Chooses the archive records of a bus event and writes them (see ``eventpipes.archive.archiver``)."""
+
+    def select(self, event: Event, record: Record) -> list[Any]: ...
+
+    async def write(self, records: list[Any]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,26 +57,37 @@ class Route:
 class Router:
     """Routes the events of one bus to the delivery topics of its enabled rules' targets."""
 
-    def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics) -> None:
+    def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics, *,
+                 tap: ArchiveTap | None = None, replay: bool = False) -> None:
         self.bus = bus
+        self.replay = replay
         self._sink = sink
         self._metrics = metrics
+        self._tap = None if replay else tap
         enabled = [rule for rule in rules if rule.state == "ENABLED"]
         self._ruler = Ruler({rule.name: rule.event_pattern for rule in enabled})
         self._routes = {rule.name: [Route(rule.name, t.id, delivery_topic(bus, rule.name, t.id)) for t in rule.targets] for rule in enabled}
 
     def plan(self, record: Record) -> list[OutRecord]:
         """The records a bus record turns into: one per target of each matching rule."""
+        return self._plan(record, [])
+
+    def _plan(self, record: Record, archived: list[Any]) -> list[OutRecord]:
         try:
             event = Event.from_json(record.value or b"")
         except InvalidEvent as error:
             self._metrics.invalid_event(self.bus)
             return [self._set_aside(record, error)]
         body = event.to_dict()
+        if self._tap is not None:
+            archived.extend(self._tap.select(event, record))
         headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
         headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
         out = []
-        for rule in sorted(self._ruler.matches(body)):
+        matched = self._ruler.matches(body)
+        if self.replay:
+            matched = _only_named_rules(matched, record.headers)
+        for rule in sorted(matched):
             self._metrics.matched(self.bus, rule)
             for route in self._routes[rule]:
                 out.append(OutRecord(route.topic, record.key, record.value or b"", [*headers, (RULE_HEADER, rule.encode())]))
@@ -66,13 +95,23 @@ class Router:
 
     async def route(self, records: list[Record]) -> None:
         """Route a batch; returns once every resulting record is acknowledged."""
-        out = [planned for record in records for planned in self.plan(record)]
-        if out:
+        archived: list[Any] = []
+        out = [planned for record in records for planned in self._plan(record, archived)]
+        if self._tap is not None and archived:
+            await asyncio.gather(self._sink.send_all(out) if out else asyncio.sleep(0), self._tap.write(archived))
+        elif out:
             await self._sink.send_all(out)
 
     def _set_aside(self, record: Record, error: InvalidEvent) -> OutRecord:
         headers = [*record.headers, (ERROR_HEADER, error.message.encode()), ("eventpipes-source", record.where.encode())]
         return OutRecord(invalid_events_topic(self.bus), record.key, record.value or b"", headers)
+
+
+def _only_named_rules(matched: set[str], headers: tuple[tuple[str, bytes], ...]) -> set[str]:
+    for key, value in headers:
+        if key == REPLAY_RULES_HEADER:
+            return matched & set(value.decode().split(","))
+    return matched
 
 
 def ingestion_time_ms(headers: tuple[tuple[str, bytes], ...], default: int) -> int:

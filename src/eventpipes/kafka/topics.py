@@ -64,3 +64,42 @@ def schemas_topic_spec(name: str = SCHEMAS_TOPIC) -> TopicSpec:
     record under its own key, so compaction never removes one (see ``schemas.registry.store``).
     """
     return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
+
+
+#: Archive definitions, one record per archive keyed by its name (a tombstone deletes it).
+ARCHIVES_TOPIC = f"{PREFIX}.archives"
+#: Replay state, one record per replay keyed by its name, and ``cancel/<name>`` cancel requests.
+REPLAYS_TOPIC = f"{PREFIX}.replays"
+
+
+def archive_topic(archive: str) -> str:
+    """The topic holding archive ``archive``'s events, timestamped with each event's ``time``."""
+    return f"{PREFIX}.archive.{archive}"
+
+
+def replay_topic(bus: str) -> str:
+    """Where replay jobs put the events they replay to bus ``bus``; the worker routes them to the bus's rules."""
+    return f"{PREFIX}.replay.{bus}"
+
+
+def archive_topic_spec(archive: str, partitions: int, retention_ms: int, overrides: dict[str, str] | None = None) -> TopicSpec:
+    """An archive topic: ``retention.ms`` from RetentionDays (-1: for ever).
+
+    ``compact,delete``: records are keyed by event id, so compaction only removes a
+    second copy of the same event (an at-least-once retry), and Kafka's log cleaner
+    enforces the retention promptly. ``message.timestamp.type=CreateTime`` keeps the
+    event time the archiver sets, which ``offsets_for_times`` searches.
+    """
+    config = {
+        "max.message.bytes": str(BUS_MAX_MESSAGE_BYTES),
+        "retention.ms": str(retention_ms),
+        "cleanup.policy": "compact,delete",
+        "message.timestamp.type": "CreateTime",
+        **(overrides or {}),
+    }
+    return TopicSpec(name=archive_topic(archive), partitions=partitions, config=config)
+
+
+def state_topic_spec(name: str) -> TopicSpec:
+    """Archive definitions and replay state: one partition (one order for every reader), compacted."""
+    return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})

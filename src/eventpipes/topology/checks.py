@@ -23,7 +23,6 @@ def check(topology: Topology) -> list[Finding]:
         *_patterns(topology),
         *_target_inputs(topology),
         *check_pipes(topology.pipes),
-        *_not_yet_supported(topology),
     ]
 
 
@@ -36,6 +35,7 @@ def _unique_names(topology: Topology) -> Iterator[Finding]:
         ("EventBuses", [b.name for b in topology.event_buses]),
         ("Connections", [c.name for c in topology.connections]),
         ("ApiDestinations", [d.name for d in topology.api_destinations]),
+        ("Archives", [a.name for a in topology.archives]),
     )
     for section, names in sections:
         twice = _duplicates(names)
@@ -59,6 +59,9 @@ def _references(topology: Topology) -> Iterator[Finding]:
     for index, destination in enumerate(topology.api_destinations):
         if destination.connection_name not in connections:
             yield f"ApiDestinations[{index}].ConnectionName", f"no connection named {destination.connection_name!r} under Connections"
+    for index, archive in enumerate(topology.archives):
+        if archive.event_bus_name not in buses:
+            yield f"Archives[{index}].EventBusName", f"no bus named {archive.event_bus_name!r} under EventBuses"
     for index, rule in enumerate(topology.rules):
         if rule.event_bus_name not in buses:
             yield f"Rules[{index}].EventBusName", f"no bus named {rule.event_bus_name!r} under EventBuses"
@@ -111,8 +114,3 @@ def _pattern_finding(index: int, pattern: Any) -> Iterator[Finding]:
     except InvalidEventPattern as error:
         suffix = f".{error.path}" if error.path else ""
         yield f"Rules[{index}].EventPattern{suffix}", error.message
-
-
-def _not_yet_supported(topology: Topology) -> Iterator[Finding]:
-    if topology.archives:
-        yield "Archives", "archives are not supported by this version of eventpipes yet"

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from eventpipes.pipes.model import Pipe
+from eventpipes.archive.model import Archive
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
 
 #: EventBridge's charset for rule, target, connection and API destination names.
@@ -253,8 +254,8 @@ class Topology(Model):
     connections: tuple[Connection, ...] = Field(default=(), alias="Connections")
     api_destinations: tuple[ApiDestination, ...] = Field(default=(), alias="ApiDestinations")
     rules: tuple[Rule, ...] = Field(default=(), alias="Rules")
-    archives: tuple[dict[str, Any], ...] = Field(default=(), alias="Archives")
-    """Declared by the archives feature; refused until it lands."""
+    archives: tuple[Archive, ...] = Field(default=(), alias="Archives")
+    """Archives of buses' events (see ``eventpipes.archive.model.Archive``)."""
     pipes: tuple[Pipe, ...] = Field(default=(), alias="Pipes")
     """EventBridge Pipes (see ``eventpipes.pipes.model``)."""
 
@@ -271,6 +272,7 @@ class Topology(Model):
         """Every bus a rule reads or a target writes, declared or implicit."""
         names = {b.name for b in self.event_buses} | {r.event_bus_name for r in self.rules}
         names |= {t.event_bus for r in self.rules for t in r.targets if t.event_bus}
+        names |= {a.event_bus_name for a in self.archives}
         return sorted(names)
 
     def rules_on(self, bus: str) -> list[Rule]:

@@ -132,9 +132,11 @@ def test_yaml_syntax_errors_and_non_mappings_are_located() -> None:
     assert "duplicate" in problems_of("Rules: []\nRules: []\n")[0].lower() or "found duplicate" in problems_of("Rules: []\nRules: []\n")[0]
 
 
-def test_archives_and_pipes_are_refused_until_they_are_supported() -> None:
-    found = problems_of("Archives:\n  - {ArchiveName: a}\n")
-    assert found == ["t.yaml:1:1: Archives: archives are not supported by this version of eventpipes yet"]
+def test_archives_load_and_are_checked() -> None:
+    assert load_text("Archives:\n  - {ArchiveName: a}\n").archives[0].name == "a"
+    found = problems_of("Archives:\n  - {ArchiveName: a, EventBusName: nowhere}\n  - {ArchiveName: a}\n")
+    assert any("Archives[0].EventBusName" in p and "no bus named 'nowhere'" in p for p in found)
+    assert any("Archives[1].Name" in p or "Archives[0].Name" in p for p in found)
 
 
 def test_validate_command_prints_every_problem_and_exits_2(tmp_path: Path) -> None:

@@ -1,0 +1,324 @@
+"""Archive definitions and replay state, kept in compacted Kafka topics.
+
+``eventpipes.archives`` holds one record per archive (key: its name; a tombstone deletes
+it); ``eventpipes.replays`` one record per replay (key: its name) and one per cancel
+request (key: ``cancel/<name>``; ``/`` is outside the name charset, so no clash).
+Both have one partition, so every reader sees the same order, and compaction keeps
+the latest record of each key for ever: a restarted worker, a second shell and
+``describe`` all read the same truth from Kafka. Nothing is kept on local disk.
+
+A replay record has one writer at a time: the job that holds its lease (see
+``archive.replay``). A cancel is a separate record, so it never races the job's
+progress writes; the job reads it and writes the final CANCELLED state.
+
+Known limit: names are checked for uniqueness by reading the table and then writing,
+so two ``create`` calls racing within milliseconds for the same name could both pass
+(eventpipes has no server to serialise them); the later record wins.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.errors import KafkaError
+
+from eventpipes.archive import crypto
+from eventpipes.archive.errors import ArchiveKeyError, ResourceAlreadyExistsException, ResourceNotFoundException
+from eventpipes.archive.model import Archive, Replay, StoredArchive, archive_arn, bus_arn, check_name, check_pattern
+from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.errors import BrokerUnavailable
+from eventpipes.kafka.producer import make_producer
+from eventpipes.kafka.topics import (
+    ARCHIVES_TOPIC, REPLAYS_TOPIC, archive_topic, archive_topic_spec, bus_topic, replay_topic, state_topic_spec,
+)
+from eventpipes.kafka.topics import internal_topic_spec
+from eventpipes.settings import Settings
+
+CANCEL_PREFIX = "cancel/"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class ArchiveStore:
+    """Reads and writes archive definitions and replay state; creates and configures archive topics."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.bootstrap = settings.bootstrap_servers
+        self.admin = Admin(self.bootstrap, timeout_seconds=settings.kafka_timeout_seconds)
+        for name in (ARCHIVES_TOPIC, REPLAYS_TOPIC):
+            self.admin.ensure_topic(state_topic_spec(name))
+        self._producer: Any = None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _write(self, topic: str, key: str, value: bytes | None) -> None:
+        if self._producer is None:
+            self._producer = make_producer(self.bootstrap, timeout_seconds=self.settings.kafka_timeout_seconds)
+        self._producer.send(topic, key=key.encode(), value=value).get(timeout=30)
+
+    def read_table(self, topic: str) -> dict[str, bytes]:
+        """The latest value of every key in a one-partition state topic (tombstoned keys left out)."""
+        table: dict[str, bytes] = {}
+        for key, value in _read_all(self.bootstrap, topic):
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+        return table
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+        self.admin.close()
+
+    def __enter__(self) -> "ArchiveStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- archives ---------------------------------------------------------------
+
+    def archives(self) -> dict[str, StoredArchive]:
+        return {name: StoredArchive.from_json(value) for name, value in self.read_table(ARCHIVES_TOPIC).items()}
+
+    def get_archive(self, name: str) -> StoredArchive:
+        """Raises ResourceNotFoundException."""
+        found = self.archives().get(name)
+        if found is None:
+            raise ResourceNotFoundException("Archive", name)
+        return found
+
+    def create_archive(self, archive: Archive, *, topic_overrides: dict[str, str] | None = None) -> StoredArchive:
+        """CreateArchive: the archive topic, then the definition.
+
+        Args:
+            archive: the definition.
+            topic_overrides: extra topic configs (tests use a tiny ``retention.ms``; RetentionDays stays in days).
+
+        Raises:
+            ResourceAlreadyExistsException: an archive of that name exists.
+            ArchiveKeyError: encrypted, and its key variable is unset or not a key.
+        """
+        check_name("Archive", archive.name)
+        if archive.name in self.archives():
+            raise ResourceAlreadyExistsException("Archive", archive.name)
+        key_check = None
+        if archive.encryption_key_variable:
+            key_check = crypto.key_check(crypto.load_key(archive.name, archive.encryption_key_variable))
+        partitions = self.admin.partitions_of(bus_topic(archive.event_bus_name))
+        spec = archive_topic_spec(archive.name, len(partitions) or self.settings.bus_partitions, archive.retention_ms, topic_overrides)
+        self.admin.ensure_topic(spec)
+        self.admin.ensure_topic(internal_topic_spec(replay_topic(archive.event_bus_name), len(partitions) or self.settings.bus_partitions))
+        stored = StoredArchive(archive, now_ms(), key_check)
+        self._write(ARCHIVES_TOPIC, archive.name, stored.to_json())
+        return stored
+
+    def ensure_archive(self, archive: Archive) -> StoredArchive:
+        """A topology's archive: created if missing, updated where the topology changed it.
+
+        Raises:
+            ResourceAlreadyExistsException: an archive of that name reads another bus (the source bus is fixed).
+        """
+        existing = self.archives().get(archive.name)
+        if existing is None:
+            return self.create_archive(archive)
+        if existing.archive.event_bus_name != archive.event_bus_name:
+            raise ResourceAlreadyExistsException("Archive", f"{archive.name} (on bus {existing.archive.event_bus_name}; the source bus of an archive cannot change)")
+        if existing.archive == archive:
+            return existing
+        return self._replace(existing, archive)
+
+    def update_archive(self, name: str, **changes: Any) -> StoredArchive:
+        """UpdateArchive: ``description``, ``event_pattern``, ``retention_days``, ``state`` (None leaves a field).
+
+        Raises:
+            ResourceNotFoundException, InvalidEventPatternException.
+        """
+        existing = self.get_archive(name)
+        values = {k: v for k, v in changes.items() if v is not None}
+        if "event_pattern" in values:
+            values["event_pattern"] = check_pattern(values["event_pattern"])
+        updated = Archive.model_validate({**existing.archive.model_dump(), **values})
+        return self._replace(existing, updated)
+
+    def _replace(self, existing: StoredArchive, archive: Archive) -> StoredArchive:
+        if archive.retention_ms != existing.archive.retention_ms:
+            self._alter_topic(archive_topic(archive.name), {"retention.ms": str(archive.retention_ms)})
+        key_check = existing.key_check
+        if archive.encryption_key_variable != existing.archive.encryption_key_variable:
+            key_check = crypto.key_check(crypto.load_key(archive.name, archive.encryption_key_variable)) if archive.encryption_key_variable else None
+        stored = StoredArchive(archive, existing.creation_time_ms, key_check)
+        self._write(ARCHIVES_TOPIC, archive.name, stored.to_json())
+        return stored
+
+    def delete_archive(self, name: str) -> None:
+        """DeleteArchive: the definition (tombstone) and the archive topic with its events."""
+        self.get_archive(name)
+        self._write(ARCHIVES_TOPIC, name, None)
+        self.admin.delete_topic(archive_topic(name))
+
+    def describe_archive(self, name: str) -> dict[str, Any]:
+        """DescribeArchive's response: EventCount and SizeBytes are read from Kafka now."""
+        stored = self.get_archive(name)
+        count, size = self._count_and_size(archive_topic(name))
+        return self._describe(stored, count, size)
+
+    def list_archives(self, prefix: str | None = None, bus: str | None = None, state: str | None = None) -> list[dict[str, Any]]:
+        """ListArchives: filtered by name prefix, source bus and state."""
+        out: list[dict[str, Any]] = []
+        for stored in sorted(self.archives().values(), key=lambda s: s.name):
+            a = stored.archive
+            if (prefix and not a.name.startswith(prefix)) or (bus and a.event_bus_name != bus) or (state and a.state != state):
+                continue
+            count, size = self._count_and_size(archive_topic(a.name))
+            body = self._describe(stored, count, size)
+            keys: tuple[str, ...] = ("ArchiveName", "EventSourceArn", "State", "RetentionDays", "SizeBytes", "EventCount", "CreationTime")
+            out.append({k: body[k] for k in keys if k in body})
+        return out
+
+    def _describe(self, stored: StoredArchive, count: int, size: int) -> dict[str, Any]:
+        from eventpipes.archive.model import format_ms
+
+        a, s = stored.archive, self.settings
+        body: dict[str, Any] = {
+            "ArchiveArn": archive_arn(s.region, s.account, a.name),
+            "ArchiveName": a.name,
+            "EventSourceArn": bus_arn(s.region, s.account, a.event_bus_name),
+            "Description": a.description,
+            "EventPattern": None if a.event_pattern is None else _json(a.event_pattern),
+            "State": a.state,
+            "RetentionDays": a.retention_days,
+            "SizeBytes": size,
+            "EventCount": count,
+            "CreationTime": format_ms(stored.creation_time_ms),
+            "EncryptionKeyVariable": a.encryption_key_variable,
+            "Topic": archive_topic(a.name),
+        }
+        return {k: v for k, v in body.items() if v is not None}
+
+    def _count_and_size(self, topic: str) -> tuple[int, int]:
+        consumer = _consumer(self.bootstrap)
+        try:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            if not partitions:
+                return 0, 0
+            begin, end = consumer.beginning_offsets(partitions), consumer.end_offsets(partitions)
+            count = sum(end[tp] - begin[tp] for tp in partitions)
+        finally:
+            consumer.close()
+        return count, self._size(topic)
+
+    def _size(self, topic: str) -> int:
+        try:
+            dirs = self._admin_client().describe_log_dirs(topic_partitions=[topic])
+        except (KafkaError, TypeError, ValueError):
+            return 0
+        return sum(
+            p.get("partition_size", 0)
+            for broker in dirs for log_dir in broker.get("log_dirs", [])
+            for t in log_dir.get("topics", []) if t.get("name") == topic for p in t.get("partitions", [])
+        )
+
+    def _admin_client(self) -> KafkaAdminClient:
+        return self.admin._admin()  # one connection for the store's life
+
+    def _alter_topic(self, topic: str, configs: dict[str, str]) -> None:
+        try:
+            self._admin_client().alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)], incremental=True)
+        except KafkaError as exc:
+            raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+
+    # -- replays ----------------------------------------------------------------
+
+    def replays(self) -> tuple[dict[str, Replay], set[str]]:
+        """Every replay, and the names of those with a cancel request."""
+        replays: dict[str, Replay] = {}
+        cancels: set[str] = set()
+        for key, value in self.read_table(REPLAYS_TOPIC).items():
+            if key.startswith(CANCEL_PREFIX):
+                cancels.add(key[len(CANCEL_PREFIX):])
+            else:
+                replays[key] = Replay.from_json(value)
+        return replays, cancels
+
+    def get_replay(self, name: str) -> tuple[Replay, bool]:
+        """The replay and whether a cancel was requested.
+
+        Raises:
+            ResourceNotFoundException.
+        """
+        replays, cancels = self.replays()
+        if name not in replays:
+            raise ResourceNotFoundException("Replay", name)
+        return replays[name], name in cancels
+
+    def put_replay(self, replay: Replay) -> None:
+        self._write(REPLAYS_TOPIC, replay.name, replay.to_json())
+
+    def request_cancel(self, name: str) -> None:
+        self._write(REPLAYS_TOPIC, CANCEL_PREFIX + name, b"1")
+
+
+class CancelWatch:
+    """Follows the replays topic from now on, to notice a cancel request for one replay cheaply."""
+
+    def __init__(self, bootstrap: str, name: str) -> None:
+        self._key = (CANCEL_PREFIX + name).encode()
+        self._consumer = _consumer(bootstrap)
+        tp = TopicPartition(REPLAYS_TOPIC, 0)
+        self._consumer.assign([tp])
+        self._consumer.seek_to_end(tp)
+        self._consumer.position(tp)
+        self.requested = False
+
+    def check(self) -> bool:
+        """True once a cancel request was written (checks without waiting)."""
+        if not self.requested:
+            for records in self._consumer.poll(timeout_ms=0).values():
+                if any(r.key == self._key and r.value for r in records):
+                    self.requested = True
+        return self.requested
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _consumer(bootstrap: str) -> KafkaConsumer:
+    try:
+        return KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id="eventpipes-archive")
+    except (KafkaError, OSError) as exc:
+        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+
+
+def _read_all(bootstrap: str, topic: str) -> Iterator[tuple[str, bytes | None]]:
+    consumer = _consumer(bootstrap)
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        while consumer.position(tp) < end:
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    if r.key is not None:
+                        yield r.key.decode(), r.value
+    finally:
+        consumer.close()
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+__all__ = ["ArchiveKeyError", "ArchiveStore", "CancelWatch", "now_ms"]
