@@ -1,0 +1,464 @@
+"""Runs one pipe: reads its source topic as consumer group ``eventpipes.pipe.<pipe>``, batches
+per lane, filters, enriches, invokes the target, retries or dead-letters, commits.
+
+Why aiokafka directly and not a Faust agent (Faust is the project's stream library):
+a Faust agent acknowledges records as its stream yields them and Faust commits the
+acknowledged offsets itself; a pipe must commit only up to the lowest record not yet
+finished while up to ten lanes of one partition finish in any order, must pause a
+partition whose lanes are full, and must seek a new group to ``AT_TIMESTAMP``. With
+aiokafka (already a dependency, and what Faust runs on) the runner owns the consumer:
+manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
+``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
+
+The loop: fetch records (one fetch outstanding at a time), shape each one for its source,
+add it to its partition's :class:`~eventpipes.pipes.lanes.PartitionLanes`, start every
+batch that may start (its lane idle, its batch due), and commit the partitions whose
+commit point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
+task through :class:`~eventpipes.pipes.failures.BatchRetry`; when it ends every record is
+delivered, filtered out or dead-lettered, and only then are its offsets finished.
+
+At-least-once: a crash loses nothing that was not committed, and nothing is committed
+before its work returned; records after the commit point are read again after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
+from eventpipes.pipes import state
+from eventpipes.pipes.batching import BatchingPolicy
+from eventpipes.pipes.errors import InvocationFailed
+from eventpipes.pipes.events import PipeArns, PipeRecord, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
+from eventpipes.pipes.failures import BatchResult, BatchRetry, DeadLetter
+from eventpipes.pipes.invokers import TopicInvoker, make_enrichment, make_target
+from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
+from eventpipes.pipes.model import Pipe
+from eventpipes.pipes.offsets import OffsetTracker
+from eventpipes.records import Record
+from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
+from eventpipes.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Commit at most this often: a commit is a broker round trip; 200 ms bounds what a crash
+#: re-delivers without costing throughput.
+COMMIT_INTERVAL = 0.2
+#: Status file refresh and desired-state poll period.
+STATUS_INTERVAL = 0.5
+#: A fetch waits this long for records when nothing else is due.
+FETCH_TIMEOUT_MS = 200
+#: In-flight batches get this long to finish on stop before they are cancelled (their
+#: records are not committed and are read again on the next start).
+STOP_GRACE_SECONDS = 10.0
+#: Dead-letter writes retry this often until Kafka takes them: a record is never finished
+#: without reaching its target or its dead-letter topic.
+DLQ_RETRY_SECONDS = 1.0
+
+
+def buffer_limit(pipe: Pipe) -> int:
+    """Records a partition may hold in its lanes before it is paused: two full batches per lane."""
+    return max(1000, 2 * pipe.stream.batch_size * pipe.stream.parallelization_factor)
+
+
+@dataclass
+class Counters:
+    """What ``pipe describe`` shows of a running pipe."""
+
+    records_read: int = 0
+    records_filtered: int = 0
+    records_delivered: int = 0
+    records_dead_lettered: int = 0
+    records_discarded: int = 0
+    batches: int = 0
+    invocations: int = 0
+    failed_invocations: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "RecordsRead": self.records_read, "RecordsFilteredOut": self.records_filtered,
+            "RecordsDelivered": self.records_delivered, "RecordsDeadLettered": self.records_dead_lettered,
+            "RecordsDiscarded": self.records_discarded, "Batches": self.batches,
+            "TargetInvocations": self.invocations, "FailedInvocations": self.failed_invocations,
+        }
+
+
+@dataclass
+class _Partition:
+    lanes: PartitionLanes[PipeRecord]
+    offsets: OffsetTracker
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    paused: bool = False
+    revoked: bool = False
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: "PipeRunner") -> None:
+        self._runner = runner
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._runner._revoke(list(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._runner._assigned(list(assigned))
+
+
+class PipeRunner:
+    """One pipe's consumer, lanes and invokers.
+
+    Args:
+        pipe: the validated pipe.
+        settings: cluster, account, region, state dir.
+        report_status: whether to keep ``<state dir>/pipes/<pipe>.status.json`` and obey
+            the desired state file (the CLI does; embedded uses may not).
+    """
+
+    def __init__(self, pipe: Pipe, settings: Settings, *, report_status: bool = True) -> None:
+        self.pipe = pipe
+        self.settings = settings
+        self.counters = Counters()
+        self._report = report_status
+        self._stream = pipe.stream
+        self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds))
+        self._retry = self._stream.retry_policy()
+        self._filter = RecordFilter(pipe.filters)
+        self._arns = PipeArns.of(pipe, region=settings.region, account=settings.account)
+        template = pipe.target_parameters.input_template
+        self._target_template = PipeTemplate(template) if template else None
+        enrichment_template = pipe.enrichment_parameters.input_template if pipe.enrichment_parameters else None
+        self._enrichment_template = PipeTemplate(enrichment_template) if enrichment_template else None
+        self._dlq: DeadLetterConfig | None = self._stream.dead_letter_config
+        self._partitions: dict[TopicPartition, _Partition] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._state = "STARTING"
+        self._started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self._last_commit = 0.0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until ``stop`` is set, the desired state turns ``STOPPED``, or the task is cancelled."""
+        stop = stop or asyncio.Event()
+        self._prepare_topics()
+        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all",
+                                          linger_ms=5, max_request_size=BUS_MAX_MESSAGE_BYTES,
+                                          client_id=f"eventpipes-pipe-{self.pipe.name}")
+        await self._producer.start()
+        self._target = make_target(self.pipe, self.settings, self._producer)
+        self._enrichment = make_enrichment(self.pipe.enrichment) if self.pipe.enrichment else None
+        self._consumer = self._make_consumer()
+        self._consumer.subscribe([self.pipe.source_topic], listener=_Listener(self))
+        await self._consumer.start()
+        status_task = asyncio.create_task(self._status_loop(stop))
+        try:
+            self._state = "RUNNING"
+            await self._loop(stop)
+        finally:
+            self._state = "STOPPING"
+            status_task.cancel()
+            await self._shutdown()
+            self._state = "STOPPED"
+            self._write_status()
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        reset = "earliest" if self._stream.starting_position == "TRIM_HORIZON" else "latest"
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.bootstrap_servers, group_id=self.pipe.consumer_group,
+            enable_auto_commit=False, auto_offset_reset=reset, client_id=f"eventpipes-pipe-{self.pipe.name}",
+            max_poll_records=max(500, self._stream.batch_size), isolation_level="read_committed",
+        )
+
+    def _prepare_topics(self) -> None:
+        with Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
+            if self._dlq is not None:
+                admin.ensure_topic(internal_topic_spec(self._dlq.topic, 1))
+
+    async def _shutdown(self) -> None:
+        tasks = [t for p in self._partitions.values() for t in p.tasks]
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+            for task in tasks:
+                task.cancel()
+        await self._commit(force=True)
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._enrichment is not None:
+            await self._enrichment.close()
+        await self._target.close()
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def _status_loop(self, stop: asyncio.Event) -> None:
+        while True:
+            if self._report:
+                desired = state.read_desired(self.settings, self.pipe.name)
+                if desired is not None and desired.get("DesiredState") == "STOPPED":
+                    self._stopping = True
+                    self._wake.set()
+                self._write_status()
+            await asyncio.sleep(STATUS_INTERVAL)
+
+    def _write_status(self) -> None:
+        if not self._report:
+            return
+        offsets = {str(tp.partition): p.offsets.commit_point() for tp, p in self._partitions.items()}
+        state.write_status(self.settings, self.pipe.name, {
+            "Name": self.pipe.name, "CurrentState": self._state, "Pid": os.getpid(), "Host": socket.gethostname(),
+            "StartedAt": self._started_at, "UpdatedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "ConsumerGroup": self.pipe.consumer_group, "Source": self.pipe.source_topic,
+            "Counters": self.counters.to_dict(), "LocalCommitPoints": offsets,
+        })
+
+    # -- rebalancing -----------------------------------------------------------------
+
+    async def _assigned(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        if self._stream.starting_position != "AT_TIMESTAMP":
+            return
+        fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
+        if not fresh:
+            return
+        assert self._stream.starting_position_timestamp is not None
+        at_ms = int(self._stream.starting_position_timestamp * 1000)
+        found = await self._consumer.offsets_for_times({tp: at_ms for tp in fresh})
+        ends = await self._consumer.end_offsets(fresh)
+        for tp in fresh:
+            hit = found.get(tp)
+            self._consumer.seek(tp, hit.offset if hit is not None else ends[tp])
+
+    async def _revoke(self, revoked: list[TopicPartition]) -> None:
+        """Let in-flight batches of revoked partitions finish, commit them, forget the partitions."""
+        tasks: list[asyncio.Task[None]] = []
+        for tp in revoked:
+            partition = self._partitions.get(tp)
+            if partition is not None:
+                partition.revoked = True
+                tasks.extend(partition.tasks)
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
+        await self._commit(force=True, only=revoked)
+        for tp in revoked:
+            self._partitions.pop(tp, None)
+
+    # -- the loop --------------------------------------------------------------------
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        assert self._consumer is not None
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
+        while not stop.is_set() and not self._stopping:
+            if fetch is None:
+                fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS))
+            wake = asyncio.create_task(self._wake.wait())
+            stopped = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({fetch, wake, stopped}, timeout=self._until_next(),
+                                         return_when=asyncio.FIRST_COMPLETED)
+            wake.cancel()
+            stopped.cancel()
+            self._wake.clear()
+            if fetch in done:
+                batches = fetch.result()
+                fetch = None
+                for tp, messages in batches.items():
+                    self._take(tp, messages)
+            self._start_ready()
+            self._backpressure()
+            await self._commit()
+        if fetch is not None:
+            fetch.cancel()
+            try:
+                await fetch
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    def _until_next(self) -> float | None:
+        waits = [w for p in self._partitions.values() if (w := p.lanes.until_next()) is not None]
+        return min(waits) if waits else None
+
+    def _partition(self, tp: TopicPartition, first_offset: int) -> _Partition:
+        partition = self._partitions.get(tp)
+        if partition is None:
+            lanes: PartitionLanes[PipeRecord] = PartitionLanes(
+                self._stream.parallelization_factor, self._policy, time.monotonic,
+                size=lambda r: r.size, key=lambda r: r.key, offset=lambda r: r.offset)
+            partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset))
+        return partition
+
+    def _take(self, tp: TopicPartition, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
+        if not messages:
+            return
+        partition = self._partition(tp, messages[0].offset)
+        if partition.revoked:
+            return
+        for message in messages:
+            record = Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
+                            message.value, tuple((k, v) for k, v in (message.headers or ())))
+            item = to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
+                                  region=self.settings.region, account=self.settings.account,
+                                  timestamp_type=message.timestamp_type)
+            partition.offsets.read(message.offset)
+            partition.lanes.add(item)
+        self.counters.records_read += len(messages)
+
+    def _start_ready(self) -> None:
+        for tp, partition in self._partitions.items():
+            if partition.revoked:
+                continue
+            for batch in partition.lanes.take_ready():
+                task = asyncio.create_task(self._run_batch(tp, partition, batch))
+                partition.tasks.add(task)
+                task.add_done_callback(partition.tasks.discard)
+
+    def _backpressure(self) -> None:
+        assert self._consumer is not None
+        limit = buffer_limit(self.pipe)
+        for tp, partition in self._partitions.items():
+            buffered = partition.lanes.buffered
+            if not partition.paused and buffered >= limit:
+                self._consumer.pause(tp)
+                partition.paused = True
+            elif partition.paused and buffered < limit // 2:
+                self._consumer.resume(tp)
+                partition.paused = False
+
+    async def _commit(self, *, force: bool = False, only: list[TopicPartition] | None = None) -> None:
+        now = time.monotonic()
+        if self._consumer is None or (not force and now - self._last_commit < COMMIT_INTERVAL):
+            return
+        self._last_commit = now
+        offsets = {}
+        for tp, partition in self._partitions.items():
+            if only is not None and tp not in only:
+                continue
+            point = partition.offsets.take_commit()
+            if point is not None:
+                offsets[tp] = point
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+        except Exception as exc:  # a rebalance in progress: the next owner reads these again
+            log.warning("pipe %s: commit of %s failed: %r", self.pipe.name, offsets, exc)
+
+    # -- one batch -------------------------------------------------------------------
+
+    async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[PipeRecord]) -> None:
+        try:
+            await self._process(batch.items)
+            for item in batch.items:
+                partition.offsets.finish(item.offset)
+        finally:
+            partition.lanes.release(batch.lane)
+            self._wake.set()
+
+    async def _process(self, items: list[PipeRecord]) -> None:
+        self.counters.batches += 1
+        unusable = [item for item in items if item.error is not None]
+        for item in unusable:
+            assert item.error is not None
+            await self._dead_letter_now(item, DlqErrorCode.INVALID_JSON.value, item.error.message)
+        passing = [item for item in items if item.event is not None and self._filter.passes(item.event)]
+        self.counters.records_filtered += len(items) - len(unusable) - len(passing)
+        if not passing:
+            return
+        retry = BatchRetry(passing, policy=self._retry, bisect=self._stream.on_partial_batch_item_failure is not None,
+                           clock=time.time, pipe_arn=self._arns.pipe, target_arn=self._arns.target)
+        while (attempt := retry.next_attempt()) is not None:
+            delay = attempt.not_before - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            result = await self._invoke(list(attempt.items))
+            self.counters.invocations += 1
+            if not result.ok:
+                self.counters.failed_invocations += 1
+            retry.report(result)
+        self.counters.records_delivered += len(retry.succeeded)
+        for dead in retry.dead_letters:
+            await self._dead_letter(dead)
+
+    async def _invoke(self, items: list[PipeRecord]) -> BatchResult:
+        events: list[Any] = [item.event for item in items]
+        ids: list[str] | None = [item.event_id for item in items]
+        sources: list[PipeRecord | None] = list(items)
+        try:
+            if self._enrichment is not None:
+                given = [self._render(self._enrichment_template, e, s) for e, s in zip(events, sources)]
+                enriched = await self._enrichment.enrich(given)
+                if enriched in (None, "", {}, []):
+                    return BatchResult.success()  # EventBridge: the target is not invoked
+                events = enriched if isinstance(enriched, list) else [enriched]
+                if len(events) != len(items):
+                    ids, sources = None, [None] * len(events)
+            payloads = [self._render(self._target_template, e, s) for e, s in zip(events, sources)]
+            if isinstance(self._target, TopicInvoker):
+                keys = [s.key if s is not None else None for s in sources]
+                return await self._target.invoke(payloads, ids, keys)
+            return await self._target.invoke(payloads, ids)
+        except InvocationFailed as exc:
+            return BatchResult.failure(exc.message, error_code=exc.code, retryable=exc.retryable)
+        except Exception as exc:
+            return BatchResult.failure(f"{self.pipe.target} failed: {exc!r}")
+
+    def _render(self, template: PipeTemplate | None, event: Any, source: PipeRecord | None) -> Any:
+        if template is None:
+            return event
+        text = template.render(event, reserved_values(self.pipe, self._arns, source))
+        if template.is_json:
+            return json.loads(text)
+        return text
+
+    # -- dead letters ----------------------------------------------------------------
+
+    async def _dead_letter_now(self, item: PipeRecord, code: str, message: str) -> None:
+        from eventpipes.retry import DeadLetterInfo
+
+        info = DeadLetterInfo(code, message, None, 0, self._arns.pipe, self._arns.target)
+        await self._dead_letter(DeadLetter(item, info, 0))
+
+    async def _dead_letter(self, dead: DeadLetter[PipeRecord]) -> None:
+        record = dead.item.record
+        if self._dlq is None:
+            self.counters.records_discarded += 1
+            log.warning("pipe %s: discarded %s after %d attempts (%s: %s); no DeadLetterConfig",
+                        self.pipe.name, record.where, dead.attempts, dead.info.error_code, dead.info.error_message)
+            return
+        headers = dead_letter_headers(dead.info) + [
+            ("SOURCE_TOPIC", record.topic.encode()), ("SOURCE_PARTITION", str(record.partition).encode()),
+            ("SOURCE_OFFSET", str(record.offset).encode()), ("SOURCE_TIMESTAMP", str(record.timestamp_ms).encode()),
+            ("EVENT_ID", dead.item.event_id.encode()), ("ATTEMPTS", str(dead.attempts).encode()),
+        ]
+        assert self._producer is not None
+        while True:
+            try:
+                await self._producer.send_and_wait(self._dlq.topic, record.value, key=record.key, headers=headers)
+                break
+            except Exception as exc:
+                log.warning("pipe %s: dead-letter write to %s failed, retrying: %r", self.pipe.name, self._dlq.topic, exc)
+                await asyncio.sleep(DLQ_RETRY_SECONDS)
+        self.counters.records_dead_lettered += 1
+
+
+async def run_pipes(pipes: list[Pipe], settings: Settings, *, stop: asyncio.Event | None = None,
+                    on_started: Callable[[list[PipeRunner]], None] | None = None) -> None:
+    """Run several pipes in this process until ``stop`` is set or each is stopped."""
+    stop = stop or asyncio.Event()
+    runners = [PipeRunner(pipe, settings) for pipe in pipes]
+    if on_started is not None:
+        on_started(runners)
+    await asyncio.gather(*(runner.run(stop) for runner in runners))
+
