@@ -1,5 +1,12 @@
 """Wires a validated topology into a Faust worker: topics, one router per bus, one delivery agent per target.
 
+Archives: every bus's router carries an archiver (``eventpipes.archive.archiver``) that
+copies matching events into the bus's archives; a thread follows the archive
+definitions, so archives created with ``eventpipes archive create`` while the worker
+runs are picked up without a restart. Replays: a second router per bus with rules
+reads ``eventpipes.replay.<bus>``, where replay jobs put replayed events, and routes
+them to the rules the replay named.
+
 All agents of a topology share one consumer group, so several workers started on
 the same topology split the partitions between them, as any Kafka consumer group does.
 """
@@ -15,6 +22,8 @@ from typing import Any
 import faust
 from aiohttp import web
 
+from eventpipes.archive.archiver import ArchiveFollower, Archiver, FaustArchiveSink
+from eventpipes.archive.store import ArchiveStore
 from eventpipes.bus.delivery import DeliveryWorker
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
@@ -27,7 +36,9 @@ from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.faust_app import FaustSink, make_app, to_record
 from eventpipes.kafka.offsets import commit_end_offsets_if_new
-from eventpipes.kafka.topics import TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic
+from eventpipes.kafka.topics import (
+    TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic,
+)
 from eventpipes.records import RecordSink
 from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
@@ -62,6 +73,8 @@ def topic_specs(topology: Topology) -> list[TopicSpec]:
         bus = topology.bus(name)
         specs[bus_topic(name)] = bus_topic_spec(name, bus.partitions, bus.retention_hours)
         specs[invalid_events_topic(name)] = internal_topic_spec(invalid_events_topic(name), 1)
+        if topology.rules_on(name):
+            specs[replay_topic(name)] = internal_topic_spec(replay_topic(name), bus.partitions)
     for rule in topology.rules:
         partitions = topology.bus(rule.event_bus_name).partitions
         for target in rule.targets:
@@ -77,13 +90,23 @@ def topic_specs(topology: Topology) -> list[TopicSpec]:
 def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> None:
     """Create missing topics and give a new consumer group its starting point on the buses.
 
-    A new group starts at the end of each bus (a rule sees events put after it first
-    ran, as in EventBridge) and at the beginning of each delivery topic.
+    A new group starts at the end of each bus and replay topic (a rule sees events put
+    after it first ran, as in EventBridge; an archive too) and at the beginning of each
+    delivery topic. The topology's archives are created, or updated where they changed.
+
+    Raises:
+        ArchiveKeyError: an encrypted archive's key is not in the environment.
+        ResourceAlreadyExistsException: an archive of that name reads another bus.
     """
     with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
         for spec in topic_specs(topology):
             admin.ensure_topic(spec)
-    buses = [bus_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
+    if topology.archives:
+        with ArchiveStore(settings) as store:
+            for archive in topology.archives:
+                store.ensure_archive(archive)
+    buses = [bus_topic(name) for name in topology.bus_names()]
+    buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
     commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
 
 
@@ -95,10 +118,15 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> fau
     metrics = Metrics()
     sink = FaustSink(app)
     buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
+    with ArchiveStore(settings) as store:
+        archives = list(store.archives().values())
+    archivers = {name: Archiver(name, FaustArchiveSink(app), archives) for name in topology.bus_names()}
+    _follow_archives(app, settings, archivers)
     for name in topology.bus_names():
         rules = topology.rules_on(name)
+        _add_router(app, Router(name, rules, sink, metrics, tap=archivers[name]))
         if rules:
-            _add_router(app, Router(name, rules, sink, metrics))
+            _add_router(app, Router(name, rules, sink, metrics, replay=True))
         for rule in rules:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
@@ -122,14 +150,24 @@ def _sender(topology: Topology, rule: Rule, target: Target, sink: RecordSink, bu
 
 
 def _add_router(app: faust.App, router: Router) -> None:
-    topic = app.topic(bus_topic(router.bus), key_serializer="raw", value_serializer="raw")
+    source = replay_topic(router.bus) if router.replay else bus_topic(router.bus)
+    topic = app.topic(source, key_serializer="raw", value_serializer="raw")
 
     async def route(stream: Any) -> AsyncIterator[None]:
         async for events in stream.take_events(ROUTER_BATCH, within=ROUTER_WINDOW):
             await router.route([to_record(event) for event in events])
             yield None
 
-    app.agent(topic, name=f"router.{router.bus}")(route)
+    app.agent(topic, name=f"{'replay' if router.replay else 'router'}.{router.bus}")(route)
+
+
+def _follow_archives(app: faust.App, settings: Settings, archivers: dict[str, Archiver]) -> None:
+    follower = ArchiveFollower(settings.bootstrap_servers, archivers)
+
+    async def start_following() -> None:
+        follower.start()
+
+    app.task(start_following)
 
 
 def _add_delivery(app: faust.App, worker: DeliveryWorker) -> None:

@@ -359,7 +359,7 @@ class Replay:
 
     def lease_expired(self, now_ms: int) -> bool:
         """True when the replay should be running but its job stopped reporting."""
-        return self.active and self.owner is not None and now_ms - self.heartbeat_ms > LEASE_MS
+        return self.active and now_ms - max(self.heartbeat_ms, self.replay_start_ms) > LEASE_MS
 
     def moved(self, action: ReplayAction, now_ms: int, reason: str | None = None) -> "Replay":
         """This replay after ``action``; terminal states get ``ReplayEndTime``.
@@ -418,7 +418,7 @@ class Replay:
         if cancel_requested and state in CANCELLABLE_STATES:
             state, reason = ReplayState.CANCELLING, "cancel requested"
         if self.lease_expired(now_ms):
-            reason = (f"the replay job ({self.owner}) has not reported since {format_ms(self.heartbeat_ms)}; "
+            reason = (f"the replay job ({self.owner or 'not started'}) has not reported since {format_ms(self.heartbeat_ms)}; "
                       f"`eventpipes replay resume {self.name}` continues it from its last committed position, "
                       f"`eventpipes replay cancel {self.name}` cancels it")
         destination: dict[str, Any] = {"Arn": bus_arn(region, account, self.bus)}
