@@ -142,7 +142,10 @@ class DeadLetter(Generic[T]):
 class _Part(Generic[T]):
     items: tuple[T, ...]
     tries: int
+    """Invocations that included these records, as parts of larger batches too."""
     not_before: float
+    own: int = 0
+    """Invocations of exactly this part: what ``MaximumRetryAttempts`` counts (halving is free)."""
 
 
 @dataclass
@@ -184,6 +187,7 @@ class BatchRetry(Generic[T]):
         """The outcome of invoking the part :meth:`next_attempt` returned."""
         part = self._parts.popleft()
         part.tries += 1
+        part.own += 1
         self.invocations += 1
         if result.ok:
             self.succeeded.extend(part.items)
@@ -194,13 +198,13 @@ class BatchRetry(Generic[T]):
             lowest = min(ids.index(identifier) for identifier in result.failed if identifier in ids)
             self.succeeded.extend(part.items[:lowest])
             failing = part.items[lowest:]
-        self._failed(_Part(failing, part.tries, 0.0), result)
+        self._failed(_Part(failing, part.tries, 0.0, part.own), result)
 
     def _failed(self, part: _Part[T], result: BatchResult) -> None:
         now = self.clock()
         oldest_ms = min(item.timestamp_ms for item in part.items)
         age = max(0.0, now - oldest_ms / 1000.0)
-        decision = self.policy.decide(attempts_made=part.tries, event_age_seconds=age, retryable=result.retryable)
+        decision = self.policy.decide(attempts_made=part.own, event_age_seconds=age, retryable=result.retryable)
         too_old = decision.exhausted_condition is not None and decision.exhausted_condition.value == "MaximumEventAgeInSeconds"
         if self.bisect and len(part.items) > 1 and not too_old:
             middle = len(part.items) // 2
@@ -209,7 +213,7 @@ class BatchRetry(Generic[T]):
             self._parts.appendleft(_Part(part.items[:middle], part.tries, now + delay))
             return
         if decision.retry:
-            self._parts.appendleft(_Part(part.items, part.tries, now + decision.delay_seconds))
+            self._parts.appendleft(_Part(part.items, part.tries, now + decision.delay_seconds, part.own))
             return
         condition = decision.exhausted_condition
         condition_name: str | None
