@@ -272,7 +272,7 @@ class ReplayJob:
                                  client_id="eventpipes-replay", max_poll_records=2000, auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
                                  max_partition_fetch_bytes=8 * 1024 * 1024)
         producer = KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", linger_ms=10, batch_size=512 * 1024,
-                                 max_request_size=BUS_MAX_MESSAGE_BYTES, buffer_memory=128 * 1024 * 1024, client_id="eventpipes-replay")
+                                 max_request_size=BUS_MAX_MESSAGE_BYTES, client_id="eventpipes-replay")
         try:
             partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
             out_parts = self._ensure_output(output, len(partitions) or 1)
