@@ -65,11 +65,54 @@ def run_demo(root: Path, settings: Settings, echo: Any = click.echo) -> None:
             attributes = {k: v.decode() for k, v in record.headers}
             echo(f"   {attributes['ERROR_CODE']}: {attributes['ERROR_MESSAGE']} (retries {attributes['RETRY_ATTEMPTS']})")
             echo(f"   {record.value.decode() if record.value else ''}")
+        run_pipe_demo(root, settings, cluster, echo)
         echo(f"== done at {datetime.now(timezone.utc):%H:%M:%S}; metrics were on http://127.0.0.1:{worker.web_port}/metrics")
     finally:
         worker.stop()
         receiver.close()
         cluster.close()
+
+
+def run_pipe_demo(root: Path, settings: Settings, cluster: KafkaCluster, echo: Any = click.echo) -> None:
+    """pipes/orders-paid.yaml: feed four order updates, show the paid ones as they reached orders.paid."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    run = uuid.uuid4().hex[:6]
+    cluster.create_topic("orders.events", partitions=2)
+    cluster.create_topic("orders.paid")
+    since = StartAt("timestamp", int(time.time() * 1000))
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+    pipe = subprocess.Popen([sys.executable, "-m", "eventpipes", "pipe", "start", str(root / "pipes" / "orders-paid.yaml")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+    try:
+        updates = [{"orderId": f"o-{run}-1", "customer": "c-7", "status": "new", "total": 40},
+                   {"orderId": f"o-{run}-1", "customer": "c-7", "status": "paid", "total": 40},
+                   {"orderId": f"o-{run}-2", "customer": "c-9", "status": "paid", "total": 1250},
+                   {"orderId": f"o-{run}-3", "customer": "c-2", "status": "cancelled", "total": 15}]
+        cluster.seed_topic("orders.events", updates, key=lambda v: str(v["orderId"]).encode())
+        echo("== pipe orders-paid (pipes/orders-paid.yaml): 4 order updates on orders.events, 2 of them paid")
+
+        def paid_orders() -> list[Any]:
+            mine = [r for r in _read(cluster, "orders.paid", since, 1) if run.encode() in (r.value or b"")]
+            return mine if len(mine) >= 2 else []
+
+        paid = wait_until(paid_orders, timeout=60, what="two paid orders")
+        echo("== topic orders.paid (filter value.status = paid, input template):")
+        for record in paid:
+            echo(f"   {record.value.decode() if record.value else ''}")
+    finally:
+        if pipe.poll() is None:
+            os.killpg(pipe.pid, signal.SIGTERM)
+            try:
+                pipe.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(pipe.pid, signal.SIGKILL)
+                pipe.wait(timeout=15)
 
 
 def _read(cluster: KafkaCluster, topic: str, since: StartAt, count: int) -> list[Any]:
