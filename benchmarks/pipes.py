@@ -1,0 +1,152 @@
+"""Pipes benchmark: ParallelizationFactor scaling, pipe vs raw consumption, batching window accuracy.
+
+    .venv/bin/python benchmarks/pipes.py          # needs the local broker (or KAFKA_BOOTSTRAP_SERVERS)
+
+1. An I/O-bound target (20 ms per batch, BatchSize 10) on one partition with 500 keys:
+   records/second at ParallelizationFactor 1, 2, 5, 10, and whether per-key order held.
+2. A no-op target (BatchSize 100) against raw aiokafka consumption of the same topic, same run.
+3. A 2 s batching window under light load: time from produce to the target call.
+
+Prints same-run figures and ratios; asserts nothing (speed is not a test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import statistics
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from eventpipes.pipes.runner import PipeRunner
+from eventpipes.settings import Settings
+from eventpipes.testing import KafkaCluster, unique_name
+from eventpipes.topology import load_text
+
+SEEN: list[tuple[str, int]] = []
+CALL_TIMES: list[float] = []
+
+
+async def slow_target(batch: list[Any]) -> None:
+    await asyncio.sleep(0.02)
+    for item in batch:
+        value = json.loads(base64.b64decode(item["value"]))
+        SEEN.append((value["k"], value["n"]))
+
+
+async def noop_target(batch: list[Any]) -> None:
+    SEEN.extend(("", 0) for _ in batch)
+
+
+async def timing_target(batch: list[Any]) -> None:
+    CALL_TIMES.append(time.time())
+
+
+def pipe_yaml(name: str, topic: str, target: str, params: str) -> str:
+    return f"""
+Pipes:
+  - Name: {name}
+    Source: {topic}
+    SourceParameters: {{SelfManagedKafkaParameters: {{StartingPosition: TRIM_HORIZON, {params}}}}}
+    Target: function:__main__:{target}
+"""
+
+
+async def run_until(settings: Settings, text: str, done: Any, timeout: float = 300) -> float:
+    runner = PipeRunner(load_text(text).pipes[0], settings, report_status=False)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    started = time.perf_counter()
+    first: float | None = None
+    while not done():
+        if first is None and SEEN:
+            first = time.perf_counter()
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError("benchmark pipe did not finish")
+        await asyncio.sleep(0.005)
+    end = time.perf_counter()
+    stop.set()
+    await task
+    return end - (first or started)
+
+
+def seed(cluster: KafkaCluster, count: int, keys: int) -> str:
+    topic = cluster.create_topic(partitions=1)
+    cluster.seed_topic(topic, [{"k": f"k{n % keys}", "n": n, "pad": "x" * 100} for n in range(count)],
+                       key=lambda v: str(v["k"]).encode())
+    return topic
+
+
+async def raw_consume(settings: Settings, topic: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers, group_id=unique_name("raw"),
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    seen = 0
+    first: float | None = None
+    try:
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=200)
+            for messages in batches.values():
+                if first is None and messages:
+                    first = time.perf_counter()
+                seen += len(messages)
+    finally:
+        await consumer.stop()
+    return time.perf_counter() - (first or time.perf_counter())
+
+
+async def main() -> None:
+    settings = Settings()
+    cluster = KafkaCluster(settings)
+    print(f"# eventpipes Pipes benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
+    count, keys = 3000, 500
+    topic = seed(cluster, count, keys)
+    rates = {}
+    for factor in (1, 2, 5, 10):
+        SEEN.clear()
+        text = pipe_yaml(unique_name("bench"), topic, "slow_target", f"BatchSize: 10, ParallelizationFactor: {factor}")
+        seconds = await run_until(settings, text, lambda: len(SEEN) >= count)
+        per_key: dict[str, list[int]] = {}
+        for key, n in SEEN:
+            per_key.setdefault(key, []).append(n)
+        ordered = all(ns == sorted(ns) for ns in per_key.values())
+        rates[factor] = count / seconds
+        print(f"PF {factor:2d}: {rates[factor]:8.0f} records/s  (20 ms per batch of 10; order per key held: {ordered})")
+    print(f"PF 10 / PF 1 = {rates[10] / rates[1]:.1f}x (target >= 7x)")
+
+    count = 50_000
+    topic = seed(cluster, count, 1000)
+    raw = count / await raw_consume(settings, topic, count)
+    SEEN.clear()
+    text = pipe_yaml(unique_name("bench"), topic, "noop_target", "BatchSize: 100")
+    piped = count / await run_until(settings, text, lambda: len(SEEN) >= count)
+    print(f"raw aiokafka consumption: {raw:8.0f} records/s; pipe with a no-op target: {piped:8.0f} records/s "
+          f"= {100 * piped / raw:.0f}% (target >= 50%)")
+
+    topic = cluster.create_topic()
+    text = pipe_yaml(unique_name("bench"), topic, "timing_target", "BatchSize: 10000, MaximumBatchingWindowInSeconds: 2")
+    runner = PipeRunner(load_text(text).pipes[0], settings, report_status=False)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    await asyncio.sleep(3)  # let it join the group
+    delays = []
+    for _ in range(5):
+        CALL_TIMES.clear()
+        sent = time.time()
+        await asyncio.to_thread(cluster.seed_topic, topic, [{"k": "a", "n": 1}])
+        while not CALL_TIMES:
+            await asyncio.sleep(0.005)
+        delays.append(CALL_TIMES[0] - sent)
+        await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    print(f"2 s window, one record at a time: flushed after {min(delays):.3f}..{max(delays):.3f} s "
+          f"(median {statistics.median(delays):.3f} s; target 2.0-2.2 s)")
+    cluster.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
