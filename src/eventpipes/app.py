@@ -13,16 +13,16 @@ the same topology split the partitions between them, as any Kafka consumer group
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import faust
 from aiohttp import web
 
-from eventpipes.archive.archiver import ArchiveFollower, Archiver, FaustArchiveSink
+from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
 from eventpipes.archive.store import ArchiveStore
 from eventpipes.bus.delivery import DeliveryWorker
 from eventpipes.bus.metrics import Metrics
@@ -34,22 +34,19 @@ from eventpipes.bus.targets.http import HttpTarget
 from eventpipes.bus.targets.ratelimit import TokenBucket
 from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.kafka.admin import Admin
-from eventpipes.kafka.faust_app import FaustSink, make_app, to_record
+from eventpipes.kafka.sink import WorkerSink
+from eventpipes.kafka.worker import Handler, PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic,
 )
-from eventpipes.records import RecordSink
+from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
 from eventpipes.topology.model import Rule, Target, Topology
 
 log = logging.getLogger(__name__)
 
-#: Router batches: up to this many events, or whatever arrived within ROUTER_WINDOW seconds.
-#: One acknowledgement round trip per batch keeps at-least-once cheap.
-ROUTER_BATCH = 500
-ROUTER_WINDOW = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +54,7 @@ class WorkerOptions:
     """How one worker of a topology runs."""
 
     group: str
-    """Consumer group (and Faust app id) shared by every worker of the topology."""
+    """Consumer group shared by every worker of the topology."""
     web_port: int | None
     """Port of the metrics endpoint (``/metrics``), or None for none."""
 
@@ -110,31 +107,73 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
 
 
-def build(topology: Topology, settings: Settings, options: WorkerOptions) -> faust.App:
-    """The Faust app for a topology; ``prepare`` must have run first."""
-    datadir = settings.state_dir / "workers" / options.group
-    datadir.mkdir(parents=True, exist_ok=True)
-    app = make_app(options.group, settings.bootstrap_servers, datadir=datadir, web_port=options.web_port)
+@dataclass
+class Worker:
+    """A built worker: run it with ``await worker.run()``; ``stop()`` ends it gracefully."""
+
+    runtime: PartitionWorker
+    sink: WorkerSink
+    metrics: Metrics
+    senders: list[TargetSender]
+    web_port: int | None
+    follower: ArchiveFollower
+
+    output_topics: list[str]
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        await self.sink.warm_up(self.output_topics)
+        site = await _serve_metrics(self.metrics, self.web_port) if self.web_port else None
+        self.follower.start()
+        try:
+            await self.runtime.run(on_ready)
+        finally:
+            self.follower.stop()
+            for sender in self.senders:
+                await sender.close()
+            await self.sink.stop()
+            if site is not None:
+                await site.cleanup()
+
+    def stop(self) -> None:
+        self.runtime.stop()
+
+
+def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Worker:
+    """The worker for a topology; ``prepare`` must have run first."""
     metrics = Metrics()
-    sink = FaustSink(app)
+    sink = WorkerSink(settings.bootstrap_servers)
     buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
+    handlers: dict[str, Handler] = {}
+    senders: list[TargetSender] = []
+    backoff = Backoff(base_seconds=settings.retry_base_seconds)
     with ArchiveStore(settings) as store:
         archives = list(store.archives().values())
-    archivers = {name: Archiver(name, FaustArchiveSink(app), archives) for name in topology.bus_names()}
-    _follow_archives(app, settings, archivers)
+    archivers = {name: Archiver(name, _archive_sink(sink), archives) for name in topology.bus_names()}
     for name in topology.bus_names():
         rules = topology.rules_on(name)
-        _add_router(app, Router(name, rules, sink, metrics, tap=archivers[name]))
+        handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name]).route
         if rules:
-            _add_router(app, Router(name, rules, sink, metrics, replay=True))
+            handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True).route
         for rule in rules:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
+                senders.append(sender)
                 worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
-                                        account=settings.account, backoff=Backoff(base_seconds=settings.retry_base_seconds))
-                _add_delivery(app, worker)
-    _add_metrics_page(app, metrics)
-    return app
+                                        account=settings.account, backoff=backoff)
+                handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
+    runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
+    follower = ArchiveFollower(settings.bootstrap_servers, archivers)
+    outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
+    return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers))
+
+
+def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable[None]]:
+    """Archive records go through the worker's producer, with the event's time as record timestamp."""
+
+    async def send(records: list[ArchiveRecord]) -> None:
+        await sink.send_all([OutRecord(r.topic, r.key, r.value, list(r.headers), r.timestamp_ms) for r in records])
+
+    return send
 
 
 def _sender(topology: Topology, rule: Rule, target: Target, sink: RecordSink, buckets: dict[str, TokenBucket]) -> TargetSender:
@@ -149,41 +188,22 @@ def _sender(topology: Topology, rule: Rule, target: Target, sink: RecordSink, bu
     return FunctionTarget(target.function)
 
 
-def _add_router(app: faust.App, router: Router) -> None:
-    source = replay_topic(router.bus) if router.replay else bus_topic(router.bus)
-    topic = app.topic(source, key_serializer="raw", value_serializer="raw")
+def _deliver_all(worker: DeliveryWorker) -> Handler:
+    async def deliver(records: list[Record]) -> None:
+        # A target's deliveries run concurrently (EventBridge, too, delivers without order);
+        # the batch is finished once every event is delivered or dead-lettered.
+        await asyncio.gather(*(worker.handle(record) for record in records))
 
-    async def route(stream: Any) -> AsyncIterator[None]:
-        async for events in stream.take_events(ROUTER_BATCH, within=ROUTER_WINDOW):
-            await router.route([to_record(event) for event in events])
-            yield None
-
-    app.agent(topic, name=f"{'replay' if router.replay else 'router'}.{router.bus}")(route)
+    return deliver
 
 
-def _follow_archives(app: faust.App, settings: Settings, archivers: dict[str, Archiver]) -> None:
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers)
-
-    async def start_following() -> None:
-        follower.start()
-
-    app.task(start_following)
-
-
-def _add_delivery(app: faust.App, worker: DeliveryWorker) -> None:
-    name = delivery_topic(worker.bus, worker.rule.name, worker.target.id)
-    topic = app.topic(name, key_serializer="raw", value_serializer="raw")
-
-    async def deliver(stream: Any) -> AsyncIterator[None]:
-        async for event in stream.events():
-            await worker.handle(to_record(event))
-            yield None
-
-    app.agent(topic, name=f"deliver.{worker.bus}.{worker.rule.name}.{worker.target.id}")(deliver)
-
-
-def _add_metrics_page(app: faust.App, metrics: Metrics) -> None:
-    async def page(web_view: Any, request: Any) -> Any:
+async def _serve_metrics(metrics: Metrics, port: int) -> web.AppRunner:
+    async def page(request: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
 
-    app.page("/metrics")(page)
+    app = web.Application()
+    app.router.add_get("/metrics", page)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner

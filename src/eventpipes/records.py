@@ -43,6 +43,8 @@ class OutRecord:
     """Record value."""
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     """Record headers, in order."""
+    timestamp_ms: int | None = None
+    """Record timestamp (CreateTime); None for the time of sending."""
 
 
 class RecordSink(Protocol):

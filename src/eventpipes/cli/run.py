@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+
 import click
 
 from eventpipes.settings import get_settings
@@ -14,21 +18,31 @@ from eventpipes.topology import load_file
 @click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
 @click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
-    """Run a worker for topology FILE: route every bus's events to the rules' targets."""
-    import faust  # imported here: the other commands start without loading Faust
+    """Run a worker for topology FILE: route every bus's events to the rules' targets.
 
+    SIGTERM or Ctrl-C stops it after the batches in flight finish and their offsets are committed.
+    """
     from eventpipes.app import WorkerOptions, build, default_group, prepare
 
+    logging.basicConfig(level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     topology = load_file(file)
     settings = get_settings()
     options = WorkerOptions(group=group or default_group(file), web_port=web_port or None)
     prepare(topology, settings, options)
-    app = build(topology, settings, options)
+    worker = build(topology, settings, options)
     rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
-    click.echo(
-        f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names())} as group {options.group}"
-        + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
-        err=True,
-    )
-    worker = faust.Worker(app, loglevel=loglevel.upper(), quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
+
+    def ready() -> None:
+        click.echo(
+            f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names())} as group {options.group}"
+            + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
+            err=True,
+        )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.stop)
+        await worker.run(on_ready=ready)
+
+    asyncio.run(main())

@@ -47,5 +47,5 @@ def slow_record(payload: Any) -> None:
     """Takes a little time per event, so a kill lands while deliveries are in flight."""
     import time
 
-    time.sleep(0.005)
+    time.sleep(0.02)
     _append("slow", payload)

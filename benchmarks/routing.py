@@ -1,0 +1,166 @@
+"""Routing benchmarks (issue 5): bus throughput with 100 rules, and latency at a steady rate.
+
+    .venv/bin/python benchmarks/routing.py            # 20,000 events, 15 s of latency load
+    .venv/bin/python benchmarks/routing.py --quick    # 5,000 events, 5 s
+
+Throughput: N events are put on a bus first; a worker (``eventpipes run``) with 100
+rules (each event matches exactly one, each rule has a Kafka topic target) then routes
+them from the bus to the delivery topics. Its rate is N over the span between the first
+and the last routed record's timestamps (worker start-up is not counted). Baseline, in
+the same run: an aiokafka consumer reading the same bus topic and re-producing every
+record to one topic with acks=all, awaiting acknowledgements per batch of 500 as the
+router does. Target: router at least 50% of the raw rate.
+
+Latency: one rule with a Kafka topic target; PutEvents at 1,000 events/s (10 per call)
+for the load period; latency = the target record's timestamp minus the bus record's
+timestamp, per event. Target: p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from eventpipes.bus.put_events import EventBusClient
+from eventpipes.kafka.consumer import StartAt, read_topic
+from eventpipes.kafka.offsets import committed_offsets, end_offsets
+from eventpipes.kafka.topics import TopicSpec, bus_topic, delivery_topic
+from eventpipes.settings import Settings
+from eventpipes.testing import WorkerProcess, connect, free_port, unique_name, wait_until
+
+RULES = 100
+
+
+def put_events(settings: Settings, bus: str, count: int, kind: callable) -> None:  # type: ignore[valid-type]
+    with EventBusClient(settings) as client:
+        for start in range(0, count, 10):
+            entries = [{"Source": "bench", "DetailType": "Order", "Detail": json.dumps({"n": n, "kind": kind(n), "amount": n % 997})}
+                       for n in range(start, min(start + 10, count))]
+            assert client.put_events(entries, bus=bus).failed_entry_count == 0
+
+
+def commit_beginning(bootstrap: str, group: str, topic: str) -> None:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+    consumer.assign(partitions)
+    consumer.commit({tp: OffsetAndMetadata(0, "", -1) for tp in partitions})
+    consumer.close()
+
+
+def router_throughput(cluster, folder: Path, count: int) -> float:  # type: ignore[no-untyped-def]
+    bus, group = unique_name("bench-bus"), unique_name("bench-group")
+    rules = "\n".join(
+        f"  - {{Name: r{i}, EventBusName: {bus}, EventPattern: {{detail: {{kind: [k{i}]}}}}, Targets: [{{Id: t, Topic: {bus}.t{i}}}]}}"
+        for i in range(RULES)
+    )
+    topology = folder / "throughput.yaml"
+    topology.write_text(f"EventBuses:\n  - {{Name: {bus}, Partitions: 3}}\nRules:\n{rules}\n")
+    cluster.admin.ensure_topic(TopicSpec(bus_topic(bus), 3, {"max.message.bytes": str(2 * 1024 * 1024)}))
+    put_events(cluster.settings, bus, count, lambda n: f"k{n % RULES}")
+    commit_beginning(cluster.bootstrap, group, bus_topic(bus))
+    env = {"KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap}
+    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env) as worker:
+        worker.wait_ready(timeout=120)
+        # Cheap to poll while the worker runs: the router's committed offsets reach the bus's end.
+        ends = end_offsets(cluster.bootstrap, bus_topic(bus))
+        wait_until(lambda: committed_offsets(cluster.bootstrap, group, bus_topic(bus)) == ends, timeout=600, interval=0.5, what="every event routed")
+    topics = [delivery_topic(bus, f"r{i}", "t") for i in range(RULES)]
+    stamps = [r.timestamp_ms for t in topics for r in read_topic(cluster.bootstrap, t, StartAt("beginning"), timeout_seconds=30, stop_at_end=True)]
+    assert len(stamps) == count, f"{len(stamps)} routed records for {count} events"
+    ordered = sorted(stamps)
+    print("  routed-record timestamps, ms after the first, at 10/50/90/100%:",
+          [ordered[int(q * (len(ordered) - 1))] - ordered[0] for q in (0.1, 0.5, 0.9, 1.0)])
+    return count / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+
+
+async def raw_copy(bootstrap: str, source: str, sink: str, count: int) -> float:
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
+    await consumer.start()
+    await producer.start()
+    seen, began = 0, None
+    try:
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            futures = []
+            for records in batches.values():
+                for record in records:
+                    began = began or time.monotonic()
+                    futures.append(await producer.send(sink, record.value, key=record.key, headers=list(record.headers)))
+            await asyncio.gather(*futures)
+            seen += len(futures)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return count / (time.monotonic() - (began or time.monotonic()))
+
+
+def raw_throughput(cluster, count: int) -> float:  # type: ignore[no-untyped-def]
+    bus = unique_name("bench-raw")
+    cluster.admin.ensure_topic(TopicSpec(bus_topic(bus), 3, {"max.message.bytes": str(2 * 1024 * 1024)}))
+    sink = cluster.create_topic(partitions=3)
+    put_events(cluster.settings, bus, count, lambda n: f"k{n % RULES}")
+    return asyncio.run(raw_copy(cluster.bootstrap, bus_topic(bus), sink, count))
+
+
+def latency(cluster, folder: Path, seconds: float, rate: int) -> list[float]:  # type: ignore[no-untyped-def]
+    bus, target = unique_name("lat-bus"), unique_name("lat-target")
+    topology = folder / "latency.yaml"
+    topology.write_text(
+        f"EventBuses:\n  - {{Name: {bus}, Partitions: 3}}\nRules:\n"
+        f"  - {{Name: all, EventBusName: {bus}, EventPattern: {{source: [bench]}}, Targets: [{{Id: t, Topic: {target}}}]}}\n"
+    )
+    env = {"KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap}
+    with WorkerProcess(str(topology), group=unique_name("lat-group"), web_port=free_port(), env=env) as worker:
+        worker.wait_ready(timeout=120)
+        total = int(seconds * rate)
+        with EventBusClient(cluster.settings) as client:
+            began = time.monotonic()
+            for call in range(total // 10):
+                due = began + call * 10 / rate
+                if (pause := due - time.monotonic()) > 0:
+                    time.sleep(pause)
+                entries = [{"Source": "bench", "DetailType": "Tick", "Detail": json.dumps({"n": call * 10 + i})} for i in range(10)]
+                client.put_events(entries, bus=bus)
+        wait_until(lambda: len(cluster.read_all(target)) >= total, timeout=120, interval=1, what="every event at the target")
+    put_at = {json.loads(r.value)["id"]: r.timestamp_ms for r in cluster.read_all(bus_topic(bus))}
+    return [r.timestamp_ms - put_at[json.loads(r.value)["id"]] for r in cluster.read_all(target)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    count, seconds = (5_000, 5.0) if args.quick else (20_000, 15.0)
+    cluster = connect(Settings())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; date {time.strftime('%Y-%m-%d')}")
+    with tempfile.TemporaryDirectory() as folder:
+        raw = raw_throughput(cluster, count)
+        routed = router_throughput(cluster, Path(folder), count)
+        print(f"throughput, {count} events, {RULES} rules: router {routed:,.0f} events/s; raw consume+produce {raw:,.0f} events/s; "
+              f"ratio {routed / raw:.0%} (target >= 50%)")
+        samples = latency(cluster, Path(folder), seconds, 1000)
+        print(f"latency at 1,000 events/s for {seconds:.0f} s ({len(samples)} events): p50 {percentile(samples, 0.5):.0f} ms, "
+              f"p99 {percentile(samples, 0.99):.0f} ms, max {max(samples):.0f} ms, mean {statistics.mean(samples):.1f} ms (target p99 < 100 ms)")
+    cluster.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""The worker runtime: one consumer group, each partition's batches handled in order, partitions in parallel.
+
+Why not Faust agents (the chosen stack) here: measured on this machine, a Faust app
+with a router and 100 delivery agents routed 183 events/s against 44,000 events/s for a
+plain aiokafka consume-and-produce loop, and Faust's per-event path cost ~200 µs even
+with one rule. The runtime below keeps what the Faust agents gave (a consumer group,
+at-least-once, per-partition order) in ~150 lines whose behaviour is easy to state:
+
+* A fetched batch of one partition is handed to that topic's handler as a task; up to
+  ``MAX_IN_FLIGHT`` batches of a partition run at once (the partition is paused beyond
+  that), while other partitions (other buses, other targets) go on. Neither routing nor
+  delivery promises order (EventBridge does not), so overlapping batches of a partition
+  is allowed; it hides the acknowledgement round trip that otherwise idles a partition.
+* A handler returns only when every record's work is finished (routed, delivered,
+  dead-lettered). The committed offset of a partition advances only past batches whose
+  handlers returned and all batches before them: the end of the first run of finished batches.
+* A handler that raises stops the worker without committing that batch, so a restart
+  processes it again (at-least-once) instead of skipping it.
+* On a rebalance, revoked partitions finish their batch in flight and commit first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from eventpipes.errors import EventPipesError
+from eventpipes.records import Record
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[list[Record]], Awaitable[None]]
+
+#: Offsets are committed at least this often while work finishes (seconds).
+COMMIT_INTERVAL = 1.0
+
+#: A crashed worker's partitions move to the survivors after this long (ms); Kafka's default is 45 s.
+SESSION_TIMEOUT_MS = 10_000
+
+#: Records per partition per batch at most.
+MAX_BATCH = 500
+
+#: Batches of one partition handled at once. One left a partition idle during each
+#: batch's acknowledgement wait (router: 5,500 events/s with 3 partitions here).
+MAX_IN_FLIGHT = 4
+
+#: How long the broker may hold a fetch open when there is nothing new (ms). A resumed
+#: partition waits for the fetch in flight, so Kafka's 500 ms default added up to half a
+#: second to every batch here (p50 latency 1 s at 1,000 events/s); 10 ms costs a few idle
+#: fetches a second instead.
+FETCH_MAX_WAIT_MS = 10
+
+
+class HandlerFailed(EventPipesError):
+    """A handler raised: the worker stopped without committing the batch it was handling."""
+
+    code = "WorkerStopped"
+
+
+class PartitionWorker:
+    """Consumes ``handlers``' topics as consumer group ``group`` until ``stop()``."""
+
+    def __init__(self, bootstrap: str, group: str, handlers: dict[str, Handler], *, client_id: str = "eventpipes-worker") -> None:
+        self._bootstrap = bootstrap
+        self._group = group
+        self._handlers = handlers
+        self._client_id = client_id
+        self._consumer: AIOKafkaConsumer | None = None
+        self._in_flight: dict[TopicPartition, list[_Batch]] = {}
+        self._done: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self._failure: BaseException | None = None
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Consume until ``stop()`` or a handler failure (re-raised as ``HandlerFailed``)."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group,
+            client_id=self._client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=SESSION_TIMEOUT_MS,
+            heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
+            max_poll_records=MAX_BATCH,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        )
+        consumer.subscribe(list(self._handlers), listener=_Rebalance(self))
+        await consumer.start()
+        self._consumer = consumer
+        if on_ready:
+            on_ready()
+        committer = asyncio.create_task(self._commit_periodically())
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
+                for tp, messages in batches.items():
+                    if messages:
+                        self._start(consumer, tp, [_record(m) for m in messages])
+            await self._drain(list(self._in_flight))
+            await self._commit()
+        finally:
+            committer.cancel()
+            await consumer.stop()
+        if self._failure is not None:
+            raise HandlerFailed(str(self._failure)) from self._failure
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _start(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]) -> None:
+        batch = _Batch(records[-1].offset + 1)
+        batches = self._in_flight.setdefault(tp, [])
+        batches.append(batch)
+        if len(batches) >= MAX_IN_FLIGHT:
+            consumer.pause(tp)
+        batch.task = asyncio.create_task(self._handle(tp, batch, records))
+
+    async def _handle(self, tp: TopicPartition, batch: "_Batch", records: list[Record]) -> None:
+        try:
+            await self._handlers[tp.topic](records)
+        except Exception as exc:  # stop without committing: the batch is processed again after a restart
+            log.exception("handler for %s[%d] failed at offset %d; stopping", tp.topic, tp.partition, records[0].offset)
+            self._failure = exc
+            self._stopping.set()
+            return
+        batch.finished = True
+        batches = self._in_flight.get(tp, [])
+        while batches and batches[0].finished:  # the first run of finished batches may be committed
+            self._done[tp] = batches.pop(0).end_offset
+        if not batches:
+            self._in_flight.pop(tp, None)
+        consumer = self._consumer
+        if consumer is not None and tp in consumer.assignment() and len(batches) < MAX_IN_FLIGHT:
+            consumer.resume(tp)
+
+    async def _drain(self, partitions: list[TopicPartition]) -> None:
+        tasks = [b.task for tp in partitions for b in self._in_flight.get(tp, []) if b.task is not None]
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _commit(self, partitions: list[TopicPartition] | None = None) -> None:
+        consumer = self._consumer
+        if consumer is None or self._failure is not None:
+            return
+        chosen = {tp: offset for tp, offset in self._done.items() if partitions is None or tp in partitions}
+        if not chosen:
+            return
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in chosen.items()})
+        for tp, offset in chosen.items():
+            if self._done.get(tp) == offset:
+                del self._done[tp]
+
+    async def _commit_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(COMMIT_INTERVAL)
+            try:
+                await self._commit()
+            except Exception:  # a commit that fails is retried on the next round; offsets only move forward
+                log.warning("offset commit failed; will retry", exc_info=True)
+
+
+class _Batch:
+    """One batch in flight: where the partition may be committed to once it (and all before it) finished."""
+
+    __slots__ = ("end_offset", "finished", "task")
+
+    def __init__(self, end_offset: int) -> None:
+        self.end_offset = end_offset
+        self.finished = False
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, worker: PartitionWorker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # Finish and commit what is in flight before another member takes these partitions.
+        await self._worker._drain(list(revoked))
+        await self._worker._commit(list(revoked))
+        for tp in revoked:
+            self._worker._done.pop(tp, None)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
+
+
+def _record(message: Any) -> Record:
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=message.timestamp,
+        key=message.key,
+        value=message.value,
+        headers=tuple((k, bytes(v) if v is not None else b"") for k, v in (message.headers or ())),
+    )
