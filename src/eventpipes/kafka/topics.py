@@ -66,6 +66,9 @@ def schemas_topic_spec(name: str = SCHEMAS_TOPIC) -> TopicSpec:
     return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
 
 
+#: Bus settings PutEvents must know without the topology (schema governance), one record per
+#: bus keyed by its name, written by ``eventpipes run`` (a tombstone: the bus is not governed).
+BUSES_TOPIC = f"{PREFIX}.buses"
 #: Archive definitions, one record per archive keyed by its name (a tombstone deletes it).
 ARCHIVES_TOPIC = f"{PREFIX}.archives"
 #: Replay state, one record per replay keyed by its name, and ``cancel/<name>`` cancel requests.
