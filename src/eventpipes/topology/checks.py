@@ -22,6 +22,7 @@ def check(topology: Topology) -> list[Finding]:
         *_references(topology),
         *_patterns(topology),
         *_target_inputs(topology),
+        *_governance(topology),
         *check_pipes(topology.pipes),
     ]
 
@@ -73,6 +74,16 @@ def _references(topology: Topology) -> Iterator[Finding]:
                 yield f"{where}.EventBus", "a rule cannot target its own bus (the event would loop)"
             if target.api_destination is not None and target.api_destination not in destinations:
                 yield f"{where}.ApiDestination", f"no API destination named {target.api_destination!r} under ApiDestinations"
+
+
+def _governance(topology: Topology) -> Iterator[Finding]:
+    for index, bus in enumerate(topology.event_buses):
+        subjects = bus.schema_governance.subjects if bus.schema_governance else ()
+        twice = _duplicates([f"{s.source}\0{s.detail_type}" for s in subjects])
+        for s_index, entry in enumerate(subjects):
+            if f"{entry.source}\0{entry.detail_type}" in twice:
+                yield (f"EventBuses[{index}].SchemaGovernance.Subjects[{s_index}]",
+                       f"Source {entry.source!r} with DetailType {entry.detail_type!r} is listed more than once")
 
 
 def _target_inputs(topology: Topology) -> Iterator[Finding]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from eventpipes.pipes.model import Pipe
 from eventpipes.archive.model import Archive
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
+from eventpipes.schemas.governance import SchemaGovernance
 
 #: EventBridge's charset for rule, target, connection and API destination names.
 NAME_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
@@ -49,6 +50,8 @@ class EventBus(Model):
     """Partitions of the bus topic (its parallelism); an existing topic keeps its own."""
     retention_hours: int = Field(default=168, alias="RetentionHours", ge=1, le=87600)
     """How long the bus topic keeps events (Kafka ``retention.ms``); 7 days by default, as Kafka's."""
+    schema_governance: SchemaGovernance | None = Field(default=None, alias="SchemaGovernance")
+    """Validate PutEvents details against the schema registry and store them as Avro (``eventpipes.schemas.governance``)."""
 
 
 class KeyValue(Model):

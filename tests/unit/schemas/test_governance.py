@@ -88,3 +88,20 @@ def test_entry_errors_carry_the_eventbridge_code_and_the_fields() -> None:
     assert error.message.endswith("(and 2 more)")
     missing = NoSchemaForEventType("orders", "s@A", None)
     assert missing.code == "InvalidArgument" and "'s@A'" in missing.message and "schema-governed" in missing.message
+
+
+def test_topology_declares_governance_with_locations() -> None:
+    from eventpipes.topology.errors import TopologyError
+    from eventpipes.topology.load import load_text
+
+    topology = load_text("EventBuses:\n  - Name: orders\n    SchemaGovernance: {OnMissingSubject: ALLOW_JSON}\n")
+    governance = topology.bus("orders").schema_governance
+    assert governance is not None and governance.on_missing_subject == "ALLOW_JSON"
+    assert topology.bus("default").schema_governance is None
+    twice = "EventBuses:\n  - Name: orders\n    SchemaGovernance:\n      Subjects:\n        - {Source: s, DetailType: A}\n        - {Source: s, DetailType: A, Version: 2}\n"
+    with pytest.raises(TopologyError) as info:
+        load_text(twice)
+    assert "5:11: EventBuses[0].SchemaGovernance.Subjects[0]: Source 's' with DetailType 'A' is listed more than once" in str(info.value)
+    with pytest.raises(TopologyError) as typo:
+        load_text("EventBuses:\n  - Name: orders\n    SchemaGovernance: {OnMissing: REJECT}\n")
+    assert "OnMissing" in str(typo.value)
