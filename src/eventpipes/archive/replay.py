@@ -384,7 +384,11 @@ class ReplayJob:
                         active.discard(p)
                 for p in list(paused):
                     if len(buffers[p]) < BUFFER_HIGH // 2:
-                        consumer.resume(by_number[p])
+                        tp = by_number[p]
+                        consumer.resume(tp)
+                        # kafka-python 3.0 can lose the fetch it parked while paused and never
+                        # fetch the partition again; a seek to the position resets its fetch state.
+                        consumer.seek(tp, consumer.position(tp))
                         paused.discard(p)
                 if any(not buffers[p] for p in active):
                     for tp, records in consumer.poll(timeout_ms=200).items():
