@@ -71,8 +71,10 @@ def read_governance(settings: Settings) -> dict[str, SchemaGovernance]:
     """The governed buses, as ``eventpipes.buses`` holds them now (empty if the topic is missing)."""
     table: dict[str, SchemaGovernance] = {}
     try:
+        timeout_ms = int(settings.kafka_timeout_seconds * 1000)
         consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
-                                 client_id="eventpipes-buses-reader")
+                                 client_id="eventpipes-buses-reader", bootstrap_timeout_ms=timeout_ms,
+                                 request_timeout_ms=max(timeout_ms, 1000))
     except (KafkaError, OSError) as exc:
         raise BrokerUnavailable(settings.bootstrap_servers, repr(exc)) from exc
     try:

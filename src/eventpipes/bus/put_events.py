@@ -2,6 +2,10 @@
 
 A bad entry fails alone with EventBridge's code; the good ones in the same call are
 still written. An entry counts as put only once Kafka acknowledged it (acks=all).
+
+On a schema-governed bus (``eventpipes.bus.governed``) each entry's detail is also checked
+against its subject's schema; one that does not fit fails alone with ``InvalidArgument``
+naming the fields, and the others are written as Confluent-framed Avro (``bus.codec``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from eventpipes.events.entries import (
     check_entry_list,
     prepare_entry,
 )
+from eventpipes.bus.governed import DetailEncoder, GovernanceView
 from eventpipes.events.errors import EntryError, InternalFailure
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.producer import delivery_timeout_seconds, make_producer
@@ -29,6 +34,9 @@ from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings, get_settings
 
 CONTENT_TYPE_JSON = b"application/json"
+
+#: A governed entry's bus record: Avro value and headers (``eventpipes.bus.codec``).
+_Encoded = tuple[bytes, list[tuple[str, bytes]]]
 
 
 class EventBusClient:
@@ -39,6 +47,10 @@ class EventBusClient:
         self._admin = Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
         self._delivery_timeout = delivery_timeout_seconds(self.settings.kafka_timeout_seconds)
+        # Schema-governed buses (eventpipes.bus.governed): which buses are governed, read from
+        # the eventpipes.buses topic; their details checked and Avro-encoded per entry.
+        self._governance = GovernanceView(self.settings)
+        self._encoder = DetailEncoder(self.settings.schema_registry_url)
 
     def put_events(self, entries: Sequence[Any], *, bus: str = DEFAULT_BUS) -> PutEventsResult:
         """Put 1 to 10 entries in the AWS shape (``Source``, ``DetailType``, ``Detail``, ...).
@@ -60,7 +72,9 @@ class EventBusClient:
         outcomes: list[PreparedEntry | EntryError] = [self._prepare(entry, default_bus, now) for entry in entries]
         for name in sorted({o.bus for o in outcomes if isinstance(o, PreparedEntry)}):
             self._admin.ensure_topic(bus_topic_spec(name, self.settings.bus_partitions))
-        return PutEventsResult(tuple(self._send_all(outcomes)))
+        encoded: dict[int, _Encoded] = {}
+        outcomes = [self._govern(index, outcome, encoded) for index, outcome in enumerate(outcomes)]
+        return PutEventsResult(tuple(self._send_all(outcomes, encoded)))
 
     def _prepare(self, entry: Any, default_bus: str, now: datetime) -> PreparedEntry | EntryError:
         try:
@@ -75,9 +89,24 @@ class EventBusClient:
         except EntryError as error:
             return error
 
-    def _send_all(self, outcomes: list[PreparedEntry | EntryError]) -> list[PutEventsResultEntry]:
+    def _govern(self, index: int, outcome: PreparedEntry | EntryError, encoded: dict[int, _Encoded]) -> PreparedEntry | EntryError:
+        """On a schema-governed bus: the entry's detail checked and encoded, or the entry's error."""
+        if isinstance(outcome, EntryError):
+            return outcome
+        governance = self._governance.get(outcome.bus)
+        if governance is None:
+            return outcome
+        try:
+            record = self._encoder.encode(outcome.bus, governance, outcome.event)
+        except EntryError as error:
+            return error
+        if record is not None:
+            encoded[index] = record
+        return outcome
+
+    def _send_all(self, outcomes: list[PreparedEntry | EntryError], encoded: dict[int, _Encoded]) -> list[PutEventsResultEntry]:
         producer = self._get_producer()
-        pending = [self._send(producer, o) if isinstance(o, PreparedEntry) else o for o in outcomes]
+        pending = [self._send(producer, o, encoded.get(i)) if isinstance(o, PreparedEntry) else o for i, o in enumerate(outcomes)]
         try:
             producer.flush(timeout=self._delivery_timeout)
         except KafkaError:
@@ -91,15 +120,16 @@ class EventBusClient:
                 results.append(self._acknowledged(sent, outcome))
         return results
 
-    def _send(self, producer: KafkaProducer, prepared: PreparedEntry) -> Any:
-        headers = [("content-type", CONTENT_TYPE_JSON)]
+    def _send(self, producer: KafkaProducer, prepared: PreparedEntry, encoded: _Encoded | None) -> Any:
+        value, headers = encoded if encoded is not None else (prepared.event.to_json(), [("content-type", CONTENT_TYPE_JSON)])
+        headers = list(headers)
         if prepared.trace_header is not None:
             headers.append(("trace-header", prepared.trace_header.encode()))
         try:
             return producer.send(
                 bus_topic(prepared.bus),
                 key=prepared.event.id.encode(),
-                value=prepared.event.to_json(),
+                value=value,
                 headers=headers,
             )
         except KafkaError as exc:
@@ -121,6 +151,7 @@ class EventBusClient:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        self._encoder.close()
         self._admin.close()
 
     def __enter__(self) -> "EventBusClient":
