@@ -66,6 +66,7 @@ def run_demo(root: Path, settings: Settings, echo: Any = click.echo) -> None:
             echo(f"   {attributes['ERROR_CODE']}: {attributes['ERROR_MESSAGE']} (retries {attributes['RETRY_ATTEMPTS']})")
             echo(f"   {record.value.decode() if record.value else ''}")
         run_pipe_demo(root, settings, cluster, echo)
+        _replay_step(settings, cluster, since, echo)
         echo(f"== done at {datetime.now(timezone.utc):%H:%M:%S}; metrics were on http://127.0.0.1:{worker.web_port}/metrics")
     finally:
         worker.stop()
@@ -113,6 +114,27 @@ def run_pipe_demo(root: Path, settings: Settings, cluster: KafkaCluster, echo: A
             except subprocess.TimeoutExpired:
                 os.killpg(pipe.pid, signal.SIGKILL)
                 pipe.wait(timeout=15)
+
+
+def _replay_step(settings: Settings, cluster: KafkaCluster, since: StartAt, echo: Any) -> None:
+    """Replay this run's events from the archive into a plain topic and print them."""
+    from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
+    from eventpipes.archive.store import ArchiveStore
+
+    start_ms = (since.timestamp_ms or 0) // 1000 * 1000
+    name = f"demo-{int(time.time())}"
+    since = StartAt("timestamp", start_ms)  # archived and replayed records carry the event time, in whole seconds
+    with ArchiveStore(settings) as store:
+        # the shipping notice has an explicit Time months back: past the archive's 7-day retention, so not kept
+        wait_until(lambda: _read(cluster, "eventpipes.archive.orders-archive", since, 2), timeout=60, what="two archived events")
+        request = ReplayRequest(name=name, archive="orders-archive", start_ms=start_ms, end_ms=int(time.time() * 1000),
+                                to_topic="orders.replayed")
+        final = ReplayJob(store, start_replay(store, request)).run()
+    echo(f"== replay {name} of archive orders-archive ({final.state.value}, {final.progress.events_replayed} events) into topic orders.replayed:")
+    for record in _read(cluster, "orders.replayed", since, 1):
+        body = json.loads(record.value or b"{}")
+        if body.get("replay-name") == name:
+            echo(f"   {body['detail-type']} {body['id']} replay-name={body['replay-name']}")
 
 
 def _read(cluster: KafkaCluster, topic: str, since: StartAt, count: int) -> list[Any]:
