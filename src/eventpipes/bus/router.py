@@ -10,14 +10,20 @@ records it selects are written in the same batch, before the offsets move on.
 A second router per bus reads the bus's replay topic (``replay=True``): it routes
 replayed events only to the rules the replay named (header ``eventpipes-replay-rules``,
 EventBridge's ``FilterArns``; absent: every rule) and never archives them.
+
+Bus records are read with ``bus.codec.BusDecoder``: JSON envelopes, or Avro details of a
+schema-governed bus, which the router passes on as JSON envelopes. A record that is neither
+is set aside on ``eventpipes.invalid.<bus>`` with the reason and where it was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eventpipes.bus.codec import BusDecoder, is_avro
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
 from eventpipes.events.envelope import Event
@@ -58,8 +64,9 @@ class Router:
     """Routes the events of one bus to the delivery topics of its enabled rules' targets."""
 
     def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics, *,
-                 tap: ArchiveTap | None = None, replay: bool = False) -> None:
+                 tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None) -> None:
         self.bus = bus
+        self._decoder = decoder or BusDecoder()
         self.replay = replay
         self._sink = sink
         self._metrics = metrics
@@ -74,10 +81,13 @@ class Router:
 
     def _plan(self, record: Record, archived: list[Any]) -> list[OutRecord]:
         try:
-            event = Event.from_json(record.value or b"")
+            event = self._decoder.decode(record)
         except InvalidEvent as error:
             self._metrics.invalid_event(self.bus)
             return [self._set_aside(record, error)]
+        if is_avro(record):
+            # Schema-governed bus: targets, archives and replays get the JSON envelope (bus.codec).
+            record = dataclasses.replace(record, value=event.to_json())
         body = event.to_dict()
         if self._tap is not None:
             archived.extend(self._tap.select(event, record))
