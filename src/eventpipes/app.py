@@ -25,6 +25,7 @@ from aiohttp import web
 from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
 from eventpipes.archive.store import ArchiveStore
 from eventpipes.bus.delivery import DeliveryWorker
+from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
 from eventpipes.bus.targets.base import TargetSender
@@ -90,6 +91,8 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     A new group starts at the end of each bus and replay topic (a rule sees events put
     after it first ran, as in EventBridge; an archive too) and at the beginning of each
     delivery topic. The topology's archives are created, or updated where they changed.
+    Each declared bus's ``SchemaGovernance`` (or its absence) is published to
+    ``eventpipes.buses``, where PutEvents reads it (``eventpipes.bus.governed``).
 
     Raises:
         ArchiveKeyError: an encrypted archive's key is not in the environment.
@@ -102,6 +105,8 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
         with ArchiveStore(settings) as store:
             for archive in topology.archives:
                 store.ensure_archive(archive)
+    if topology.event_buses:
+        publish_governance(settings, {bus.name: bus.schema_governance for bus in topology.event_buses})
     buses = [bus_topic(name) for name in topology.bus_names()]
     buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
     commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
