@@ -6,12 +6,13 @@ import json
 
 import click
 
+from eventpipes.bus.codec import BusDecoder, is_avro
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException
 from eventpipes.events.entries import DEFAULT_BUS, bus_name_of
 from eventpipes.events.envelope import parse_time
-from eventpipes.events.errors import EntryError
+from eventpipes.events.errors import EntryError, InvalidEvent
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
@@ -40,7 +41,7 @@ def put_events(entries: str, bus: str) -> None:
 @click.option("--max-events", type=click.IntRange(min=1), help="Exit after printing this many events.")
 @click.option("--timeout", type=click.FloatRange(min=0), help="Exit after this many seconds.")
 def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | None, timeout: float | None) -> None:
-    """Print a bus's events as JSON lines as they arrive."""
+    """Print a bus's events as JSON lines as they arrive (a schema-governed bus's Avro events too)."""
     if from_beginning and since:
         raise ValidationException("--from-beginning and --since cannot be used together")
     start = StartAt("beginning") if from_beginning else StartAt("timestamp", _epoch_ms(since)) if since else StartAt("end")
@@ -49,7 +50,14 @@ def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | No
     with Admin(settings.bootstrap_servers) as admin:
         admin.ensure_topic(bus_topic_spec(name, settings.bus_partitions))
     click.echo(f"tailing {bus_topic(name)}", err=True)
+    decoder = BusDecoder()
     for record in read_topic(settings.bootstrap_servers, bus_topic(name), start, max_records=max_events, timeout_seconds=timeout):
+        if is_avro(record):
+            try:
+                click.echo(decoder.decode(record).to_json().decode())
+            except InvalidEvent as exc:
+                click.echo(f"{record.where}: {exc.message}, skipped", err=True)
+            continue
         try:
             click.echo(json.dumps(json.loads(record.value or b""), ensure_ascii=False, separators=(",", ":")))
         except ValueError:

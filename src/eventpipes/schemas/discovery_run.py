@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.events.errors import InvalidEvent
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic
 from eventpipes.schemas.client import RegistryClient
@@ -15,10 +17,17 @@ from eventpipes.settings import get_settings
 
 
 def bus_events(bus: str, *, timeout_seconds: float) -> Iterator[dict[str, Any]]:
-    """The JSON envelopes on a bus now (records that are not JSON objects are skipped)."""
+    """The envelopes on a bus now, JSON or Avro (records that are not events are skipped)."""
     settings = get_settings()
     start = StartAt("beginning")
+    decoder = BusDecoder()
     for record in read_topic(settings.bootstrap_servers, bus_topic(bus), start, timeout_seconds=timeout_seconds, stop_at_end=True):
+        if is_avro(record):
+            try:
+                yield decoder.decode(record).to_dict()
+            except InvalidEvent:
+                pass
+            continue
         try:
             event = json.loads(record.value or b"")
         except ValueError:
