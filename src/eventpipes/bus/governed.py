@@ -19,7 +19,7 @@ import io
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import fastavro
 from kafka import KafkaConsumer, TopicPartition
@@ -123,16 +123,25 @@ class _Schema:
     fetched_at: float
 
 
+class Versions(Protocol):
+    """What the encoder needs of a registry client (``client.RegistryClient`` has it)."""
+
+    def version(self, subject: str, version: int | str = "latest") -> RegisteredSchema: ...
+
+    def close(self) -> None: ...
+
+
 class DetailEncoder:
     """Checks and encodes governed entries' details; schemas cached (latest ones for ``TTL_SECONDS``).
 
     Args:
         registry_url: the registry (``SCHEMA_REGISTRY_URL`` by default); connected on first use.
+        registry: a client to use instead (tests).
     """
 
-    def __init__(self, registry_url: str | None = None, *, ttl_seconds: float = TTL_SECONDS) -> None:
+    def __init__(self, registry_url: str | None = None, *, registry: Versions | None = None, ttl_seconds: float = TTL_SECONDS) -> None:
         self._url = registry_url
-        self._client: RegistryClient | None = None
+        self._client: Versions | None = registry
         self._ttl = ttl_seconds
         self._schemas: dict[tuple[str, int | None], _Schema] = {}
         self._lock = threading.Lock()
@@ -180,7 +189,7 @@ class DetailEncoder:
             self._schemas[key] = schema
         return schema
 
-    def _registry(self) -> RegistryClient:
+    def _registry(self) -> Versions:
         if self._client is None:
             self._client = RegistryClient(self._url)
         return self._client
