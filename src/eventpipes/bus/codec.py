@@ -8,8 +8,8 @@ A bus record is either
   reads the detail; the rest of the envelope is JSON in the ``eventpipes-envelope`` header, and
   ``content-type`` is ``application/vnd.eventpipes.avro``.
 
-``BusDecoder.decode`` reads both. The router, ``eventpipes tail`` and ``schemas discover`` read
-bus records through it; the router writes the decoded event as JSON to delivery topics, so
+``BusDecoder.decode`` reads both. The router, ``eventpipes tail``, ``schemas discover`` and pipes
+(``as_json_record``) read bus records through it; the router writes the decoded event as JSON to delivery topics, so
 targets, archives and replays only ever see JSON envelopes. A record that cannot be decoded
 (bad magic byte, truncated, unknown schema id, no envelope header) raises ``InvalidEvent``
 naming the topic, partition and offset, which the router sets aside on
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from typing import Any
 
 from eventpipes.events.envelope import Event
@@ -53,13 +54,14 @@ class BusDecoder:
     """Reads bus records as events; connects to the registry only when an Avro record comes.
 
     Args:
-        registry: a registry client; by default one for ``SCHEMA_REGISTRY_URL``, made on the
-            first Avro record. Writer schemas are cached by id (an id's schema never changes),
+        registry: a registry client; by default one for ``registry_url`` (``SCHEMA_REGISTRY_URL``
+            when not given), made on the first Avro record. Writer schemas are cached by id (an id's schema never changes),
             so the registry is asked once per schema, not per record.
     """
 
-    def __init__(self, registry: SchemaRegistry | None = None) -> None:
+    def __init__(self, registry: SchemaRegistry | None = None, *, registry_url: str | None = None) -> None:
         self._registry = registry
+        self._url = registry_url
         self._deserializer: AvroDeserializer | None = None
         self._lock = threading.Lock()
 
@@ -69,7 +71,7 @@ class BusDecoder:
                 if self._registry is None:
                     from eventpipes.schemas.client import RegistryClient
 
-                    self._registry = RegistryClient()
+                    self._registry = RegistryClient(self._url)
                 self._deserializer = AvroDeserializer(self._registry)
             return self._deserializer
 
@@ -97,6 +99,24 @@ class BusDecoder:
         if not is_avro(record):
             return record.value or b""
         return self.decode(record).to_json()
+
+
+def as_json_record(record: Record, decoder: BusDecoder) -> Record:
+    """A governed bus record as a JSON one (value: the envelope; ``content-type: application/json``),
+    for readers of bus topics that expect JSON (pipes); any other record as it is, and an Avro
+    record that cannot be decoded as it is too (its reader deals with it as with any bad value).
+
+    Raises:
+        RegistryUnavailable: the registry did not answer.
+    """
+    if not is_avro(record):
+        return record
+    try:
+        value = decoder.decode(record).to_json()
+    except InvalidEvent:
+        return record
+    headers = tuple((k, v) for k, v in record.headers if k not in (CONTENT_TYPE, ENVELOPE_HEADER))
+    return replace(record, value=value, headers=((CONTENT_TYPE, CONTENT_TYPE_JSON), *headers))
 
 
 def _envelope(record: Record) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
+from eventpipes.bus.codec import BusDecoder, as_json_record
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
 from eventpipes.pipes.errors import InvocationFailed
@@ -135,6 +136,7 @@ class PipeRunner:
         self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds))
         self._retry = self._stream.retry_policy()
         self._filter = RecordFilter(pipe.filters)
+        self._bus_decoder = BusDecoder(registry_url=settings.schema_registry_url)
         self._arns = PipeArns.of(pipe, region=settings.region, account=settings.account)
         template = pipe.target_parameters.input_template
         self._target_template = PipeTemplate(template) if template else None
@@ -308,6 +310,7 @@ class PipeRunner:
         for message in messages:
             record = Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
                             message.value, tuple((k, v) for k, v in (message.headers or ())))
+            record = as_json_record(record, self._bus_decoder)  # a schema-governed bus's Avro event as JSON
             item = to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
                                   region=self.settings.region, account=self.settings.account,
                                   timestamp_type=message.timestamp_type)

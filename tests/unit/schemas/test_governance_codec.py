@@ -126,3 +126,19 @@ def test_the_router_delivers_avro_events_as_json_and_sets_bad_ones_aside() -> No
     assert b"magic byte" in dict(aside.headers)[ERROR_HEADER]
     [plain] = router.plan(record(original.to_json(), [("content-type", b"application/json")]))
     assert plain.value == original.to_json()
+
+
+def test_pipes_see_governed_records_as_json_records() -> None:
+    from eventpipes.bus.codec import as_json_record
+
+    registry = FakeRegistry()
+    original = event({"order-id": "o-1", "amount": 12})
+    encoded = DetailEncoder(registry=registry).encode("orders", SchemaGovernance(), original)
+    assert encoded is not None
+    stored = record(encoded[0], [*encoded[1], ("trace-header", b"t")])
+    seen = as_json_record(stored, BusDecoder(registry))
+    assert json.loads(seen.value or b"") == original.to_dict()
+    assert seen.headers == (("content-type", b"application/json"), ("trace-header", b"t"))
+    assert (seen.topic, seen.offset, seen.key) == (stored.topic, stored.offset, stored.key)
+    plain = record(b"{}", [])
+    assert as_json_record(plain, BusDecoder(registry)) is plain
