@@ -52,3 +52,16 @@ class NonRetryableError(EventPipesError):
     """
 
     code = "NonRetryableError"
+
+
+class TargetFailed(EventPipesError):
+    """A target (or a pipe's enrichment) did not accept an event or a batch.
+
+    Attributes:
+        code: EventBridge's DLQ ``ERROR_CODE`` (a ``retry.DlqErrorCode`` value).
+        retryable: whether another attempt may succeed.
+    """
+
+    def __init__(self, message: str, *, code: str = "ERROR_FROM_TARGET", retryable: bool = True) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,19 @@ class Record:
     def where(self) -> str:
         """``topic[partition]@offset``, for error messages."""
         return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+def record_from_message(message: Any) -> Record:
+    """A ``Record`` from a kafka-python or aiokafka ``ConsumerRecord`` (they share attribute names)."""
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        timestamp_ms=message.timestamp,
+        key=message.key,
+        value=message.value,
+        headers=tuple((k, bytes(v) if v is not None else b"") for k, v in (message.headers or ())),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -374,3 +374,17 @@ def dead_letter_record(config: DeadLetterConfig, event: bytes, info: DeadLetterI
                        key: bytes | None = None) -> DeadLetterRecord:
     """The record to write for an event whose delivery gave up: the event unchanged, headers saying why."""
     return DeadLetterRecord(topic=config.topic, value=event, headers=dead_letter_headers(info), key=key)
+
+
+def dead_letter_config_field(value: Any) -> Any:
+    """A model field validator: ``{Arn: <topic>}`` (or None) to a ``DeadLetterConfig``.
+
+    Raises:
+        ValueError: naming the parameter, which pydantic reports at the field's location.
+    """
+    if value is None or isinstance(value, DeadLetterConfig):
+        return value
+    try:
+        return DeadLetterConfig.from_dict(value)
+    except InvalidRetryPolicy as error:
+        raise ValueError(f"{error.reason} ({error.path})") from error

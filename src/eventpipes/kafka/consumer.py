@@ -11,7 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
-from eventpipes.records import Record
+from eventpipes.records import Record, record_from_message
 
 #: One poll waits at most this long, so a deadline or a Ctrl-C is noticed promptly.
 POLL_MS = 500
@@ -109,15 +109,7 @@ def _poll(
         batches = consumer.poll(timeout_ms=POLL_MS)
         for tp in sorted(batches, key=lambda tp: tp.partition):
             for message in batches[tp]:
-                yield Record(
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    timestamp_ms=message.timestamp,
-                    key=message.key,
-                    value=message.value,
-                    headers=tuple((k, v) for k, v in (message.headers or [])),
-                )
+                yield record_from_message(message)
                 seen += 1
                 if max_records is not None and seen >= max_records:
                     return

@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from eventpipes.errors import EventPipesError
-from eventpipes.records import Record
+from eventpipes.records import Record, record_from_message
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class PartitionWorker:
                 batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
                 for tp, messages in batches.items():
                     if messages:
-                        self._start(consumer, tp, [_record(m) for m in messages])
+                        self._start(consumer, tp, [record_from_message(m) for m in messages])
             await self._drain(list(self._in_flight))
             await self._commit()
         finally:
@@ -188,15 +188,3 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         return None
-
-
-def _record(message: Any) -> Record:
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=message.timestamp,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, bytes(v) if v is not None else b"") for k, v in (message.headers or ())),
-    )

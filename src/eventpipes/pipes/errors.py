@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from eventpipes.errors import EventPipesError
+from eventpipes.errors import EventPipesError, TargetFailed
 
 
-class InvocationFailed(EventPipesError):
-    """An enrichment or target did not accept a batch.
-
-    Attributes:
-        code: EventBridge's DLQ ``ERROR_CODE`` (a ``retry.DlqErrorCode`` value).
-        retryable: whether another attempt may succeed.
-    """
-
-    def __init__(self, message: str, *, code: str = "ERROR_FROM_TARGET", retryable: bool = True) -> None:
-        super().__init__(message, code=code)
-        self.retryable = retryable
+class InvocationFailed(TargetFailed):
+    """An enrichment or target did not accept a batch (``retryable`` decides: retry or dead-letter)."""
 
 
 class PipeNotFound(EventPipesError):

@@ -28,7 +28,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from eventpipes.retry import INFINITE, DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
+from eventpipes.retry import DeadLetterConfig, INFINITE, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
 
 #: CreatePipe's name rule: 1..64 of these characters.
 PIPE_NAME_PATTERN: Final = r"^[\.\-_A-Za-z0-9]+$"
@@ -55,16 +55,7 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, arbitrary_types_allowed=True)
 
 
-def _dead_letter_config(value: Any) -> Any:
-    if value is None or isinstance(value, DeadLetterConfig):
-        return value
-    try:
-        return DeadLetterConfig.from_dict(value)
-    except InvalidRetryPolicy as error:
-        raise ValueError(f"{error.reason} ({error.path})") from error
-
-
-PipeDeadLetterConfig = Annotated[DeadLetterConfig | None, BeforeValidator(_dead_letter_config)]
+PipeDeadLetterConfig = Annotated[DeadLetterConfig | None, BeforeValidator(dead_letter_config_field)]
 
 
 class Filter(Model):

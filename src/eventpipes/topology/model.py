@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from eventpipes.pipes.model import Pipe
 from eventpipes.archive.model import Archive
-from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy
+from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
 from eventpipes.schemas.governance import SchemaGovernance
 
 #: EventBridge's charset for rule, target, connection and API destination names.
@@ -156,18 +156,9 @@ def _retry_policy(value: Any) -> Any:
         raise ValueError(f"{error.reason} ({error.path})") from error
 
 
-def _dead_letter_config(value: Any) -> Any:
-    if value is None or isinstance(value, DeadLetterConfig):
-        return value
-    try:
-        return DeadLetterConfig.from_dict(value)
-    except InvalidRetryPolicy as error:
-        raise ValueError(f"{error.reason} ({error.path})") from error
-
-
 #: Declared once in eventpipes.retry (shared with Pipes); read from EventBridge's keys here.
 TargetRetryPolicy = Annotated[RetryPolicy, BeforeValidator(_retry_policy)]
-TargetDeadLetterConfig = Annotated[DeadLetterConfig | None, BeforeValidator(_dead_letter_config)]
+TargetDeadLetterConfig = Annotated[DeadLetterConfig | None, BeforeValidator(dead_letter_config_field)]
 
 
 class HttpParameters(Model):

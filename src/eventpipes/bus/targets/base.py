@@ -11,20 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eventpipes.errors import EventPipesError
+from eventpipes.errors import TargetFailed
 
 
-class DeliveryFailed(EventPipesError):
-    """A target did not accept an event.
-
-    Attributes:
-        code: EventBridge's DLQ ``ERROR_CODE`` (a ``retry.DlqErrorCode`` value).
-        retryable: whether another attempt may succeed.
-    """
-
-    def __init__(self, message: str, *, code: str = "ERROR_FROM_TARGET", retryable: bool = True) -> None:
-        super().__init__(message, code=code)
-        self.retryable = retryable
+class DeliveryFailed(TargetFailed):
+    """A rule target did not accept an event (``retryable`` decides: retry or dead-letter)."""
 
 
 @dataclass(frozen=True, slots=True)
