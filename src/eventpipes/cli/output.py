@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -19,7 +20,7 @@ def read_argument(value: str) -> str:
     from eventpipes.errors import ValidationException
 
     if value == "-":
-        return click.get_text_stream("stdin").read()
+        return sys.stdin.read()
     path_text = value[len("file://"):] if value.startswith("file://") else None
     if path_text is None and not value.lstrip().startswith(("{", "[")) and Path(value).is_file():
         path_text = value
