@@ -7,6 +7,7 @@ allowed to skip: a missing broker fails the run (it does not quietly pass).
 from __future__ import annotations
 
 from collections.abc import Iterator
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from eventpipes.settings import Settings
 from eventpipes.testing import KafkaCluster, connect, unique_name
 
 INTEGRATION = Path(__file__).parent / "integration"
+UNIQUE = re.compile(r"-[0-9a-f]{10}(?![0-9a-f])")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -39,9 +41,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def kafka() -> Iterator[KafkaCluster]:
-    """The real cluster: KAFKA_BOOTSTRAP_SERVERS, or the local broker (left running for the next run)."""
+    """The real cluster: KAFKA_BOOTSTRAP_SERVERS, or the local broker (left running for the next run).
+
+    On the local broker, the topics the run created are deleted at its end: a run makes
+    hundreds, and a broker that kept thousands of partitions ran out of its 512 MB heap
+    at start-up. An external cluster is left as it is (its topics are not ours to judge).
+    """
     cluster = connect(Settings())
+    before = cluster.admin.topics()
     yield cluster
+    if not cluster.settings.kafka_bootstrap_servers:
+        # Only names made by unique_name (a 10-hex-digit suffix somewhere), so a topic a
+        # person created meanwhile on the same broker is never touched.
+        created = sorted(t for t in cluster.admin.topics() - before if UNIQUE.search(t))
+        cluster.admin.delete_topics(created)
     cluster.close()
 
 

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         description="Client port of the local broker; its KRaft controller uses the next port.",
     )
     broker_heap: str = Field(
-        default="512m",
+        default="1g",
         validation_alias="EVENTPIPES_BROKER_HEAP",
         description="Java heap of the local broker (-Xmx); small, as it shares the machine.",
     )

@@ -97,6 +97,20 @@ class Admin:
                 return sorted(p["partition_index"] for p in topic.get("partitions", []))
         return []
 
+    def topics(self) -> set[str]:
+        """Every topic name in the cluster."""
+        try:
+            return set(self._admin().list_topics())
+        except KafkaError as exc:
+            raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+
+    def delete_topics(self, names: list[str], *, chunk: int = 200) -> None:
+        """Delete topics, a chunk per request (a request naming thousands can time out)."""
+        with self._lock:
+            self._known.difference_update(names)
+            for start in range(0, len(names), chunk):
+                self._admin().delete_topics(names[start:start + chunk], timeout_ms=CREATE_TIMEOUT_MS)
+
     def delete_topic(self, name: str) -> None:
         with self._lock:
             self._known.discard(name)
