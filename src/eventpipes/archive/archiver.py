@@ -49,6 +49,12 @@ class ArchiveRecord:
     value: bytes
     timestamp_ms: int
     headers: list[tuple[str, bytes]]
+    partition: int | None = None
+    """The bus record's partition (modulo the archive's partitions), when a ``partition_count`` is
+    given: a bus partition's events then stay in put order in one archive partition, so event time
+    rises along it. Not wired yet: the worker's sink (``OutRecord``) has no partition field, so
+    archive records are placed by key hash, and archive partitions are only as time-ordered as
+    the router's batches across bus partitions (see ``archive.replay.LATE_GRACE_MS``)."""
 
 
 Send = Callable[[list[ArchiveRecord]], Awaitable[None]]
@@ -66,8 +72,11 @@ class _Matcher:
 class Archiver:
     """Selects and writes the archive records of one bus's events."""
 
-    def __init__(self, bus: str, send: Send, archives: Iterable[StoredArchive] = (), environ: dict[str, str] | None = None) -> None:
+    def __init__(self, bus: str, send: Send, archives: Iterable[StoredArchive] = (), environ: dict[str, str] | None = None,
+                 partition_count: Callable[[str], int] | None = None) -> None:
         self.bus = bus
+        self._partition_count = partition_count
+        self._counts: dict[str, int] = {}
         self._send = send
         self._environ = environ
         self._matcher = _Matcher(Ruler(), frozenset(), {})
@@ -115,13 +124,22 @@ class Archiver:
         value = record.value or b""
         out = []
         for name in sorted(names):
+            partition = self._partition(archive_topic(name), record.partition)
             key = matcher.keys.get(name)
             if key is None:
-                out.append(ArchiveRecord(archive_topic(name), event.id.encode(), value, timestamp, headers))
+                out.append(ArchiveRecord(archive_topic(name), event.id.encode(), value, timestamp, headers, partition))
             else:
                 out.append(ArchiveRecord(archive_topic(name), event.id.encode(), crypto.encrypt(key, name, value), timestamp,
-                                         [*headers, (crypto.ENCRYPTION_HEADER, crypto.ALGORITHM)]))
+                                         [*headers, (crypto.ENCRYPTION_HEADER, crypto.ALGORITHM)], partition))
         return out
+
+    def _partition(self, topic: str, partition: int) -> int | None:
+        if self._partition_count is None:
+            return None
+        count = self._counts.get(topic)
+        if not count:
+            count = self._counts[topic] = self._partition_count(topic)
+        return partition % count if count else None
 
     async def write(self, records: list[Any]) -> None:
         """Write, returning once Kafka acknowledged every record."""
@@ -151,7 +169,7 @@ class FaustArchiveSink:
             topic = self._topics.get(r.topic)
             if topic is None:
                 topic = self._topics[r.topic] = self._app.topic(r.topic, key_serializer="raw", value_serializer="raw")
-            pending.append(await topic.send(key=r.key, value=r.value, headers=r.headers, timestamp=r.timestamp_ms / 1000))
+            pending.append(await topic.send(key=r.key, value=r.value, headers=r.headers, timestamp=r.timestamp_ms / 1000, partition=r.partition))
         await asyncio.gather(*pending)
 
 

@@ -363,7 +363,11 @@ class ReplayJob:
             consumer.seek(tp, positions[tp.partition])
         buffers: dict[int, deque[Any]] = {tp.partition: deque() for tp in live}
         by_number = {tp.partition: tp for tp in live}
-        paused: set[int] = set()
+        # A partition whose buffer is full is parked: taken out of the assignment, and put back
+        # with a seek to its next offset. (pause/resume was tried first: kafka-python 3.0 can
+        # lose the fetch it parks for a paused partition and never fetch that partition again.)
+        parked: set[int] = set()
+        fetch_next = {tp.partition: positions[tp.partition] for tp in live}
         heads: list[tuple[int, int, int]] = []  # (timestamp, partition, offset) of each buffer's first record
         name_bytes = r.name.encode()
         suffix = b',"replay-name":' + json.dumps(r.name).encode() + b"}"
@@ -379,32 +383,35 @@ class ReplayJob:
             # Fill: every unfinished partition needs a buffered record before the merge can choose.
             empty = [p for p in active if not buffers[p]]
             if empty:
+                changed = False
                 for p in empty:
-                    if consumer.position(by_number[p]) >= stops[p]:
+                    if fetch_next[p] >= stops[p]:
                         active.discard(p)
-                for p in list(paused):
-                    if len(buffers[p]) < BUFFER_HIGH // 2:
-                        tp = by_number[p]
-                        consumer.resume(tp)
-                        # kafka-python 3.0 can lose the fetch it parked while paused and never
-                        # fetch the partition again; a seek to the position resets its fetch state.
-                        consumer.seek(tp, consumer.position(tp))
-                        paused.discard(p)
+                        changed = True
+                for p in [p for p in parked if len(buffers[p]) < BUFFER_HIGH // 2]:
+                    parked.discard(p)
+                    changed = True
+                if changed:
+                    _reassign(consumer, [by_number[p] for p in active if p not in parked], fetch_next)
                 if any(not buffers[p] for p in active):
+                    full = False
                     for tp, records in consumer.poll(timeout_ms=200).items():
                         p = tp.partition
-                        if p not in active:
+                        if p not in active or p in parked:
                             continue
                         buf = buffers[p]
                         was_empty = not buf
                         for record in records:
                             if record.offset < stops[p]:
                                 buf.append(record)
+                            fetch_next[p] = max(fetch_next[p], record.offset + 1)
                         if was_empty and buf:
                             heapq.heappush(heads, (buf[0].timestamp, p, buf[0].offset))
-                        if len(buf) >= BUFFER_HIGH and p not in paused:
-                            consumer.pause(tp)
-                            paused.add(p)
+                        if len(buf) >= BUFFER_HIGH:
+                            parked.add(p)
+                            full = True
+                    if full:
+                        _reassign(consumer, [by_number[p] for p in active if p not in parked], fetch_next)
                     continue
             if not heads:
                 continue
@@ -452,6 +459,12 @@ class ReplayJob:
     def _checkpoint(self, consumer: KafkaConsumer, output: str, out_parts: list[TopicPartition]) -> None:
         ends = consumer.end_offsets(out_parts) if out_parts else {}
         self.replay = replace(self.replay, progress=replace(self.replay.progress, output_offsets={tp.partition: ends[tp] for tp in out_parts}))
+
+
+def _reassign(consumer: KafkaConsumer, partitions: list[TopicPartition], fetch_next: dict[int, int]) -> None:
+    consumer.assign(partitions)
+    for tp in partitions:
+        consumer.seek(tp, fetch_next[tp.partition])
 
 
 def _with_replay_name(value: bytes, suffix: bytes, name: str) -> bytes:
