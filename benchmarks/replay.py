@@ -1,0 +1,115 @@
+"""Replay speed against raw consumption of the same archive topic, same client, same run.
+
+    .venv/bin/python benchmarks/replay.py                 # 1,000,000 events of ~1 KB
+    .venv/bin/python benchmarks/replay.py --events 100000
+
+Fills an archive topic (3 partitions) directly with events whose times are spread over
+a day (record timestamp = event time, as the archiver writes them), then:
+
+- raw: one kafka-python consumer reads every record (no processing);
+- replay: a ReplayJob (rate limit off) with a window covering every event, into a plain
+  topic: window lookup, time-ordered merge, replay-name added, produced with acks=all,
+  checkpoints;
+- seek: the time ``offsets_for_times`` takes to find the start of a window in the
+  middle of the archive (cold: a new consumer; warm: a connected one).
+
+Prints events/second for both and the ratio (target: replay >= 50% of raw), and the
+seek times (target: < 1 s). The topics are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from eventpipes.archive.model import Archive
+from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
+from eventpipes.archive.store import ArchiveStore
+from eventpipes.kafka.topics import archive_topic
+from eventpipes.settings import Settings
+
+DAY_MS = 86_400_000
+
+
+def fill(bootstrap: str, topic: str, count: int, start_ms: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=1024 * 1024, max_request_size=4 * 1024 * 1024)
+    pad = "x" * 760
+    step = DAY_MS / count
+    for i in range(count):
+        at = int(start_ms + i * step)
+        event_id = str(uuid.uuid4())
+        body = {"version": "0", "id": event_id, "detail-type": "Bench", "source": "bench", "account": "000000000000",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at / 1000)), "region": "us-east-1", "resources": [],
+                "detail": {"i": i, "pad": pad}}
+        producer.send(topic, key=event_id.encode(), value=json.dumps(body, separators=(",", ":")).encode(), timestamp_ms=at)
+    producer.flush()
+    producer.close()
+
+
+def raw_rate(bootstrap: str, topic: str, count: int) -> float:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, max_poll_records=2000,
+                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=8 * 1024 * 1024)
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    began, seen = time.perf_counter(), 0
+    while seen < count:
+        for records in consumer.poll(timeout_ms=500).values():
+            seen += len(records)
+    elapsed = time.perf_counter() - began
+    consumer.close()
+    return seen / elapsed
+
+
+def seek_times(bootstrap: str, topic: str, middle_ms: int) -> tuple[float, float]:
+    began = time.perf_counter()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.offsets_for_times({tp: middle_ms for tp in partitions})
+    cold = time.perf_counter() - began
+    began = time.perf_counter()
+    found = consumer.offsets_for_times({tp: middle_ms + 1000 for tp in partitions})
+    warm = time.perf_counter() - began
+    assert all(found[tp] is not None for tp in partitions)
+    consumer.close()
+    return cold, warm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    settings = Settings()
+    bootstrap = settings.bootstrap_servers
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    out = f"bench-out-{uuid.uuid4().hex[:8]}"
+    start_ms = int(time.time() * 1000) - 2 * DAY_MS
+    with ArchiveStore(settings) as store:
+        store.create_archive(Archive(ArchiveName=name, EventBusName=f"{name}-bus"))
+        topic = archive_topic(name)
+        began = time.perf_counter()
+        fill(bootstrap, topic, args.events, start_ms)
+        print(f"filled {args.events:,} events of ~1 KB in {time.perf_counter() - began:.1f} s")
+        try:
+            raw = raw_rate(bootstrap, topic, args.events)
+            print(f"raw consumption:   {raw:10,.0f} events/s")
+            request = ReplayRequest(name=f"{name}-replay", archive=name, start_ms=start_ms, end_ms=start_ms + DAY_MS, to_topic=out)
+            began = time.perf_counter()
+            final = ReplayJob(store, start_replay(store, request)).run()
+            elapsed = time.perf_counter() - began
+            assert final.progress.events_replayed == args.events, final.progress
+            replay = args.events / elapsed
+            print(f"replay (no limit): {replay:10,.0f} events/s  = {replay / raw:.0%} of raw (target >= 50%)")
+            cold, warm = seek_times(bootstrap, topic, start_ms + DAY_MS // 2)
+            print(f"find a window's start in the middle: {cold * 1000:.0f} ms cold (new consumer), {warm * 1000:.1f} ms warm (target < 1 s)")
+        finally:
+            store.delete_archive(name)
+            store.admin.delete_topic(out)
+
+
+if __name__ == "__main__":
+    main()
