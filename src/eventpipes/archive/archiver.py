@@ -154,25 +154,6 @@ def _event_time_ms(event: Event, default: int) -> int:
         return default
 
 
-class FaustArchiveSink:
-    """Sends archive records through a Faust app's producer with their timestamps, and waits for every ack."""
-
-    def __init__(self, app: Any) -> None:
-        self._app = app
-        self._topics: dict[str, Any] = {}
-
-    async def __call__(self, records: list[ArchiveRecord]) -> None:
-        import asyncio
-
-        pending = []
-        for r in records:
-            topic = self._topics.get(r.topic)
-            if topic is None:
-                topic = self._topics[r.topic] = self._app.topic(r.topic, key_serializer="raw", value_serializer="raw")
-            pending.append(await topic.send(key=r.key, value=r.value, headers=r.headers, timestamp=r.timestamp_ms / 1000, partition=r.partition))
-        await asyncio.gather(*pending)
-
-
 class ArchiveFollower:
     """A daemon thread following the archive-definitions topic and updating the archivers."""
 
