@@ -153,7 +153,11 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     backoff = Backoff(base_seconds=settings.retry_base_seconds)
     with ArchiveStore(settings) as store:
         archives = list(store.archives().values())
-    archivers = {name: Archiver(name, _archive_sink(sink), archives) for name in topology.bus_names()}
+    # A bus partition's events go to one archive partition, in put order, so event time
+    # rises along each archive partition and a replay's window is found by timestamp.
+    admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=lambda topic: len(admin.partitions_of(topic)))
+                 for name in topology.bus_names()}
     for name in topology.bus_names():
         rules = topology.rules_on(name)
         handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name]).route
@@ -176,7 +180,7 @@ def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable
     """Archive records go through the worker's producer, with the event's time as record timestamp."""
 
     async def send(records: list[ArchiveRecord]) -> None:
-        await sink.send_all([OutRecord(r.topic, r.key, r.value, list(r.headers), r.timestamp_ms) for r in records])
+        await sink.send_all([OutRecord(r.topic, r.key, r.value, list(r.headers), r.timestamp_ms, r.partition) for r in records])
 
     return send
 

@@ -58,6 +58,8 @@ class OutRecord:
     """Record headers, in order."""
     timestamp_ms: int | None = None
     """Record timestamp (CreateTime); None for the time of sending."""
+    partition: int | None = None
+    """Partition to write to; None lets the key choose (the default partitioner)."""
 
 
 class RecordSink(Protocol):

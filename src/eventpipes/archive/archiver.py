@@ -51,10 +51,9 @@ class ArchiveRecord:
     headers: list[tuple[str, bytes]]
     partition: int | None = None
     """The bus record's partition (modulo the archive's partitions), when a ``partition_count`` is
-    given: a bus partition's events then stay in put order in one archive partition, so event time
-    rises along it. Not wired yet: the worker's sink (``OutRecord``) has no partition field, so
-    archive records are placed by key hash, and archive partitions are only as time-ordered as
-    the router's batches across bus partitions (see ``archive.replay.LATE_GRACE_MS``)."""
+    given (the worker gives one): a bus partition's events then land in one archive partition,
+    close to put order. Batches of a bus partition are routed up to four at a time, so order
+    within an archive partition is near, not strict (see ``archive.replay.LATE_GRACE_MS``)."""
 
 
 Send = Callable[[list[ArchiveRecord]], Awaitable[None]]

@@ -48,7 +48,7 @@ class WorkerSink:
         # Buffer all first (in order), then wait for all acknowledgements: one round trip per batch.
         producer = await self._get()
         pending = [
-            await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers), timestamp_ms=r.timestamp_ms)
+            await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers), timestamp_ms=r.timestamp_ms, partition=r.partition)
             for r in records
         ]
         await asyncio.gather(*pending)
