@@ -7,16 +7,14 @@ allowed to skip: a missing broker fails the run (it does not quietly pass).
 from __future__ import annotations
 
 from collections.abc import Iterator
-import re
 from pathlib import Path
 
 import pytest
 
 from eventpipes.settings import Settings
-from eventpipes.testing import KafkaCluster, connect, unique_name
+from eventpipes.testing import KafkaCluster, connect, made_by_this_run, unique_name
 
 INTEGRATION = Path(__file__).parent / "integration"
-UNIQUE = re.compile(r"-[0-9a-f]{10}(?![0-9a-f])")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,9 +49,9 @@ def kafka() -> Iterator[KafkaCluster]:
     before = cluster.admin.topics()
     yield cluster
     if not cluster.settings.kafka_bootstrap_servers:
-        # Only names made by unique_name (a 10-hex-digit suffix somewhere), so a topic a
-        # person created meanwhile on the same broker is never touched.
-        created = sorted(t for t in cluster.admin.topics() - before if UNIQUE.search(t))
+        # Only names this run made with unique_name: a topic a person, a benchmark or
+        # another test run created meanwhile on the same broker is never touched.
+        created = sorted(t for t in cluster.admin.topics() - before if made_by_this_run(t))
         cluster.admin.delete_topics(created)
     cluster.close()
 

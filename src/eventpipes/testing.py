@@ -9,6 +9,7 @@ same either way. Names come from ``unique_name`` so tests never share data.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -28,9 +29,19 @@ from eventpipes.settings import Settings
 T = TypeVar("T")
 
 
+#: Opens every name this process makes, so a test run cleans up its own topics and never
+#: those of another run or benchmark sharing the broker.
+RUN_TOKEN = uuid.uuid4().hex[:4]
+
+
 def unique_name(prefix: str = "t") -> str:
-    """A name no other test uses: ``prefix`` plus 10 random hex digits."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    """A name no other test uses: ``prefix`` plus 10 hex digits, the first four this process's ``RUN_TOKEN``."""
+    return f"{prefix}-{RUN_TOKEN}{uuid.uuid4().hex[:6]}"
+
+
+def made_by_this_run(name: str) -> bool:
+    """Whether ``name`` holds a ``unique_name`` made by this process."""
+    return re.search(rf"-{RUN_TOKEN}[0-9a-f]{{6}}(?![0-9a-f])", name) is not None
 
 
 def wait_until(condition: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05, what: str = "condition") -> T:
