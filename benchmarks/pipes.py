@@ -1,6 +1,7 @@
 """Pipes benchmark: ParallelizationFactor scaling, pipe vs raw consumption, batching window accuracy.
 
-    .venv/bin/python benchmarks/pipes.py          # needs the local broker (or KAFKA_BOOTSTRAP_SERVERS)
+    .venv/bin/python benchmarks/pipes.py               # needs the local broker (or KAFKA_BOOTSTRAP_SERVERS)
+    .venv/bin/python benchmarks/pipes.py --only noop   # one part: scaling, noop or window
 
 1. An I/O-bound target (20 ms per batch, BatchSize 10) on one partition with 500 keys:
    records/second at ParallelizationFactor 1, 2, 5, 10, and whether per-key order held.
@@ -12,6 +13,7 @@ Prints same-run figures and ratios; asserts nothing (speed is not a test).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import json
@@ -98,10 +100,7 @@ async def raw_consume(settings: Settings, topic: str, count: int) -> float:
     return time.perf_counter() - (first or time.perf_counter())
 
 
-async def main() -> None:
-    settings = Settings()
-    cluster = KafkaCluster(settings)
-    print(f"# eventpipes Pipes benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
+async def scaling(settings: Settings, cluster: KafkaCluster) -> None:
     count, keys = 3000, 500
     topic = seed(cluster, count, keys)
     rates = {}
@@ -117,6 +116,8 @@ async def main() -> None:
         print(f"PF {factor:2d}: {rates[factor]:8.0f} records/s  (20 ms per batch of 10; order per key held: {ordered})")
     print(f"PF 10 / PF 1 = {rates[10] / rates[1]:.1f}x (target >= 7x)")
 
+
+async def noop(settings: Settings, cluster: KafkaCluster) -> None:
     count = 50_000
     topic = seed(cluster, count, 1000)
     raw = count / await raw_consume(settings, topic, count)
@@ -126,6 +127,8 @@ async def main() -> None:
     print(f"raw aiokafka consumption: {raw:8.0f} records/s; pipe with a no-op target: {piped:8.0f} records/s "
           f"= {100 * piped / raw:.0f}% (target >= 50%)")
 
+
+async def window(settings: Settings, cluster: KafkaCluster) -> None:
     topic = cluster.create_topic()
     text = pipe_yaml(unique_name("bench"), topic, "timing_target", "BatchSize: 10000, MaximumBatchingWindowInSeconds: 2")
     runner = PipeRunner(load_text(text).pipes[0], settings, report_status=False)
@@ -145,8 +148,24 @@ async def main() -> None:
     await task
     print(f"2 s window, one record at a time: flushed after {min(delays):.3f}..{max(delays):.3f} s "
           f"(median {statistics.median(delays):.3f} s; target 2.0-2.2 s)")
-    cluster.close()
+
+
+PARTS = {"scaling": scaling, "noop": noop, "window": window}
+
+
+async def main(parts: list[str]) -> None:
+    settings = Settings()
+    cluster = KafkaCluster(settings)
+    print(f"# eventpipes Pipes benchmark, {time.strftime('%Y-%m-%d %H:%M')}")
+    try:
+        for part in parts:
+            await PARTS[part](settings, cluster)
+    finally:
+        cluster.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=sorted(PARTS), action="append", help="run only this part (repeatable)")
+    args = parser.parse_args()
+    asyncio.run(main(args.only or list(PARTS)))

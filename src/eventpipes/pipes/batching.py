@@ -11,7 +11,6 @@ Window 0 (EventBridge's default) means "do not wait": whatever is buffered is du
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -42,14 +41,17 @@ class BatchingPolicy:
 class Batcher(Generic[T]):
     """Collects records of one lane into batches under a :class:`BatchingPolicy`.
 
-    Not thread-safe; one owner (the lane) calls it.
+    Records and their sizes sit in two lists rather than one list of pairs, so that
+    :meth:`add_many` and :meth:`flush` work a fetch or a batch at a time (list slices)
+    instead of a Python step per record. Not thread-safe; one owner (the lane) calls it.
     """
 
     def __init__(self, policy: BatchingPolicy, clock: Clock, size: Callable[[T], int]) -> None:
         self._policy = policy
         self._clock = clock
         self._size = size
-        self._items: deque[tuple[T, int]] = deque()
+        self._items: list[T] = []
+        self._sizes: list[int] = []
         self._bytes = 0
         self._opened_at: float | None = None
 
@@ -62,11 +64,18 @@ class Batcher(Generic[T]):
 
     def add(self, item: T) -> bool:
         """Buffer one record; True when a batch is due now (full, over the payload limit, or window 0)."""
-        size = self._size(item)
+        return self.add_many([item])
+
+    def add_many(self, items: list[T]) -> bool:
+        """Buffer records in order; True when a batch is due now."""
+        if not items:
+            return self.due()
         if not self._items:
             self._opened_at = self._clock()
-        self._items.append((item, size))
-        self._bytes += size
+        sizes = list(map(self._size, items))
+        self._items.extend(items)
+        self._sizes.extend(sizes)
+        self._bytes += sum(sizes)
         return self.due()
 
     def due(self) -> bool:
@@ -90,15 +99,24 @@ class Batcher(Generic[T]):
 
         Records left behind start a new window now.
         """
-        batch: list[T] = []
-        taken = 0
-        while self._items and len(batch) < self._policy.max_records:
-            item, size = self._items[0]
-            if batch and taken + size > self._policy.max_bytes:
-                break
-            self._items.popleft()
-            batch.append(item)
-            taken += size
+        count = min(len(self._items), self._policy.max_records)
+        if count == len(self._items) and self._bytes <= self._policy.max_bytes:
+            taken = self._bytes  # everything buffered fits: no need to look at sizes
+        else:
+            count, taken = self._fitting(count)
+        batch = self._items[:count]
+        del self._items[:count]
+        del self._sizes[:count]
         self._bytes -= taken
         self._opened_at = self._clock() if self._items else None
         return batch
+
+    def _fitting(self, most: int) -> tuple[int, int]:
+        """How many of the first ``most`` records fit in ``max_bytes`` (at least one), and their bytes."""
+        limit = self._policy.max_bytes
+        taken = 0
+        for count, size in enumerate(self._sizes[:most]):
+            if count and taken + size > limit:
+                return count, taken
+            taken += size
+        return most, taken

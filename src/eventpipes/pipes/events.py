@@ -1,7 +1,8 @@
 """What travels through a pipe: a source record in its source's shape, the filter, the input template.
 
-:class:`PipeRecord` pairs eventpipes' :class:`~eventpipes.records.Record` (its position,
-for offsets and dead letters) with the JSON event the pipe's stages see. :class:`RecordFilter`
+:func:`to_pipe_record` gives a record its source's shape as a
+:class:`~eventpipes.pipes.record.PipeRecord`: its position (for offsets and dead letters)
+with the JSON event the pipe's stages see. :class:`RecordFilter`
 applies ``FilterCriteria`` (a record passes when any pattern matches; no patterns, all
 pass). :class:`PipeTemplate` applies an ``InputTemplate`` to one event with ``<$.path>``
 placeholders and the ``<aws.pipes.*>`` reserved variables; paths reach into a Kafka
@@ -13,17 +14,17 @@ Pure: no Kafka, no I/O.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
 from eventpipes.patterns import compile_pattern
 from eventpipes.pipes.model import Pipe
+from eventpipes.pipes.record import PipeRecord, payload_size
 from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
 from eventpipes.pipes.sources.debezium import debezium_event
 from eventpipes.pipes.sources.dynamodb import dynamodb_event
-from eventpipes.pipes.sources.kafka import decoded_view, kafka_event
+from eventpipes.pipes.sources.kafka import KafkaShaper, decoded_view
 from eventpipes.records import Record
 from eventpipes.transform import MISSING, parse_path, parse_template
 
@@ -37,61 +38,29 @@ EVENT: Final = "aws.pipes.event"
 EVENT_JSON: Final = "aws.pipes.event.json"
 
 
-@dataclass(frozen=True, slots=True)
-class PipeRecord:
-    """One source record on its way through a pipe."""
-
-    record: Record
-    """Where it came from (topic, partition, offset) and what it held."""
-    event: dict[str, Any] | None
-    """The record in its source's shape; None when it is no event (a Debezium tombstone)
-    or cannot be one (see :attr:`error`)."""
-    event_id: str
-    """``eventID``: stable per record; the ``itemIdentifier`` of partial batch responses."""
-    size: int
-    """Bytes the event takes in an invocation payload (for the 6 MB batch limit)."""
-    error: InvalidSourceRecord | None = None
-    """Why the record could not be given the source's shape (it is dead-lettered)."""
-
-    @property
-    def offset(self) -> int:
-        return self.record.offset
-
-    @property
-    def timestamp_ms(self) -> int:
-        return self.record.timestamp_ms
-
-    @property
-    def key(self) -> bytes | None:
-        return self.record.key
-
-
 def to_pipe_record(record: Record, pipe: Pipe, *, bootstrap_servers: str, region: str, account: str,
                    timestamp_type: int = 0) -> PipeRecord:
-    """Give a record its source's shape (see :mod:`eventpipes.pipes.sources`)."""
+    """Give one record its source's shape (see :mod:`eventpipes.pipes.sources`).
+
+    The runner shapes Kafka records a partition's fetch at a time with
+    :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; this is the one-record form.
+    """
+    if pipe.source_kind == "kafka":
+        return KafkaShaper(record.topic, record.partition, bootstrap_servers=bootstrap_servers).one(record, timestamp_type)
     fallback_id = stable_event_id(record.topic, record.partition, record.offset)
     try:
         event: dict[str, Any] | None
-        if pipe.source_kind == "kafka":
-            event = kafka_event(record, bootstrap_servers=bootstrap_servers, timestamp_type=timestamp_type)
-        elif pipe.source_kind == "dynamodb":
+        if pipe.source_kind == "dynamodb":
             event = dynamodb_event(record, region=region, account=account)
         else:
             params = pipe.source_parameters.dynamodb_stream
             view = params.stream_view_type if params is not None else "NEW_AND_OLD_IMAGES"
             event = debezium_event(record, view_type=view, region=region, account=account)
     except InvalidSourceRecord as error:
-        return PipeRecord(record, None, fallback_id, len(record.value or b""), error)
+        return PipeRecord.of(record, None, fallback_id, len(record.value or b""), error)
     if event is None:
-        return PipeRecord(record, None, fallback_id, 0)
-    if pipe.source_kind == "kafka":
-        # base64 grows key and value by 4/3; the metadata and headers cost a few hundred bytes.
-        # An estimate rather than json.dumps: serialising every record only to measure it
-        # cost a third of a no-op pipe's CPU time.
-        size = (len(record.key or b"") + len(record.value or b"")) * 4 // 3 + 4 * sum(len(v) for _, v in record.headers) + 320
-    else:
-        size = len(json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode())
-    return PipeRecord(record, event, str(event.get("eventID", fallback_id)), size)
+        return PipeRecord.of(record, None, fallback_id, 0)
+    return PipeRecord.of(record, event, str(event.get("eventID", fallback_id)), payload_size(event))
 
 
 def view_of(event: Any) -> Any:
@@ -106,6 +75,11 @@ class RecordFilter:
 
     def __init__(self, patterns: tuple[str, ...]) -> None:
         self._patterns = [compile_pattern(pattern) for pattern in patterns]
+
+    @property
+    def passes_all(self) -> bool:
+        """No patterns: every record passes (the runner then skips the per-record call)."""
+        return not self._patterns
 
     def passes(self, event: dict[str, Any]) -> bool:
         if not self._patterns:

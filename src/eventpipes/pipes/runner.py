@@ -10,10 +10,13 @@ aiokafka (already a dependency, and what Faust runs on) the runner owns the cons
 manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
-The loop: fetch records (one fetch outstanding at a time), shape each one for its source,
-add it to its partition's :class:`~eventpipes.pipes.lanes.PartitionLanes`, start every
-batch that may start (its lane idle, its batch due), and commit the partitions whose
-commit point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
+The loop: fetch records (one fetch outstanding at a time), shape a partition's fetched
+records for its source (a Kafka source's in one pass, see
+:class:`~eventpipes.pipes.sources.kafka.KafkaShaper`), add them to the partition's
+:class:`~eventpipes.pipes.lanes.PartitionLanes` and
+:class:`~eventpipes.pipes.offsets.OffsetTracker` a fetch at a time, start every batch
+that may start (its lane idle, its batch due), and commit the partitions whose commit
+point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
 task through :class:`~eventpipes.pipes.failures.BatchRetry`; when it ends every record is
 delivered, filtered out or dead-lettered, and only then are its offsets finished.
 
@@ -29,9 +32,10 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -39,16 +43,18 @@ from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
-from eventpipes.bus.codec import BusDecoder, as_json_record
+from eventpipes.bus.codec import CONTENT_TYPE, CONTENT_TYPE_AVRO, BusDecoder, as_json_record
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
 from eventpipes.pipes.errors import InvocationFailed
-from eventpipes.pipes.events import PipeArns, PipeRecord, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
+from eventpipes.pipes.events import PipeArns, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
 from eventpipes.pipes.failures import BatchResult, BatchRetry, DeadLetter
 from eventpipes.pipes.invokers import TopicInvoker, make_enrichment, make_target
 from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
+from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
+from eventpipes.pipes.sources.kafka import Headers, KafkaShaper
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
@@ -68,6 +74,11 @@ STOP_GRACE_SECONDS = 10.0
 #: Dead-letter writes retry this often until Kafka takes them: a record is never finished
 #: without reaching its target or its dead-letter topic.
 DLQ_RETRY_SECONDS = 1.0
+
+
+_SIZE = attrgetter("size")
+_KEY = attrgetter("key")
+_OFFSET = attrgetter("offset")
 
 
 def buffer_limit(pipe: Pipe) -> int:
@@ -101,6 +112,8 @@ class Counters:
 class _Partition:
     lanes: PartitionLanes[PipeRecord]
     offsets: OffsetTracker
+    shaper: KafkaShaper | None
+    """For a Kafka source: shapes the partition's records a fetch at a time."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     paused: bool = False
     revoked: bool = False
@@ -133,7 +146,8 @@ class PipeRunner:
         self.counters = Counters()
         self._report = report_status
         self._stream = pipe.stream
-        self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds))
+        self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds),
+                                      BATCH_ITEMS_MAX_BYTES)
         self._retry = self._stream.retry_policy()
         self._filter = RecordFilter(pipe.filters)
         self._bus_decoder = BusDecoder(registry_url=settings.schema_registry_url)
@@ -180,10 +194,14 @@ class PipeRunner:
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         reset = "earliest" if self._stream.starting_position == "TRIM_HORIZON" else "latest"
+        # No max_poll_records: aiokafka sends a partition's next fetch only once the last one is
+        # fully taken, so taking all of it lets the next fetch travel while this one is shaped
+        # (taking 500 at a time held it back until the last 500). Lanes then hold at most one
+        # fetch (max_partition_fetch_bytes, 1 MB) beyond buffer_limit before the pause.
         return AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers, group_id=self.pipe.consumer_group,
             enable_auto_commit=False, auto_offset_reset=reset, client_id=f"eventpipes-pipe-{self.pipe.name}",
-            max_poll_records=max(500, self._stream.batch_size), isolation_level="read_committed",
+            isolation_level="read_committed",
         )
 
     def _prepare_topics(self) -> None:
@@ -212,7 +230,7 @@ class PipeRunner:
                 desired = state.read_desired(self.settings, self.pipe.name)
                 if desired is not None and desired.get("DesiredState") == "STOPPED":
                     self._stopping = True
-                    self._wake.set()
+                    self._wake_up()
                 self._write_status()
             await asyncio.sleep(STATUS_INTERVAL)
 
@@ -262,31 +280,47 @@ class PipeRunner:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         assert self._consumer is not None
+        # One event wakes the loop: a fetch returned, a batch finished, stop was asked for, or
+        # a window ended (a timer). Waiting on it costs a future per pass; ``asyncio.wait``
+        # over fresh tasks for the three cost two tasks and their callbacks per pass, and
+        # the loop makes a pass per finished batch.
+        watch = asyncio.create_task(stop.wait())
+        watch.add_done_callback(self._wake_up)
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]] | None = None
-        while not stop.is_set() and not self._stopping:
-            if fetch is None:
-                fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS))
-            wake = asyncio.create_task(self._wake.wait())
-            stopped = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({fetch, wake, stopped}, timeout=self._until_next(),
-                                         return_when=asyncio.FIRST_COMPLETED)
-            wake.cancel()
-            stopped.cancel()
-            self._wake.clear()
-            if fetch in done:
-                batches = fetch.result()
-                fetch = None
-                for tp, messages in batches.items():
-                    self._take(tp, messages)
-            self._start_ready()
-            self._backpressure()
-            await self._commit()
-        if fetch is not None:
-            fetch.cancel()
-            try:
-                await fetch
-            except (asyncio.CancelledError, Exception):
-                pass
+        try:
+            while not stop.is_set() and not self._stopping:
+                if fetch is None:
+                    fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS))
+                    fetch.add_done_callback(self._wake_up)
+                await self._sleep(self._until_next())
+                if fetch.done():
+                    batches = fetch.result()
+                    fetch = None
+                    for tp, messages in batches.items():
+                        self._take(tp, messages)
+                self._start_ready()
+                self._backpressure()
+                await self._commit()
+        finally:
+            watch.cancel()
+            if fetch is not None:
+                fetch.cancel()
+                try:
+                    await fetch
+                except (asyncio.CancelledError, Exception):
+                    pass
+
+    def _wake_up(self, _: object = None) -> None:
+        self._wake.set()
+
+    async def _sleep(self, timeout: float | None) -> None:
+        """Until something wakes the loop or ``timeout`` seconds (None: no limit) pass."""
+        if not self._wake.is_set() and (timeout is None or timeout > 0):
+            timer = asyncio.get_running_loop().call_later(timeout, self._wake_up) if timeout is not None else None
+            await self._wake.wait()
+            if timer is not None:
+                timer.cancel()
+        self._wake.clear()
 
     def _until_next(self) -> float | None:
         waits = [w for p in self._partitions.values() if (w := p.lanes.until_next()) is not None]
@@ -296,9 +330,12 @@ class PipeRunner:
         partition = self._partitions.get(tp)
         if partition is None:
             lanes: PartitionLanes[PipeRecord] = PartitionLanes(
-                self._stream.parallelization_factor, self._policy, time.monotonic,
-                size=lambda r: r.size, key=lambda r: r.key, offset=lambda r: r.offset)
-            partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset))
+                self._stream.parallelization_factor, self._policy, time.monotonic, size=_SIZE, key=_KEY, offset=_OFFSET)
+            shaper = None
+            if self.pipe.source_kind == "kafka":
+                shaper = KafkaShaper(tp.topic, tp.partition, bootstrap_servers=self.settings.bootstrap_servers,
+                                     needs_conversion=_is_avro, convert=self._as_json)
+            partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset), shaper)
         return partition
 
     def _take(self, tp: TopicPartition, messages: list[ConsumerRecord[bytes, bytes]]) -> None:
@@ -307,16 +344,23 @@ class PipeRunner:
         partition = self._partition(tp, messages[0].offset)
         if partition.revoked:
             return
-        for message in messages:
-            record = Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
-                            message.value, tuple((k, v) for k, v in (message.headers or ())))
-            record = as_json_record(record, self._bus_decoder)  # a schema-governed bus's Avro event as JSON
-            item = to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
-                                  region=self.settings.region, account=self.settings.account,
-                                  timestamp_type=message.timestamp_type)
-            partition.offsets.read(message.offset)
-            partition.lanes.add(item)
+        if partition.shaper is not None:
+            items = partition.shaper.shape(messages)
+        else:
+            items = [self._shape(message) for message in messages]
+        partition.offsets.read_many(list(map(_OFFSET, messages)))
+        partition.lanes.add_many(items)
         self.counters.records_read += len(messages)
+
+    def _shape(self, message: ConsumerRecord[bytes, bytes]) -> PipeRecord:
+        record = self._as_json(Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
+                                      message.value, tuple(message.headers or ())))
+        return to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
+                              region=self.settings.region, account=self.settings.account,
+                              timestamp_type=message.timestamp_type)
+
+    def _as_json(self, record: Record) -> Record:
+        return as_json_record(record, self._bus_decoder)  # a schema-governed bus's Avro event as JSON
 
     def _start_ready(self) -> None:
         for tp, partition in self._partitions.items():
@@ -363,19 +407,21 @@ class PipeRunner:
     async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[PipeRecord]) -> None:
         try:
             await self._process(batch.items)
-            for item in batch.items:
-                partition.offsets.finish(item.offset)
+            partition.offsets.finish_many(list(map(_OFFSET, batch.items)))
         finally:
             partition.lanes.release(batch.lane)
-            self._wake.set()
+            self._wake_up()
 
     async def _process(self, items: list[PipeRecord]) -> None:
         self.counters.batches += 1
-        unusable = [item for item in items if item.error is not None]
+        events = [item for item in items if item.event is not None]
+        unusable = [item for item in items if item.error is not None] if len(events) < len(items) else []
         for item in unusable:
             assert item.error is not None
             await self._dead_letter_now(item, DlqErrorCode.INVALID_JSON.value, item.error.message)
-        passing = [item for item in items if item.event is not None and self._filter.passes(item.event)]
+        passing = events
+        if not self._filter.passes_all:
+            passing = [item for item in events if item.event is not None and self._filter.passes(item.event)]
         self.counters.records_filtered += len(items) - len(unusable) - len(passing)
         if not passing:
             return
@@ -385,7 +431,7 @@ class PipeRunner:
             delay = attempt.not_before - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            result = await self._invoke(list(attempt.items))
+            result = await self._invoke(attempt.items)
             self.counters.invocations += 1
             if not result.ok:
                 self.counters.failed_invocations += 1
@@ -394,20 +440,20 @@ class PipeRunner:
         for dead in retry.dead_letters:
             await self._dead_letter(dead)
 
-    async def _invoke(self, items: list[PipeRecord]) -> BatchResult:
+    async def _invoke(self, items: Sequence[PipeRecord]) -> BatchResult:
         events: list[Any] = [item.event for item in items]
         ids: list[str] | None = [item.event_id for item in items]
-        sources: list[PipeRecord | None] = list(items)
+        sources: Sequence[PipeRecord | None] = items
         try:
             if self._enrichment is not None:
-                given = [self._render(self._enrichment_template, e, s) for e, s in zip(events, sources)]
+                given = self._render_all(self._enrichment_template, events, sources)
                 enriched = await self._enrichment.enrich(given)
                 if enriched in (None, "", {}, []):
                     return BatchResult.success()  # EventBridge: the target is not invoked
                 events = enriched if isinstance(enriched, list) else [enriched]
                 if len(events) != len(items):
                     ids, sources = None, [None] * len(events)
-            payloads = [self._render(self._target_template, e, s) for e, s in zip(events, sources)]
+            payloads = self._render_all(self._target_template, events, sources)
             if isinstance(self._target, TopicInvoker):
                 keys = [s.key if s is not None else None for s in sources]
                 return await self._target.invoke(payloads, ids, keys)
@@ -417,9 +463,13 @@ class PipeRunner:
         except Exception as exc:
             return BatchResult.failure(f"{self.pipe.target} failed: {exc!r}")
 
-    def _render(self, template: PipeTemplate | None, event: Any, source: PipeRecord | None) -> Any:
+    def _render_all(self, template: PipeTemplate | None, events: list[Any],
+                    sources: Sequence[PipeRecord | None]) -> list[Any]:
         if template is None:
-            return event
+            return events
+        return [self._render(template, e, s) for e, s in zip(events, sources)]
+
+    def _render(self, template: PipeTemplate, event: Any, source: PipeRecord | None) -> Any:
         text = template.render(event, reserved_values(self.pipe, self._arns, source))
         if template.is_json:
             return json.loads(text)
@@ -434,7 +484,7 @@ class PipeRunner:
         await self._dead_letter(DeadLetter(item, info, 0))
 
     async def _dead_letter(self, dead: DeadLetter[PipeRecord]) -> None:
-        record = dead.item.record
+        record = dead.item
         if self._dlq is None:
             self.counters.records_discarded += 1
             log.warning("pipe %s: discarded %s after %d attempts (%s: %s); no DeadLetterConfig",
@@ -454,6 +504,11 @@ class PipeRunner:
                 log.warning("pipe %s: dead-letter write to %s failed, retrying: %r", self.pipe.name, self._dlq.topic, exc)
                 await asyncio.sleep(DLQ_RETRY_SECONDS)
         self.counters.records_dead_lettered += 1
+
+
+def _is_avro(headers: Headers) -> bool:
+    """Whether a record holds a schema-governed bus's Avro event (see :mod:`eventpipes.bus.codec`)."""
+    return any(name == CONTENT_TYPE and value == CONTENT_TYPE_AVRO for name, value in headers)
 
 
 async def run_pipes(pipes: list[Pipe], settings: Settings, *, stop: asyncio.Event | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from eventpipes.pipes.batching import Batcher, BatchingPolicy
 from eventpipes.pipes.lanes import PartitionLanes, lane_of
 from eventpipes.pipes.offsets import OffsetTracker
@@ -83,3 +85,41 @@ def test_commit_point_is_the_end_of_the_first_run_of_finished_offsets() -> None:
     tracker.finish(15)
     tracker.finish(12)
     assert tracker.commit_point() == 16
+
+
+def test_records_added_together_land_in_their_lanes_in_order() -> None:
+    def lanes_of(factor: int) -> PartitionLanes[tuple[bytes | None, int]]:
+        return PartitionLanes(factor, BatchingPolicy(1000, 0), Clock(), size=lambda _: 1,
+                              key=lambda r: r[0], offset=lambda r: r[1])
+
+    records = [(None if n % 7 == 0 else f"k{n % 5}".encode(), n) for n in range(60)]
+    together, one_by_one = lanes_of(4), lanes_of(4)
+    together.add_many(records)
+    for record in records:
+        one_by_one.add(record)
+    batches = {b.lane: b.items for b in together.take_ready()}
+    assert batches == {b.lane: b.items for b in one_by_one.take_ready()}
+    assert all(items == sorted(items, key=lambda r: r[1]) for items in batches.values())
+    assert all(lane_of(key, offset, 4) == lane for lane, items in batches.items() for key, offset in items)
+
+
+def test_flush_takes_the_longest_prefix_within_the_byte_limit() -> None:
+    batcher: Batcher[int] = Batcher(BatchingPolicy(4, 5, max_bytes=10), Clock(), size=lambda n: n)
+    batcher.add_many([3, 3, 4, 1, 2, 2, 2, 2, 2, 9])
+    assert [batcher.flush() for _ in range(4)] == [[3, 3, 4], [1, 2, 2, 2], [2, 2], [9]]
+    assert len(batcher) == 0 and batcher.buffered_bytes == 0
+
+
+def test_finishing_batches_in_any_order_moves_the_commit_point_past_compaction() -> None:
+    tracker = OffsetTracker(0)
+    tracker.read_many(list(range(3000)))
+    tracker.finish_many(list(range(0, 1500)))  # the front: one step
+    assert tracker.commit_point() == 1500
+    tracker.finish_many(list(range(2000, 3000)))  # out of order: waits for 1500..1999
+    assert tracker.commit_point() == 1500 and tracker.unfinished == 1500
+    tracker.finish_many(list(range(1500, 2000)))
+    assert tracker.commit_point() == 3000 and tracker.unfinished == 0
+    tracker.read_many([3005, 3007])  # gaps (compaction) are fine; going back is not
+    assert tracker.commit_point() == 3005
+    with pytest.raises(ValueError):
+        tracker.read_many([3006])

@@ -104,8 +104,7 @@ def test_order_no_loss_and_commits(factor: int, count: int, keys: int, batch_siz
             result = BatchResult.success()
         retry.report(result)
         if retry.finished:
-            for record in batch.items:
-                tracker.finish(record.offset)
+            tracker.finish_many([record.offset for record in batch.items])
             lanes.release(batch.lane)
             del running[ident]
         else:
@@ -124,11 +123,12 @@ def test_order_no_loss_and_commits(factor: int, count: int, keys: int, batch_siz
         if wait is not None:
             candidates.append(clock.now + wait)
         clock.now = max(clock.now, min(candidates))
+        fetched = []  # what arrived by now comes in one fetch, as the runner takes it
         while next_arrival < count and arrivals[next_arrival][0] <= clock.now:
-            record = arrivals[next_arrival][1]
-            tracker.read(record.offset)
-            lanes.add(record)
+            fetched.append(arrivals[next_arrival][1])
             next_arrival += 1
+        tracker.read_many([record.offset for record in fetched])
+        lanes.add_many(fetched)
         while events and events[0][0] <= clock.now:
             _, ident, _ = heapq.heappop(events)
             batch, retry, _ = running[ident]

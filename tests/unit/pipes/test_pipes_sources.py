@@ -6,12 +6,19 @@ import base64
 import json
 
 import pytest
+from aiokafka.structs import ConsumerRecord
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from eventpipes.pipes.batching import Batcher, BatchingPolicy
 from eventpipes.pipes.events import PipeTemplate, RecordFilter, reserved_values, PipeArns, to_pipe_record
 from eventpipes.pipes.sources import InvalidSourceRecord
 from eventpipes.pipes.sources.debezium import attribute_value, debezium_event
 from eventpipes.pipes.sources.dynamodb import dynamodb_event
-from eventpipes.pipes.sources.kafka import kafka_event
+from eventpipes.pipes.invokers import to_bytes
+from eventpipes.pipes.model import MAX_BATCH_PAYLOAD_BYTES
+from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord, payload_size
+from eventpipes.pipes.sources.kafka import KafkaShaper, kafka_event
 from eventpipes.records import Record
 from eventpipes.topology import load_text
 
@@ -103,3 +110,66 @@ def test_debezium_tombstones_are_no_event_and_view_types_apply() -> None:
     keys_only = debezium_event(record(value, key=b'{"id": 1}'), view_type="KEYS_ONLY", region="r", account="a")
     assert keys_only is not None and set(keys_only["dynamodb"]) >= {"Keys"} and "NewImage" not in keys_only["dynamodb"]
     assert attribute_value({"m": {"x": 1}}) == {"M": {"m": {"M": {"x": {"N": "1"}}}}}
+
+
+headers_st = st.lists(st.tuples(st.text(max_size=8), st.one_of(st.none(), st.binary(max_size=12))), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.one_of(st.none(), st.binary(max_size=40)), value=st.one_of(st.none(), st.binary(max_size=300)),
+       headers=headers_st, offset=st.integers(0, 2**63 - 1), timestamp=st.integers(-1, 2**45),
+       timestamp_type=st.sampled_from([0, 1]), partition=st.integers(0, 999),
+       bootstrap=st.sampled_from(["b:9092", "kafka-1:9092,kafka-2:9092", "brøker:9092", 'a"b\\c:1']))
+def test_kafka_record_size_is_its_exact_payload_size(key: bytes | None, value: bytes | None,
+                                                     headers: list[tuple[str, bytes | None]], offset: int,
+                                                     timestamp: int, timestamp_type: int, partition: int,
+                                                     bootstrap: str) -> None:
+    message = ConsumerRecord("orders.v1_x-y", partition, offset, timestamp, timestamp_type, key, value, None, 0, 0,
+                             tuple(headers))
+    item = KafkaShaper("orders.v1_x-y", partition, bootstrap_servers=bootstrap).shape([message])[0]
+    assert item.size == payload_size(item.event)
+    assert item.event == {
+        "eventSource": "SelfManagedKafka", "bootstrapServers": bootstrap, "eventSourceKey": f"orders.v1_x-y-{partition}",
+        "eventID": f"orders.v1_x-y-{partition}:{offset}", "topic": "orders.v1_x-y", "partition": partition,
+        "offset": offset, "timestamp": timestamp, "timestampType": ["CREATE_TIME", "LOG_APPEND_TIME"][timestamp_type],
+        **({"key": base64.b64encode(key).decode()} if key is not None else {}),
+        **({"value": base64.b64encode(value).decode()} if value is not None else {}),
+        "headers": [{name: list(data or b"")} for name, data in headers],
+    }
+    assert (item.offset, item.key, item.value, item.event_id) == (offset, key, value, item.event["eventID"])
+
+
+def test_batches_fill_the_6_mb_json_payload_as_far_as_the_next_record_allows() -> None:
+    shaper = KafkaShaper("big", 0, bootstrap_servers="b:9092")
+    # ~1 MB values of varying length, so batches end at different distances from the limit
+    messages = [ConsumerRecord("big", 0, n, 1700000000000, 0, b"k", b"x" * (1_000_000 + 9_973 * n), None, 0, 0, ())
+                for n in range(40)]
+    items = shaper.shape(messages)
+    batcher: Batcher[PipeRecord] = Batcher(BatchingPolicy(10000, 0, BATCH_ITEMS_MAX_BYTES), lambda: 0.0,
+                                           size=lambda r: r.size)
+    batcher.add_many(items)
+    taken = 0
+    while len(batcher):
+        batch = batcher.flush()
+        assert batch == items[taken:taken + len(batch)]
+        taken += len(batch)
+        assert len(to_bytes([item.event for item in batch])) <= MAX_BATCH_PAYLOAD_BYTES
+        if taken < len(items):  # the next record would not have fitted
+            assert len(to_bytes([item.event for item in [*batch, items[taken]]])) > MAX_BATCH_PAYLOAD_BYTES
+    assert taken == len(items)
+
+
+def test_records_the_shaper_is_told_to_convert_are_shaped_as_converted() -> None:
+    def convert(record: Record) -> Record:
+        return Record(record.topic, record.partition, record.offset, record.timestamp_ms, record.key,
+                      b'{"as": "json"}', (("content-type", b"application/json"),))
+
+    shaper = KafkaShaper("bus", 0, bootstrap_servers="b", convert=convert,
+                         needs_conversion=lambda headers: ("content-type", b"avro") in headers)
+    avro = ConsumerRecord("bus", 0, 7, 1, 0, None, b"\x00\x00\x00\x00\x01avro", None, 0, 0, (("content-type", b"avro"),))
+    plain = ConsumerRecord("bus", 0, 8, 1, 0, None, b"{}", None, 0, 0, (("content-type", b"other"),))
+    converted, untouched = shaper.shape([avro, plain])
+    assert base64.b64decode(converted.event["value"]) == b'{"as": "json"}' and converted.value == b'{"as": "json"}'
+    assert converted.event["headers"] == [{"content-type": list(b"application/json")}]
+    assert converted.size == payload_size(converted.event)
+    assert untouched.value == b"{}" and untouched.event["headers"] == [{"content-type": list(b"other")}]
