@@ -1,4 +1,4 @@
-"""Wires a validated topology into a Faust worker: topics, one router per bus, one delivery agent per target.
+"""Wires a validated topology into a worker: topics, one router per bus, one delivery agent per target, its pipes.
 
 Archives: every bus's router carries an archiver (``eventpipes.archive.archiver``) that
 copies matching events into the bus's archives; a thread follows the archive
@@ -9,6 +9,8 @@ them to the rules the replay named.
 
 All agents of a topology share one consumer group, so several workers started on
 the same topology split the partitions between them, as any Kafka consumer group does.
+The topology's pipes declared RUNNING run in the same process, each in its own consumer
+group (``eventpipes.pipes.embedded``), so they too share out between workers.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from eventpipes.kafka.offsets import commit_end_offsets_if_new
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic,
 )
+from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
@@ -58,6 +61,8 @@ class WorkerOptions:
     """Consumer group shared by every worker of the topology."""
     web_port: int | None
     """Port of the metrics endpoint (``/metrics``), or None for none."""
+    definition: str | None = None
+    """The topology file (recorded in the desired-state files of the pipes it runs)."""
 
 
 def default_group(topology_file: str | Path) -> str:
@@ -124,23 +129,41 @@ class Worker:
     follower: ArchiveFollower
 
     output_topics: list[str]
+    pipes: TopologyPipes
+    """The topology's RUNNING pipes, run next to the routers (``eventpipes.pipes.embedded``)."""
+    routing: bool
+    """Whether there is anything to route (a file of pipes only has not)."""
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
         site = await _serve_metrics(self.metrics, self.web_port) if self.web_port else None
         self.follower.start()
+        self.pipes.start(on_end=self._pipes_ended)
         try:
-            await self.runtime.run(on_ready)
+            if self.routing:
+                await self.runtime.run(on_ready)
+            else:
+                if on_ready:
+                    on_ready()
+                await self.pipes.wait()
         finally:
+            pipe_failure = await self.pipes.stop()
             self.follower.stop()
             for sender in self.senders:
                 await sender.close()
             await self.sink.stop()
             if site is not None:
                 await site.cleanup()
+            if pipe_failure is not None:
+                raise pipe_failure
 
     def stop(self) -> None:
         self.runtime.stop()
+        self.pipes.request_stop()
+
+    def _pipes_ended(self, error: BaseException | None) -> None:
+        if error is not None:  # fail the worker, as a failing router does, rather than run on without the pipe
+            self.stop()
 
 
 def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Worker:
@@ -173,7 +196,9 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
     follower = ArchiveFollower(settings.bootstrap_servers, archivers)
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
-    return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers))
+    pipes = TopologyPipes(pipes_to_run(topology.pipes), settings, definition=options.definition)
+    return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
+                  routing=bool(handlers))
 
 
 def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable[None]]:

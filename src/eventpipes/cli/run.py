@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from pathlib import Path
 
 import click
 
@@ -18,7 +19,9 @@ from eventpipes.topology import load_file
 @click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
 @click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
-    """Run a worker for topology FILE: route every bus's events to the rules' targets.
+    """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
+
+    Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
 
     SIGTERM or Ctrl-C stops it after the batches in flight finish and their offsets are committed.
     """
@@ -27,14 +30,18 @@ def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
     logging.basicConfig(level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     topology = load_file(file)
     settings = get_settings()
-    options = WorkerOptions(group=group or default_group(file), web_port=web_port or None)
+    options = WorkerOptions(group=group or default_group(file), web_port=web_port or None,
+                            definition=str(Path(file).resolve()))
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
     rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
 
+    pipes = ", ".join(p.name for p in worker.pipes.pipes) or "none"
+
     def ready() -> None:
         click.echo(
-            f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names())} as group {options.group}"
+            f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names()) or 'no buses'}"
+            f" as group {options.group}; pipes running: {pipes}"
             + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
             err=True,
         )
