@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import click
 
-from eventpipes.topology import TopologyError, load_file
+from eventpipes.topology import Topology, TopologyError, load_file
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f"{number} {singular if number == 1 else plural}"
+
+
+def contents(topology: Topology) -> str:
+    """What a topology holds, naming only the kinds it has: ``2 buses, 2 rules, 3 targets``, ``1 pipe``."""
+    counts = [
+        (len(topology.bus_names()), "bus", "buses"),
+        (len(topology.rules), "rule", "rules"),
+        (sum(len(rule.targets) for rule in topology.rules), "target", "targets"),
+        (len(topology.api_destinations), "API destination", "API destinations"),
+        (len(topology.connections), "connection", "connections"),
+        (len(topology.archives), "archive", "archives"),
+        (len(topology.pipes), "pipe", "pipes"),
+    ]
+    return ", ".join(_count(*count) for count in counts if count[0]) or "nothing to run"
 
 
 @click.command()
@@ -20,8 +38,7 @@ def validate(files: tuple[str, ...]) -> None:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
             continue
-        targets = sum(len(rule.targets) for rule in topology.rules)
-        click.echo(f"{file}: valid ({len(topology.bus_names())} buses, {len(topology.rules)} rules, {targets} targets)")
+        click.echo(f"{file}: valid ({contents(topology)})")
     if failed:
         raise SystemExit(2)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from eventpipes.cli.topology import contents
 from eventpipes.topology import TopologyError, load_file, load_text
 
 VALID = """\
@@ -145,7 +146,31 @@ def test_validate_command_prints_every_problem_and_exits_2(tmp_path: Path) -> No
     bad.write_text(VALID.replace("Partitions: 6", "Partitions: 0").replace("State: DISABLED", "State: OFF"))
     result = subprocess.run([sys.executable, "-m", "eventpipes", "validate", str(good), str(bad)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stdout.strip() == f"{good}: valid (2 buses, 2 rules, 3 targets)"
+    assert result.stdout.strip() == f"{good}: valid (2 buses, 2 rules, 3 targets, 1 API destination, 1 connection)"
     assert result.stderr.splitlines()[0].startswith(f"{bad}:3:5: EventBuses[0].Partitions:")
     assert len(result.stderr.splitlines()) == 2
     assert load_file(good).rules[0].name == "high-value"
+
+
+PIPE = "{Name: p%d, Source: orders.events, Target: 'topic:out'}"
+
+
+@pytest.mark.parametrize(("text", "summary"), [
+    (f"Pipes: [{PIPE % 1}]", "1 pipe"),
+    (f"Pipes: [{PIPE % 1}, {PIPE % 2}]", "2 pipes"),
+    ("EventBuses: [{Name: b}]\nRules: [{Name: r, EventBusName: b, EventPattern: {source: [x]}, "
+     "Targets: [{Id: t, Topic: out}]}]\nArchives: [{ArchiveName: a, EventBusName: b}]\n"
+     f"Pipes: [{PIPE % 1}]", "1 bus, 1 rule, 1 target, 1 archive, 1 pipe"),
+    ("EventBuses: [{Name: b}]", "1 bus"),
+    ("{}", "nothing to run"),
+])
+def test_the_summary_names_what_the_file_holds(text: str, summary: str) -> None:
+    assert contents(load_text(text)) == summary
+
+
+def test_validate_a_pipe_only_file_names_its_pipes(tmp_path: Path) -> None:
+    pipes = tmp_path / "pipes.yaml"
+    pipes.write_text(f"Pipes: [{PIPE % 1}, {PIPE % 2}]\n")
+    result = subprocess.run([sys.executable, "-m", "eventpipes", "validate", str(pipes)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{pipes}: valid (2 pipes)"
