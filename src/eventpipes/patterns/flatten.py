@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from eventpipes.patterns.values import Num, Value, to_num
 
@@ -51,30 +51,65 @@ def leaf_value(value: Any) -> Value:
     return str(value)
 
 
-def flatten(event: Mapping[str, Any]) -> FlatEvent:
-    """Flatten an event (a JSON object) into its leaf fields."""
+@dataclass(frozen=True, slots=True)
+class FieldPaths:
+    """The field paths some rule looks at: where ``flatten`` needs to look, and nowhere else.
+
+    The machine finds values by path, so leaves at other paths cannot change which rules
+    match; skipping them makes an event's cost follow what the rules read, not its size.
+    """
+
+    leaves: frozenset[str]
+    """Paths a condition names."""
+    inner: frozenset[str]
+    """Every proper dot-prefix of those: the objects worth walking into."""
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> "FieldPaths":
+        leaves = frozenset(paths)
+        inner = frozenset(path[:i] for path in leaves for i, char in enumerate(path) if char == ".")
+        return cls(leaves, inner)
+
+
+def _is_object(node: Any) -> bool:
+    # Exact type checks first: JSON gives dict, list and scalars, and the ABC check is slow.
+    kind = type(node)
+    if kind is dict:
+        return True
+    if kind is list or kind is str or kind is int or kind is float or kind is bool or node is None:
+        return False
+    return isinstance(node, Mapping)
+
+
+def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEvent:
+    """Flatten an event (a JSON object) into its leaf fields; with ``only``, just the leaves at those paths."""
     values: dict[str, list[Value]] = {}
     members: dict[str, list[Membership]] = {}
     arrays = [0]
     nested = [False]
+    leaves = only.leaves if only is not None else None
+    inner = only.inner if only is not None else None
 
     def walk(node: Any, path: str, member: Membership) -> None:
-        # Exact type checks first: JSON gives dict and list, and the ABC check is slow.
-        if type(node) is dict or (type(node) is not list and isinstance(node, Mapping)):
+        if _is_object(node):
+            if inner is not None and path not in inner:
+                return
             for key, child in node.items():
                 walk(child, f"{path}.{key}" if path else key, member)
         elif isinstance(node, list):
+            if inner is not None and path not in inner and path not in leaves:  # type: ignore[operator]
+                return
             array = arrays[0] = arrays[0] + 1
             for index, child in enumerate(node):
                 # Two conditions never share a path, so only elements that hold
                 # further fields (objects, arrays) can put two fields in conflict:
                 # scalar elements need no membership, and most events stay simple.
-                if type(child) is dict or type(child) is list or isinstance(child, Mapping):
+                if type(child) is list or _is_object(child):
                     nested[0] = True
                     walk(child, path, member + ((array, index),))
                 else:
                     walk(child, path, member)
-        else:
+        elif leaves is None or path in leaves:
             found = values.get(path)
             if found is None:
                 values[path] = [leaf_value(node)]

@@ -32,7 +32,7 @@ import itertools
 import threading
 from typing import Iterable, Mapping
 
-from eventpipes.patterns.flatten import FlatEvent, Membership
+from eventpipes.patterns.flatten import FieldPaths, FlatEvent, Membership
 from eventpipes.patterns.index import ValueIndex
 from eventpipes.patterns.model import (
     AnythingBut, AnythingButIgnoreCase, AnythingButPrefix, AnythingButSuffix, AnythingButWildcard,
@@ -168,6 +168,7 @@ class Machine:
 
     def __init__(self) -> None:
         self._root = NameState(None)
+        self._view: tuple[NameState, FieldPaths] = (self._root, FieldPaths.of(()))
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._sub_rules: dict[str, tuple[SubRule, ...]] = {}
@@ -190,10 +191,18 @@ class Machine:
                     root = _add(root, ordered(sub_rule), 0, name, owner, self._ids)
                 self._sub_rules[name] = sub_rules
             self._root = root
+            paths = FieldPaths.of(c.path for subs in self._sub_rules.values() for sub in subs for c in sub)
+            self._view = (root, paths)  # one assignment: readers see the states and their paths together
 
-    def matches(self, event: FlatEvent) -> set[str]:
-        """The names of every rule the flattened event matches."""
-        root = self._root  # one snapshot for the whole call
+    @property
+    def view(self) -> tuple[NameState, FieldPaths]:
+        """The current states and the field paths their conditions read, as one snapshot."""
+        return self._view
+
+    def matches(self, event: FlatEvent, root: NameState | None = None) -> set[str]:
+        """The names of every rule the flattened event matches (in ``root``, a snapshot from ``view``, if given)."""
+        if root is None:
+            root = self._root  # one snapshot for the whole call
         if event.has_arrays:
             return _find_consistent(root, event)
         return _find(root, event)

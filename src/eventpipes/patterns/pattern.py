@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
 from eventpipes.errors import ValidationException
-from eventpipes.patterns.flatten import FlatEvent, flatten
+from eventpipes.patterns.flatten import FieldPaths, FlatEvent, flatten
 from eventpipes.patterns.machine import Machine
 from eventpipes.patterns.model import SubRule
 from eventpipes.patterns.parse import parse_pattern
@@ -20,14 +20,14 @@ EventInput = Union[Mapping[str, Any], str, bytes, FlatEvent]
 _SELF = "pattern"  # the one rule name inside a lone pattern's machine
 
 
-def flat_event(event: EventInput) -> FlatEvent:
-    """Flatten an event given in any accepted form.
+def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
+    """Flatten an event given in any accepted form (with ``only``: just the leaves at those paths).
 
     Raises:
         ValidationException: the event is not JSON or not a JSON object.
     """
     if type(event) is dict:  # the usual case, without the slow ABC checks below
-        return flatten(event)
+        return flatten(event, only)
     if isinstance(event, FlatEvent):
         return event
     if isinstance(event, (str, bytes, bytearray)):
@@ -37,7 +37,7 @@ def flat_event(event: EventInput) -> FlatEvent:
             raise ValidationException(f"Parameter Event is not valid. Reason: not JSON: {exc}") from exc
     if not isinstance(event, Mapping):
         raise ValidationException("Parameter Event is not valid. Reason: an event must be a JSON object")
-    return flatten(event)
+    return flatten(event, only)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,8 @@ class Pattern:
         Raises:
             ValidationException: the event is not a JSON object.
         """
-        return bool(self._machine.matches(flat_event(event)))
+        root, paths = self._machine.view
+        return bool(self._machine.matches(flat_event(event, paths), root))
 
 
 def compile_pattern(pattern: PatternInput) -> Pattern:

@@ -73,7 +73,8 @@ class Ruler:
         Raises:
             ValidationException: the event is not a JSON object.
         """
-        return self._machine.matches(flat_event(event))
+        root, paths = self._machine.view
+        return self._machine.matches(flat_event(event, paths), root)
 
     def pattern(self, name: str) -> Pattern:
         """The compiled pattern of a rule (KeyError if there is none)."""

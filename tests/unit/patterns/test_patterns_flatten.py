@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventpipes.patterns.flatten import flatten
+from eventpipes.patterns.flatten import FieldPaths, flatten
 from eventpipes.patterns.values import Num, to_num
 
 
@@ -26,3 +26,23 @@ def test_numbers_compare_as_six_decimal_values() -> None:
     assert to_num(300.0).key == to_num(3.0e2).key == to_num(300).key
     assert to_num(5_000_000_001).micros is None and to_num(0.0000001).micros is None
     assert to_num(float("inf")).micros is None
+
+
+def test_only_the_paths_rules_read_are_flattened() -> None:
+    event = {
+        "source": "shop", "time": "2026-11-25T00:00:00Z", "resources": ["arn:1"],
+        "detail": {"state": "paid", "customer": {"tier": "gold", "name": "x"}, "items": [{"sku": "a"}, {"sku": "b"}], "tags": ["t"]},
+    }
+    only = FieldPaths.of(["source", "detail.customer.tier", "detail.tags"])
+    flat = flatten(event, only)
+    assert flat.values == {"source": ["shop"], "detail.customer.tier": ["gold"], "detail.tags": ["t"]}
+    # The array of objects at detail.items is never walked, so the event needs no array bookkeeping.
+    assert not flat.has_arrays
+    assert flatten(event).has_arrays
+    assert flatten(event, FieldPaths.of(["detail.items.sku"])).values == {"detail.items.sku": ["a", "b"]}
+
+
+def test_a_path_that_is_both_a_leaf_and_an_object_elsewhere() -> None:
+    only = FieldPaths.of(["detail", "detail.state"])
+    assert flatten({"detail": {"state": "paid"}}, only).values == {"detail.state": ["paid"]}
+    assert flatten({"detail": "text"}, only).values == {"detail": ["text"]}
