@@ -34,6 +34,9 @@ _DIGITS = tuple(len(str(n)) for n in range(256))
 #: ``,"key":""`` and ``,"value":""`` around the base64 text.
 _KEY_FIELD = len(',"key":""')
 _VALUE_FIELD = len(',"value":""')
+#: Header names whose JSON length a shaper remembers: producers use a handful of names, and
+#: the bound keeps names that vary per record (an id in the name) from growing the cache.
+_NAMES_CACHED = 256
 
 
 class SourceMessage(Protocol):
@@ -167,7 +170,9 @@ class KafkaShaper:
         for name, data in headers:
             quoted = self._names.get(name)
             if quoted is None:
-                quoted = self._names[name] = len(json.dumps(name, ensure_ascii=False).encode())
+                quoted = len(json.dumps(name, ensure_ascii=False).encode())
+                if len(self._names) < _NAMES_CACHED:
+                    self._names[name] = quoted
             # {"name":[...]}: braces, colon, brackets, and a comma between numbers
             size += quoted + 5 + sum(map(_DIGITS.__getitem__, data)) + max(len(data) - 1, 0)
         return size
