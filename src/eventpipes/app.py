@@ -15,7 +15,6 @@ group (``eventpipes.pipes.embedded``), so they too share out between workers.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -179,13 +178,14 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
     admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
-    archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=lambda topic: len(admin.partitions_of(topic)))
+    archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
                  for name in topology.bus_names()}
     for name in topology.bus_names():
         rules = topology.rules_on(name)
-        handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name]).route
+        count = sink.partition_count
+        handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count).route
         if rules:
-            handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True).route
+            handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count).route
         for rule in rules:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
@@ -199,6 +199,10 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     pipes = TopologyPipes(pipes_to_run(topology.pipes), settings, definition=options.definition)
     return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
                   routing=bool(handlers))
+
+
+def partition_count(admin: Admin) -> Callable[[str], int]:
+    return lambda topic: len(admin.partitions_of(topic))
 
 
 def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable[None]]:
@@ -223,12 +227,8 @@ def _sender(topology: Topology, rule: Rule, target: Target, sink: RecordSink, bu
 
 
 def _deliver_all(worker: DeliveryWorker) -> Handler:
-    async def deliver(records: list[Record]) -> None:
-        # A target's deliveries run concurrently (EventBridge, too, delivers without order);
-        # the batch is finished once every event is delivered or dead-lettered.
-        await asyncio.gather(*(worker.handle(record) for record in records))
-
-    return deliver
+    # The batch is finished once every event is delivered or dead-lettered.
+    return worker.handle_all
 
 
 async def _serve_metrics(metrics: Metrics, port: int) -> web.AppRunner:

@@ -33,15 +33,18 @@ class Record:
 
 def record_from_message(message: Any) -> Record:
     """A ``Record`` from a kafka-python or aiokafka ``ConsumerRecord`` (they share attribute names)."""
-    return Record(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        timestamp_ms=message.timestamp,
-        key=message.key,
-        value=message.value,
-        headers=tuple((k, bytes(v) if v is not None else b"") for k, v in (message.headers or ())),
-    )
+    return Record(message.topic, message.partition, message.offset, message.timestamp, message.key, message.value,
+                  _headers(message.headers))
+
+
+def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
+    if not headers:
+        return ()
+    out = tuple(headers)
+    for _, value in out:
+        if type(value) is not bytes:  # a null header value, or a view: rare, so only then rebuilt
+            return tuple((k, bytes(v) if v is not None else b"") for k, v in out)
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from typing import Any
 from eventpipes.archive import crypto
 from eventpipes.archive.errors import ArchiveKeyError
 from eventpipes.archive.model import StoredArchive
-from eventpipes.events.envelope import Event, parse_time
+from eventpipes.events.envelope import parse_time
 from eventpipes.kafka.topics import ARCHIVES_TOPIC, archive_topic
 from eventpipes.patterns import Ruler
 from eventpipes.records import Record
@@ -110,12 +110,12 @@ class Archiver:
         m = self._matcher
         return m.every | frozenset(m.ruler.names())
 
-    def select(self, event: Event, record: Record) -> list[ArchiveRecord]:
-        """The archive records for one parsed bus event (none for a replayed event)."""
-        if event.replay_name is not None:
+    def select(self, event: dict[str, Any], record: Record) -> list[ArchiveRecord]:
+        """The archive records for one bus event, given as its envelope dict (none for a replayed event)."""
+        if event.get("replay-name") is not None:
             return []
         matcher = self._matcher
-        names = matcher.every | matcher.ruler.matches(event.to_dict()) if len(matcher.ruler) else matcher.every
+        names = matcher.every | matcher.ruler.matches(event) if len(matcher.ruler) else matcher.every
         if not names:
             return []
         timestamp = _event_time_ms(event, record.timestamp_ms)
@@ -126,9 +126,9 @@ class Archiver:
             partition = self._partition(archive_topic(name), record.partition)
             key = matcher.keys.get(name)
             if key is None:
-                out.append(ArchiveRecord(archive_topic(name), event.id.encode(), value, timestamp, headers, partition))
+                out.append(ArchiveRecord(archive_topic(name), event["id"].encode(), value, timestamp, headers, partition))
             else:
-                out.append(ArchiveRecord(archive_topic(name), event.id.encode(), crypto.encrypt(key, name, value), timestamp,
+                out.append(ArchiveRecord(archive_topic(name), event["id"].encode(), crypto.encrypt(key, name, value), timestamp,
                                          [*headers, (crypto.ENCRYPTION_HEADER, crypto.ALGORITHM)], partition))
         return out
 
@@ -146,9 +146,9 @@ class Archiver:
             await self._send(records)
 
 
-def _event_time_ms(event: Event, default: int) -> int:
+def _event_time_ms(event: dict[str, Any], default: int) -> int:
     try:
-        return int(parse_time(event.time.replace("Z", "+00:00")).timestamp() * 1000)
+        return int(parse_time(event["time"].replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
         return default
 

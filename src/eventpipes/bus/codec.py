@@ -24,7 +24,7 @@ import threading
 from dataclasses import replace
 from typing import Any
 
-from eventpipes.events.envelope import Event
+from eventpipes.events.envelope import REQUIRED_FIELDS, Event
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.records import Record
 from eventpipes.schemas.avro_json import from_datum
@@ -47,7 +47,8 @@ def envelope_header(event: Event) -> bytes:
 
 def is_avro(record: Record) -> bool:
     """Whether a bus record holds its detail as Avro (by its ``content-type`` header)."""
-    return any(k == CONTENT_TYPE and v == CONTENT_TYPE_AVRO for k, v in record.headers)
+    headers = record.headers
+    return bool(headers) and any(k == CONTENT_TYPE and v == CONTENT_TYPE_AVRO for k, v in headers)
 
 
 class BusDecoder:
@@ -93,6 +94,29 @@ class BusDecoder:
         schema_id = _schema_id(record)
         detail = from_datum(avro.writer_schema(schema_id), datum) if schema_id is not None else datum
         return Event.from_dict({**envelope, "detail": detail})
+
+    def envelope(self, record: Record) -> tuple[dict[str, Any], bytes]:
+        """The record's event as an envelope dict (EventBridge's fields only) and as JSON bytes.
+
+        For a JSON record this is the parsed value itself and the value as stored, without
+        building an ``Event``: the router's per-event path.
+
+        Raises:
+            InvalidEvent: not an event.
+            RegistryUnavailable: an Avro record and the registry did not answer.
+        """
+        if not is_avro(record):
+            value = record.value or b""
+            try:
+                body = json.loads(value)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise InvalidEvent(f"event is not valid JSON: {exc}") from exc
+            Event.check(body)
+            if len(body) == len(REQUIRED_FIELDS) + ("replay-name" in body):
+                return body, value
+            return Event.from_dict(body).to_dict(), value  # fields EventBridge does not have are not matched on
+        event = self.decode(record)
+        return event.to_dict(), event.to_json()
 
     def to_json(self, record: Record) -> bytes:
         """The record's event as the JSON envelope (a JSON record's value as it is)."""

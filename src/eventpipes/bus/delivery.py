@@ -11,16 +11,14 @@ one of those has happened, so the offset after it may be committed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.names import rule_arn, target_arn
 from eventpipes.bus.router import ingestion_time_ms
-from eventpipes.bus.targets.base import Delivery, DeliveryFailed, TargetSender
+from eventpipes.bus.targets.base import BatchTargetSender, Delivery, DeliveryFailed, TargetSender
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff, DeadLetterInfo, DlqErrorCode, RetryPolicy, dead_letter_headers
 from eventpipes.topology.model import Rule, Target
@@ -59,49 +57,91 @@ class DeliveryWorker:
         )
         self._clock, self._sleep = clock, sleep
 
+    async def handle_all(self, records: list[Record]) -> None:
+        """Deliver a batch of routed records; returns once each is delivered or given up on.
+
+        A target that takes batches (``BatchTargetSender``) gets every prepared event in one
+        call first; the events whose first attempt failed then go on alone, under the retry
+        policy. Other targets get each event concurrently (EventBridge, too, delivers
+        without order).
+        """
+        if not isinstance(self._sender, BatchTargetSender):
+            await asyncio.gather(*(self.handle(record) for record in records))
+            return
+        prepared: list[tuple[Record, Delivery]] = []
+        later = []
+        for record in records:
+            try:
+                prepared.append((record, self._delivery(record)))
+            except DeliveryFailed as unprepared:
+                later.append(self._give_up(record, unprepared, attempts=0, condition=None))
+        outcomes = await self._sender.deliver_all([delivery for _, delivery in prepared]) if prepared else []
+        for (record, delivery), failure in zip(prepared, outcomes):
+            if failure is None:
+                self._delivered(delivery)
+            else:
+                later.append(self._retry(record, delivery, failure))
+        if later:
+            await asyncio.gather(*later)
+
     async def handle(self, record: Record) -> None:
         """Deliver one routed record, retrying as the policy allows, else dead-letter it."""
-        ingested_ms = ingestion_time_ms(record.headers, record.timestamp_ms)
         try:
-            delivery = self._delivery(record, ingested_ms)
-        except DeliveryFailed as failure:
-            await self._give_up(record, failure, attempts=0, condition=None)
+            delivery = self._delivery(record)
+        except DeliveryFailed as unprepared:
+            await self._give_up(record, unprepared, attempts=0, condition=None)
             return
-        attempts = 0
+        failure = await self._attempt(delivery)
+        if failure is None:
+            self._delivered(delivery)
+        else:
+            await self._retry(record, delivery, failure)
+
+    async def _retry(self, record: Record, delivery: Delivery, first: DeliveryFailed) -> None:
+        """Go on after a failed first attempt: retry as the policy allows, else dead-letter."""
+        attempts, failure = 1, first
         while True:
-            attempts += 1
-            try:
-                await self._sender.deliver(delivery)
-            except DeliveryFailed as failure:
-                age = self._clock() - ingested_ms / 1000
-                decision = self._policy.decide(attempts_made=attempts, event_age_seconds=age, retryable=failure.retryable)
-                if decision.retry:
-                    self._metrics.retried(self.bus, self.rule.name, self.target.id)
-                    await self._sleep(decision.delay_seconds)
-                    continue
+            age = self._clock() - delivery.ingestion_time_ms / 1000
+            decision = self._policy.decide(attempts_made=attempts, event_age_seconds=age, retryable=failure.retryable)
+            if not decision.retry:
                 await self._give_up(record, failure, attempts=attempts, condition=decision.exhausted_condition)
                 return
-            self._metrics.delivered(self.bus, self.rule.name, self.target.id, self._clock() - ingested_ms / 1000)
-            return
+            self._metrics.retried(self.bus, self.rule.name, self.target.id)
+            await self._sleep(decision.delay_seconds)
+            attempts += 1
+            latest = await self._attempt(delivery)
+            if latest is None:
+                self._delivered(delivery)
+                return
+            failure = latest  # the latest failure decides, and is what a dead letter reports
 
-    def _delivery(self, record: Record, ingested_ms: int) -> Delivery:
+    async def _attempt(self, delivery: Delivery) -> DeliveryFailed | None:
         try:
-            event: Any = json.loads(record.value or b"")
+            await self._sender.deliver(delivery)
+        except DeliveryFailed as failure:
+            return failure
+        return None
+
+    def _delivered(self, delivery: Delivery) -> None:
+        self._metrics.delivered(self.bus, self.rule.name, self.target.id, self._clock() - delivery.ingestion_time_ms / 1000)
+
+    def _delivery(self, record: Record) -> Delivery:
+        ingested_ms = ingestion_time_ms(record.headers, record.timestamp_ms)
+        raw = record.value or b""
+        delivery = Delivery(raw=raw, payload=raw, rule=self.rule.name, rule_arn=self._rule_arn, ingestion_time_ms=ingested_ms,
+                            headers=record.headers, key=record.key)
+        if self._input is None:
+            # The whole event, as the router wrote it (a checked JSON envelope): passed on as it is.
+            return delivery
+        try:
             payload = render(
-                self._input, event, rule_name=self.rule.name, rule_arn=self._rule_arn,
+                self._input, delivery.event, rule_name=self.rule.name, rule_arn=self._rule_arn,
                 ingestion_time=_rfc3339(ingested_ms),
             )
         except Exception as exc:  # a record the router would never write, or a transform that cannot apply
             raise DeliveryFailed(f"cannot prepare the event for target {self.target.id!r}: {exc}", code=DlqErrorCode.INVALID_JSON, retryable=False) from exc
-        return Delivery(
-            event=event,
-            raw=record.value or b"",
-            payload=payload if isinstance(payload, bytes) else payload.encode(),
-            rule=self.rule.name,
-            rule_arn=self._rule_arn,
-            ingestion_time_ms=ingested_ms,
-            headers=record.headers,
-        )
+        delivery.payload = payload if isinstance(payload, bytes) else payload.encode()
+        return delivery
 
     async def _give_up(self, record: Record, failure: DeliveryFailed, *, attempts: int, condition: str | None) -> None:
         dlq = self.target.dead_letter_config

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 #: Delivery latency buckets (seconds): a local topic target takes milliseconds, an HTTP one up to its 5 s timeout.
@@ -25,15 +27,25 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )
 
+        # labels() costs a lock and a tuple lookup per call; routing calls these per event.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def matched(self, bus: str, rule: str) -> None:
-        self._matched.labels(bus, rule).inc()
+        self._child(self._matched, bus, rule).inc()
 
     def invalid_event(self, bus: str) -> None:
         self._invalid.labels(bus).inc()
 
     def delivered(self, bus: str, rule: str, target: str, latency_seconds: float) -> None:
-        self._delivered.labels(bus, rule, target).inc()
-        self._latency.labels(bus, rule, target).observe(max(latency_seconds, 0.0))
+        self._child(self._delivered, bus, rule, target).inc()
+        self._child(self._latency, bus, rule, target).observe(max(latency_seconds, 0.0))
 
     def retried(self, bus: str, rule: str, target: str) -> None:
         self._retried.labels(bus, rule, target).inc()

@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.bus.codec import BusDecoder
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
-from eventpipes.events.envelope import Event
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.kafka.topics import delivery_topic, invalid_events_topic
 from eventpipes.patterns import Ruler
@@ -46,7 +46,7 @@ CARRIED_HEADERS = frozenset({"trace-header", "eventpipes-path"})
 class ArchiveTap(Protocol):
     """Chooses the archive records of a bus event and writes them (see ``eventpipes.archive.archiver``)."""
 
-    def select(self, event: Event, record: Record) -> list[Any]: ...
+    def select(self, event: dict[str, Any], record: Record) -> list[Any]: ...
 
     async def write(self, records: list[Any]) -> None: ...
 
@@ -64,8 +64,11 @@ class Router:
     """Routes the events of one bus to the delivery topics of its enabled rules' targets."""
 
     def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics, *,
-                 tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None) -> None:
+                 tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None,
+                 partition_count: Callable[[str], int] | None = None) -> None:
         self.bus = bus
+        self._partition_count = partition_count
+        self._counts: dict[str, int] = {}
         self._decoder = decoder or BusDecoder()
         self.replay = replay
         self._sink = sink
@@ -81,27 +84,42 @@ class Router:
 
     def _plan(self, record: Record, archived: list[Any]) -> list[OutRecord]:
         try:
-            event = self._decoder.decode(record)
+            body, value = self._decoder.envelope(record)
         except InvalidEvent as error:
             self._metrics.invalid_event(self.bus)
             return [self._set_aside(record, error)]
-        if is_avro(record):
+        if value is not record.value:
             # Schema-governed bus: targets, archives and replays get the JSON envelope (bus.codec).
-            record = dataclasses.replace(record, value=event.to_json())
-        body = event.to_dict()
+            record = dataclasses.replace(record, value=value)
         if self._tap is not None:
-            archived.extend(self._tap.select(event, record))
-        headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
-        headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
-        out = []
+            archived.extend(self._tap.select(body, record))
         matched = self._ruler.matches(body)
         if self.replay:
             matched = _only_named_rules(matched, record.headers)
+        if not matched:
+            return []
+        headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
+        headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
+        out = []
         for rule in sorted(matched):
             self._metrics.matched(self.bus, rule)
             for route in self._routes[rule]:
-                out.append(OutRecord(route.topic, record.key, record.value or b"", [*headers, (RULE_HEADER, rule.encode())]))
+                out.append(OutRecord(route.topic, record.key, value, [*headers, (RULE_HEADER, rule.encode())],
+                                     partition=self._partition(route.topic, record.partition)))
         return out
+
+    def _partition(self, topic: str, partition: int) -> int | None:
+        # A delivery record goes to the partition of its bus record (modulo the delivery
+        # topic's count): no key hashing per record, and one batch per delivery partition.
+        if self._partition_count is None:
+            return None
+        count = self._counts.get(topic)
+        if count is None:
+            count = self._partition_count(topic)
+            if not count:
+                return None  # not known yet: the key chooses
+            self._counts[topic] = count
+        return partition % count
 
     async def route(self, records: list[Record]) -> None:
         """Route a batch; returns once every resulting record is acknowledged."""

@@ -78,9 +78,9 @@ class Event:
         """Compact UTF-8 JSON, the form an event takes on a bus topic."""
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
-    @classmethod
-    def from_dict(cls, body: Any) -> "Event":
-        """Read an envelope, checking every field EventBridge requires.
+    @staticmethod
+    def check(body: Any) -> dict[str, Any]:
+        """``body`` itself, if it is a valid envelope: ``from_dict``'s checks without building an Event.
 
         Raises:
             InvalidEvent: a field is missing or has the wrong type.
@@ -101,6 +101,17 @@ class Event:
         replay_name = body.get("replay-name")
         if replay_name is not None and not isinstance(replay_name, str):
             raise InvalidEvent("event field 'replay-name' must be a string", field="replay-name")
+        return body
+
+    @classmethod
+    def from_dict(cls, body: Any) -> "Event":
+        """Read an envelope, checking every field EventBridge requires.
+
+        Raises:
+            InvalidEvent: a field is missing or has the wrong type.
+        """
+        cls.check(body)
+        resources = body["resources"]
         return cls(
             version=body["version"],
             id=body["id"],
@@ -111,7 +122,7 @@ class Event:
             region=body["region"],
             resources=tuple(resources),
             detail=body["detail"],
-            replay_name=replay_name,
+            replay_name=body.get("replay-name"),
         )
 
     @classmethod

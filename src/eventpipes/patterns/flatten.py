@@ -87,18 +87,25 @@ def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEve
     members: dict[str, list[Membership]] = {}
     arrays = [0]
     nested = [False]
-    leaves = only.leaves if only is not None else None
-    inner = only.inner if only is not None else None
+    if only is None:
+        wanted = None
+        leaves: frozenset[str] | None = None
+        inner: frozenset[str] | None = None
+    else:
+        leaves, inner = only.leaves, only.inner
+        wanted = leaves | inner
 
     def walk(node: Any, path: str, member: Membership) -> None:
+        # Called only for paths some rule reads (or every path, without ``only``): the
+        # checks happen before the call, which is most of the saving on a wide event.
         if _is_object(node):
             if inner is not None and path not in inner:
                 return
             for key, child in node.items():
-                walk(child, f"{path}.{key}" if path else key, member)
+                child_path = f"{path}.{key}" if path else key
+                if wanted is None or child_path in wanted:
+                    walk(child, child_path, member)
         elif isinstance(node, list):
-            if inner is not None and path not in inner and path not in leaves:  # type: ignore[operator]
-                return
             array = arrays[0] = arrays[0] + 1
             for index, child in enumerate(node):
                 # Two conditions never share a path, so only elements that hold
@@ -119,5 +126,6 @@ def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEve
                 members[path].append(member)
 
     for key, child in event.items():
-        walk(child, key, ())
+        if wanted is None or key in wanted:
+            walk(child, key, ())
     return FlatEvent(values, members, nested[0])

@@ -28,19 +28,33 @@ class BusTarget:
         self._bus = bus
 
     async def deliver(self, delivery: Delivery) -> None:
-        path = [p for p in _path(delivery.headers) + [self._source_bus] if p]
-        if self._bus in path or len(path) > MAX_HOPS:
-            raise DeliveryFailed(
-                f"event {delivery.event.get('id')} would loop: it already passed through {' -> '.join(path)}",
-                code=DlqErrorCode.INVALID_PARAMETER,
-                retryable=False,
-            )
-        headers = [("content-type", b"application/json"), (PATH_HEADER, ",".join(path).encode())]
-        headers += [(k, v) for k, v in delivery.headers if k == "trace-header"]
+        failure = (await self.deliver_all([delivery]))[0]
+        if failure is not None:
+            raise failure
+
+    async def deliver_all(self, deliveries: list[Delivery]) -> list[DeliveryFailed | None]:
+        """Loops refused one by one; the rest in one produce (all failed if it fails)."""
+        outcomes: list[DeliveryFailed | None] = [None] * len(deliveries)
+        out: list[tuple[int, OutRecord]] = []
+        for n, delivery in enumerate(deliveries):
+            path = [p for p in _path(delivery.headers) + [self._source_bus] if p]
+            if self._bus in path or len(path) > MAX_HOPS:
+                outcomes[n] = DeliveryFailed(
+                    f"event {delivery.event.get('id')} would loop: it already passed through {' -> '.join(path)}",
+                    code=DlqErrorCode.INVALID_PARAMETER,
+                    retryable=False,
+                )
+                continue
+            headers = [("content-type", b"application/json"), (PATH_HEADER, ",".join(path).encode())]
+            headers += [(k, v) for k, v in delivery.headers if k == "trace-header"]
+            out.append((n, OutRecord(bus_topic(self._bus), delivery.event_id, delivery.payload, headers)))
         try:
-            await self._sink.send_all([OutRecord(bus_topic(self._bus), str(delivery.event.get("id", "")).encode(), delivery.payload, headers)])
+            await self._sink.send_all([record for _, record in out])
         except Exception as exc:
-            raise DeliveryFailed(f"could not put the event on bus {self._bus!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR) from exc
+            for n, _ in out:
+                outcomes[n] = DeliveryFailed(f"could not put the event on bus {self._bus!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR)
+                outcomes[n].__cause__ = exc  # type: ignore[union-attr]
+        return outcomes
 
     async def close(self) -> None:
         return None

@@ -19,15 +19,26 @@ class TopicTarget:
         self._key_path = parse_path(partition_key_path, field="PartitionKeyPath") if partition_key_path else None
 
     async def deliver(self, delivery: Delivery) -> None:
+        failure = (await self.deliver_all([delivery]))[0]
+        if failure is not None:
+            raise failure
+
+    async def deliver_all(self, deliveries: list[Delivery]) -> list[DeliveryFailed | None]:
+        """All in one produce; if it fails, every delivery failed (each is then retried alone)."""
         try:
-            await self._sink.send_all([OutRecord(self._topic, self._key(delivery), delivery.payload, _passed_on(delivery))])
+            await self._sink.send_all([OutRecord(self._topic, self._key(d), d.payload, _passed_on(d)) for d in deliveries])
         except Exception as exc:  # the producer's own errors: a broker away, a timeout
-            raise DeliveryFailed(f"could not write to topic {self._topic!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR) from exc
+            failure = DeliveryFailed(f"could not write to topic {self._topic!r}: {exc!r}", code=DlqErrorCode.INTERNAL_ERROR)
+            failure.__cause__ = exc
+            return [failure] * len(deliveries)
+        return [None] * len(deliveries)
 
     def _key(self, delivery: Delivery) -> bytes:
-        value = self._key_path.find(delivery.event) if self._key_path else MISSING
+        if self._key_path is None:
+            return delivery.event_id
+        value = self._key_path.find(delivery.event)
         if value is MISSING or value is None:
-            return str(delivery.event.get("id", "")).encode()
+            return delivery.event_id
         return (value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))).encode()
 
     async def close(self) -> None:
