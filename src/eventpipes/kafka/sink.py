@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from eventpipes.kafka.partitioning import partition_for_key
 from eventpipes.records import OutRecord
 
 
@@ -59,18 +60,27 @@ class WorkerSink:
     async def send_all(self, records: list[OutRecord]) -> None:
         """Produce ``records`` (in order per partition) and return once every one is acknowledged.
 
-        Records that name their partition are packed into one batch per partition (aiokafka's
-        C batch builder): with a router's fan-out to hundreds of partitions, that costs about
-        half the CPU of a ``send`` per record. Others go through the key partitioner.
+        Records are packed into one batch per partition (aiokafka's C batch builder): with a
+        router's fan-out to hundreds of partitions, that costs about half the CPU of a
+        ``send`` per record. A keyed record's partition is Kafka's default partitioner's
+        (``kafka.partitioning``); a record without key or partition goes through ``send``.
         """
         producer = await self._get()
         by_partition: dict[tuple[str, int], list[OutRecord]] = {}
         keyed: list[OutRecord] = []
+        counts: dict[str, int] = {}
         for record in records:
-            if record.partition is None:
-                keyed.append(record)
+            partition = record.partition
+            if partition is None and record.key is not None:
+                count = counts.get(record.topic)
+                if count is None:
+                    count = counts[record.topic] = self.partition_count(record.topic)
+                if count:
+                    partition = partition_for_key(record.key, count)
+            if partition is None:
+                keyed.append(record)  # no key, or a topic not in the metadata yet: aiokafka's send decides
             else:
-                by_partition.setdefault((record.topic, record.partition), []).append(record)
+                by_partition.setdefault((record.topic, partition), []).append(record)
         async with self._enqueuing:
             pending = [
                 await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers), timestamp_ms=r.timestamp_ms)
