@@ -23,18 +23,16 @@ from eventpipes.archive.errors import (
     IllegalStatusException, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException,
 )
 from eventpipes.archive.model import ReplayState
-from eventpipes.archive.replay import LATE_GRACE_MS, ReplayJob, ReplayRequest, cancel_replay, describe_replay, start_replay
+from eventpipes.archive.replay import ReplayJob, ReplayRequest, cancel_replay, describe_replay, start_replay
 from eventpipes.archive.store import ArchiveStore
 from eventpipes.events.envelope import Event, format_time
 from eventpipes.kafka.topics import archive_topic, bus_topic
 from eventpipes.testing import KafkaCluster, WorkerProcess, free_port, unique_name, wait_until
 
-# The events below are put far faster than their times advance (an hour of event time in
-# seconds), and the worker routes several batches of a partition at once, so inside a batch
-# their archive order is not their time order. They are put in chunks of CHUNK, each archived
-# before the next, so the disorder stays inside a chunk (10 minutes of event time), within
-# the replay's LATE_GRACE_MS; live traffic, whose times follow the clock, is disordered by
-# milliseconds.
+# The events below are put in time order, far faster than their times advance (an hour of
+# event time in seconds), while the worker routes several batches of a partition at once:
+# the archive must still hold each bus partition's events in put order, so that a replay
+# merging the partitions by time can say exactly how far it got (EventLastReplayedTime).
 TOPOLOGY = """
 EventBuses:
   - {{Name: {bus}, Partitions: 3}}
@@ -48,7 +46,6 @@ Rules:
 
 #: Events archived: one every 1.2 s of event time over an hour; plus unarchived noise.
 COUNT = 3000
-CHUNK = 500
 T0 = int(datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc).timestamp())
 
 
@@ -72,10 +69,8 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
             if i % 10 == 0:  # noise the archive's pattern leaves out
                 noise = Event(source="other", detail_type="Order", detail={}, account="000000000000", region="us-east-1", time=format_time(moment))
                 producer.send(bus_topic(names["bus"]), key=noise.id.encode(), value=noise.to_json())
-            if (i + 1) % CHUNK == 0:
-                producer.flush()
-                wait_until(lambda: store.describe_archive(names["archive"])["EventCount"] >= i + 1, timeout=90, what="a chunk archived")
         producer.flush()
+        wait_until(lambda: store.describe_archive(names["archive"])["EventCount"] >= COUNT, timeout=90, what="every event archived")
         yield {**names, "events": events, "store": store, "worker": worker}
         store.close()
     finally:
@@ -154,14 +149,12 @@ def test_cancel_mid_replay_then_a_new_replay_from_event_last_replayed_time_cover
     assert cancelled.progress.events_replayed < COUNT
     with pytest.raises(IllegalStatusException):
         cancel_replay(store, name)
-    # Archive order is event-time order only up to the disorder the replay tolerates
-    # (LATE_GRACE_MS), so the rest starts that much before EventLastReplayedTime.
     rest = start_replay(store, ReplayRequest(name=unique_name("replay"), archive=world["archive"],
-                                             start_ms=cancelled.event_last_replayed_ms - LATE_GRACE_MS, end_ms=end * 1000, to_topic=out))
+                                             start_ms=cancelled.event_last_replayed_ms, end_ms=end * 1000, to_topic=out))
     assert ReplayJob(store, rest).run().state == ReplayState.COMPLETED
     ids = [json.loads(r.value or b"")["id"] for r in kafka.read_all(out)]
     assert set(ids) == in_window(world, start, end)
-    assert len(ids) - len(set(ids)) <= 2 * CHUNK  # only events replayed again from the grace before EventLastReplayedTime
+    assert len(ids) - len(set(ids)) == 1  # the event at EventLastReplayedTime itself (the window includes its start)
 
 
 def test_a_killed_replay_job_resumes_from_its_last_checkpoint_without_duplicates(kafka: KafkaCluster, world: dict[str, Any]) -> None:
