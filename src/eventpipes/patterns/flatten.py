@@ -81,51 +81,60 @@ def _is_object(node: Any) -> bool:
     return isinstance(node, Mapping)
 
 
-def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEvent:
-    """Flatten an event (a JSON object) into its leaf fields; with ``only``, just the leaves at those paths."""
-    values: dict[str, list[Value]] = {}
-    members: dict[str, list[Membership]] = {}
-    arrays = [0]
-    nested = [False]
-    if only is None:
-        wanted = None
-        leaves: frozenset[str] | None = None
-        inner: frozenset[str] | None = None
-    else:
-        leaves, inner = only.leaves, only.inner
-        wanted = leaves | inner
+class _Walk:
+    """One flattening's state. A plain object, not a closure: a closure over these
+    names cost a function and a cell per name for every event, and each is one more
+    object for the garbage collector to count."""
 
-    def walk(node: Any, path: str, member: Membership) -> None:
+    __slots__ = ("values", "members", "leaves", "inner", "wanted", "arrays", "nested")
+
+    def __init__(self, leaves: frozenset[str] | None, inner: frozenset[str] | None) -> None:
+        self.values: dict[str, list[Value]] = {}
+        self.members: dict[str, list[Membership]] = {}
+        self.leaves = leaves
+        self.inner = inner
+        self.wanted = None if leaves is None or inner is None else leaves | inner
+        self.arrays = 0
+        self.nested = False
+
+    def walk(self, node: Any, path: str, member: Membership) -> None:
         # Called only for paths some rule reads (or every path, without ``only``): the
         # checks happen before the call, which is most of the saving on a wide event.
         if _is_object(node):
-            if inner is not None and path not in inner:
+            if self.inner is not None and path not in self.inner:
                 return
+            wanted = self.wanted
             for key, child in node.items():
                 child_path = f"{path}.{key}" if path else key
                 if wanted is None or child_path in wanted:
-                    walk(child, child_path, member)
+                    self.walk(child, child_path, member)
         elif isinstance(node, list):
-            array = arrays[0] = arrays[0] + 1
+            self.arrays += 1
+            array = self.arrays
             for index, child in enumerate(node):
                 # Two conditions never share a path, so only elements that hold
                 # further fields (objects, arrays) can put two fields in conflict:
                 # scalar elements need no membership, and most events stay simple.
                 if type(child) is list or _is_object(child):
-                    nested[0] = True
-                    walk(child, path, member + ((array, index),))
+                    self.nested = True
+                    self.walk(child, path, member + ((array, index),))
                 else:
-                    walk(child, path, member)
-        elif leaves is None or path in leaves:
-            found = values.get(path)
+                    self.walk(child, path, member)
+        elif self.leaves is None or path in self.leaves:
+            found = self.values.get(path)
             if found is None:
-                values[path] = [leaf_value(node)]
-                members[path] = [member]
+                self.values[path] = [leaf_value(node)]
+                self.members[path] = [member]
             else:
                 found.append(leaf_value(node))
-                members[path].append(member)
+                self.members[path].append(member)
 
+
+def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEvent:
+    """Flatten an event (a JSON object) into its leaf fields; with ``only``, just the leaves at those paths."""
+    state = _Walk(None, None) if only is None else _Walk(only.leaves, only.inner)
+    wanted = state.wanted
     for key, child in event.items():
         if wanted is None or key in wanted:
-            walk(child, key, ())
-    return FlatEvent(values, members, nested[0])
+            state.walk(child, key, ())
+    return FlatEvent(state.values, state.members, state.nested)

@@ -10,8 +10,10 @@ dictionaries, so their cost does not grow with the number of rules:
   lengths that occur (a value of length n costs at most one probe per distinct
   prefix length, not one per rule);
 
-the rest (numeric ranges, cidr, wildcards, every ``anything-but``, ``exists``)
-are asked one by one. They sit behind the selective conditions of their rule
+- numeric ranges in a :class:`~eventpipes.patterns.ranges.RangeTable`, built
+  on the first lookup after a change (one binary search per number);
+
+the rest (cidr, wildcards, every ``anything-but``, ``exists``) are asked one by one. They sit behind the selective conditions of their rule
 (see ``machine._rank``), so few of them are reached by any one event.
 
 Indexes are copy-on-write: :meth:`owned` returns the index itself when the
@@ -23,11 +25,16 @@ from __future__ import annotations
 
 from typing import Hashable
 
-from eventpipes.patterns.model import EqualsIgnoreCase, Exact, Matcher, Prefix, Suffix
+from eventpipes.patterns.model import EqualsIgnoreCase, Exact, Matcher, Numeric, Prefix, Suffix
+from eventpipes.patterns.ranges import RangeTable
 from eventpipes.patterns.values import FALSE_KEY, NULL_KEY, TRUE_KEY, Num, Value
+
+#: Key -> child ids.
+Table = dict[Hashable, tuple[int, ...]]
 
 _TABLES = ("exact", "eq_ic", "prefix", "suffix", "prefix_ic", "suffix_ic")
 _LENGTHS = ("prefix", "suffix", "prefix_ic", "suffix_ic")
+_NO_LENGTHS: dict[str, tuple[int, ...]] = {name: () for name in _LENGTHS}  # shared, never changed
 
 
 def _slot(matcher: Matcher) -> tuple[str, Hashable] | None:
@@ -46,20 +53,34 @@ def _slot(matcher: Matcher) -> tuple[str, Hashable] | None:
 class ValueIndex:
     """Value -> child state ids, for one state and one field path."""
 
-    __slots__ = ("owner", "exact", "eq_ic", "prefix", "suffix", "prefix_ic", "suffix_ic", "lengths", "scanned")
+    __slots__ = (
+        "owner", "exact", "eq_ic", "prefix", "suffix", "prefix_ic", "suffix_ic", "lengths", "scanned",
+        "numeric", "range_table", "plain",
+    )
 
     def __init__(self, owner: object) -> None:
         self.owner = owner
-        self.exact: dict[Hashable, tuple[int, ...]] = {}
-        self.eq_ic: dict[Hashable, tuple[int, ...]] = {}
-        self.prefix: dict[Hashable, tuple[int, ...]] = {}
-        self.suffix: dict[Hashable, tuple[int, ...]] = {}
-        self.prefix_ic: dict[Hashable, tuple[int, ...]] = {}
-        self.suffix_ic: dict[Hashable, tuple[int, ...]] = {}
+        # A table is None while empty: matching an event walks states scattered over a
+        # large heap, and at 10,000 rules its time goes mostly to cache misses, so an
+        # empty table must cost a look at this object's own slot, not at a dict of its own.
+        self.exact: Table | None = None
+        self.eq_ic: Table | None = None
+        self.prefix: Table | None = None
+        self.suffix: Table | None = None
+        self.prefix_ic: Table | None = None
+        self.suffix_ic: Table | None = None
         #: Distinct key lengths of each prefix/suffix table, ascending.
-        self.lengths: dict[str, tuple[int, ...]] = {name: () for name in _LENGTHS}
+        self.lengths: dict[str, tuple[int, ...]] = _NO_LENGTHS
         #: Matchers asked one by one, with their child id.
         self.scanned: tuple[tuple[Matcher, int], ...] = ()
+        #: Numeric range matchers, with their child id.
+        self.numeric: tuple[tuple[Numeric, int], ...] = ()
+        #: ``numeric`` as a lookup table; None until the first lookup after a change. Readers
+        #: may fill it in on a published index: it is derived, and assigned in one step.
+        self.range_table: RangeTable | None = None
+        #: ``exact`` when it holds every entry (the machine then looks values up itself,
+        #: without calling :meth:`targets`), else None.
+        self.plain: Table | None = None
 
     def owned(self, owner: object) -> "ValueIndex":
         """This index if ``owner`` owns it, else a copy that ``owner`` owns."""
@@ -67,79 +88,111 @@ class ValueIndex:
             return self
         copy = ValueIndex(owner)
         for name in _TABLES:
-            setattr(copy, name, dict(getattr(self, name)))
-        copy.lengths = dict(self.lengths)
+            table = getattr(self, name)
+            setattr(copy, name, None if table is None else dict(table))
+        copy.lengths = self.lengths  # replaced, never changed in place
         copy.scanned = self.scanned
+        copy.numeric = self.numeric
+        copy.range_table = self.range_table
+        copy._replain()
         return copy
 
     def is_empty(self) -> bool:
-        return not self.scanned and not any(getattr(self, name) for name in _TABLES)
+        return not self.scanned and not self.numeric and not any(getattr(self, name) for name in _TABLES)
 
     def add(self, child: int, matchers: frozenset[Matcher]) -> None:
         """Lead values that any of ``matchers`` accepts to ``child`` (owner only)."""
         for matcher in matchers:
             slot = _slot(matcher)
-            if slot is None:
+            if type(matcher) is Numeric:
+                self.numeric += ((matcher, child),)
+                self.range_table = None
+            elif slot is None:
                 self.scanned += ((matcher, child),)
-                continue
-            name, key = slot
-            table = getattr(self, name)
-            table[key] = table.get(key, ()) + (child,)
-            if name in self.lengths:
-                self._relength(name)
+            else:
+                name, key = slot
+                table = getattr(self, name)
+                if table is None:
+                    table = {}
+                    setattr(self, name, table)
+                table[key] = table.get(key, ()) + (child,)
+                if name in self.lengths:
+                    self._relength(name)
+        self._replain()
 
     def remove(self, child: int, matchers: frozenset[Matcher]) -> None:
         """Forget ``child`` (owner only)."""
         for matcher in matchers:
             slot = _slot(matcher)
-            if slot is None:
+            if type(matcher) is Numeric:
+                self.numeric = tuple(entry for entry in self.numeric if entry[1] != child)
+                self.range_table = None
+            elif slot is None:
                 self.scanned = tuple(entry for entry in self.scanned if entry[1] != child)
-                continue
-            name, key = slot
-            table = getattr(self, name)
-            rest = tuple(c for c in table.get(key, ()) if c != child)
-            if rest:
-                table[key] = rest
             else:
-                table.pop(key, None)
-            if name in self.lengths:
-                self._relength(name)
+                name, key = slot
+                table = getattr(self, name)
+                if table is None:
+                    continue
+                rest = tuple(c for c in table.get(key, ()) if c != child)
+                if rest:
+                    table[key] = rest
+                else:
+                    table.pop(key, None)
+                    if not table:
+                        setattr(self, name, None)
+                if name in self.lengths:
+                    self._relength(name)
+        self._replain()
+
+    def _replain(self) -> None:
+        others = self.scanned or self.numeric or any(getattr(self, name) for name in _TABLES if name != "exact")
+        self.plain = None if others else self.exact  # (None too when there is no entry at all)
 
     def _relength(self, name: str) -> None:
-        self.lengths[name] = tuple(sorted({len(key) for key in getattr(self, name)}))
+        table = getattr(self, name)
+        self.lengths = {**self.lengths, name: tuple(sorted({len(key) for key in table or ()}))}
 
     def targets(self, value: Value, out: list[int]) -> None:
         """Append the ids of every child that ``value`` leads to."""
         # The hot path of matching: one call per (state, path, value) reached.
         if type(value) is str:
-            found = self.exact.get(value)
-            if found:
-                out.extend(found)
-            if self.prefix:
+            if self.exact is not None:
+                found = self.exact.get(value)
+                if found:
+                    out.extend(found)
+            if self.prefix is not None:
                 _probe_prefixes(self.prefix, self.lengths["prefix"], value, out)
-            if self.suffix:
+            if self.suffix is not None:
                 _probe_suffixes(self.suffix, self.lengths["suffix"], value, out)
-            if self.eq_ic or self.prefix_ic or self.suffix_ic:
+            if self.eq_ic is not None or self.prefix_ic is not None or self.suffix_ic is not None:
                 self._ignore_case_targets(value.lower(), out)
         else:
-            if type(value) is Num:
-                key: Hashable = value.key  # type: ignore[union-attr]
-            else:
-                key = TRUE_KEY if value is True else FALSE_KEY if value is False else NULL_KEY
-            found = self.exact.get(key)
-            if found:
-                out.extend(found)
+            if self.exact is not None:
+                if type(value) is Num:
+                    key: Hashable = value.key  # type: ignore[union-attr]
+                else:
+                    key = TRUE_KEY if value is True else FALSE_KEY if value is False else NULL_KEY
+                found = self.exact.get(key)
+                if found:
+                    out.extend(found)
+            if self.numeric and type(value) is Num and value.micros is not None:  # type: ignore[union-attr]
+                table = self.range_table
+                if table is None:
+                    table = self.range_table = RangeTable(self.numeric)
+                table.targets(value.micros, out)  # type: ignore[union-attr]
         for matcher, child in self.scanned:
             if matcher.matches(value):
                 out.append(child)
 
     def _ignore_case_targets(self, lowered: str, out: list[int]) -> None:
-        found = self.eq_ic.get(lowered)
-        if found:
-            out.extend(found)
-        if self.prefix_ic:
+        if self.eq_ic is not None:
+            found = self.eq_ic.get(lowered)
+            if found:
+                out.extend(found)
+        if self.prefix_ic is not None:
             _probe_prefixes(self.prefix_ic, self.lengths["prefix_ic"], lowered, out)
-        if self.suffix_ic:
+        if self.suffix_ic is not None:
             _probe_suffixes(self.suffix_ic, self.lengths["suffix_ic"], lowered, out)
 
 

@@ -34,6 +34,7 @@ from typing import Iterable, Mapping
 
 from eventpipes.patterns.flatten import FieldPaths, FlatEvent, Membership
 from eventpipes.patterns.index import ValueIndex
+from eventpipes.patterns.values import Value, exact_key
 from eventpipes.patterns.model import (
     AnythingBut, AnythingButIgnoreCase, AnythingButPrefix, AnythingButSuffix, AnythingButWildcard,
     Condition, EqualsIgnoreCase, Exact, Exists, SubRule,
@@ -68,6 +69,12 @@ def ordered(sub_rule: SubRule) -> SubRule:
     return tuple(sorted(sub_rule, key=_rank))
 
 
+#: What an empty ``rules`` / ``absent`` holds: one shared object, so that checking
+#: them on a state reads memory every walk touches anyway (see ``_find``).
+_NO_RULES: frozenset[str] = frozenset()
+_NO_ABSENT: dict[str, tuple[int, ...]] = {}  # never changed: states replace ``absent``, never edit it
+
+
 class NameState:
     """One state: the rules that end here and the conditions that lead on."""
 
@@ -76,11 +83,11 @@ class NameState:
     def __init__(self, owner: object) -> None:
         self.owner = owner
         #: Names of the rules with a sub-rule ending here.
-        self.rules: frozenset[str] = frozenset()
+        self.rules: frozenset[str] = _NO_RULES
         #: Field path -> index of values leading to children.
         self.paths: dict[str, ValueIndex] = {}
         #: Field path -> children reached when the event has no value there.
-        self.absent: dict[str, tuple[int, ...]] = {}
+        self.absent: dict[str, tuple[int, ...]] = _NO_ABSENT
         #: Child id -> child state.
         self.children: dict[int, NameState] = {}
         #: Condition -> the child id it leads to.
@@ -93,7 +100,7 @@ class NameState:
         copy = NameState(owner)
         copy.rules = self.rules
         copy.paths = dict(self.paths)
-        copy.absent = dict(self.absent)
+        copy.absent = self.absent
         copy.children = dict(self.children)
         copy.keys = dict(self.keys)
         return copy
@@ -119,7 +126,7 @@ def _add(state: NameState, steps: SubRule, at: int, name: str, owner: object, id
             index.add(child_id, condition.matchers)
             state.paths[condition.path] = index
         if condition.absent:
-            state.absent[condition.path] = state.absent.get(condition.path, ()) + (child_id,)
+            state.absent = {**state.absent, condition.path: state.absent.get(condition.path, ()) + (child_id,)}
     else:
         child = state.children[child_id]
     state.children[child_id] = _add(child, steps, at + 1, name, owner, ids)
@@ -131,7 +138,7 @@ def _remove(state: NameState, steps: SubRule, at: int, name: str, owner: object)
         if name not in state.rules:
             return state
         state = state.owned(owner)
-        state.rules = state.rules - {name}
+        state.rules = (state.rules - {name}) or _NO_RULES
         return state
     condition = steps[at]
     child_id = state.keys.get(condition)
@@ -156,10 +163,10 @@ def _remove(state: NameState, steps: SubRule, at: int, name: str, owner: object)
             state.paths[condition.path] = index
     if condition.absent:
         rest = tuple(c for c in state.absent[condition.path] if c != child_id)
+        absent = {path: ids for path, ids in state.absent.items() if path != condition.path}
         if rest:
-            state.absent[condition.path] = rest
-        else:
-            del state.absent[condition.path]
+            absent[condition.path] = rest
+        state.absent = absent or _NO_ABSENT
     return state
 
 
@@ -209,9 +216,11 @@ class Machine:
 
 
 def _find(root: NameState, event: FlatEvent) -> set[str]:
+    # The states form a tree (a child id belongs to one parent, and each state is
+    # reached at most once), so only the children one state reaches need de-duplicating,
+    # not every state seen: no per-event set of visited ids.
     values = event.values
     found: set[str] = set()
-    seen: set[int] = set()
     stack = [root]
     buffer: list[int] = []
     while stack:
@@ -223,25 +232,37 @@ def _find(root: NameState, event: FlatEvent) -> set[str]:
             for path, index in paths.items():
                 at_path = values.get(path)
                 if at_path:
-                    for value in at_path:
-                        index.targets(value, buffer)
+                    _targets(index, at_path, buffer)
         else:
             for path, at_path in values.items():
                 index = paths.get(path)  # type: ignore[assignment]
                 if index is not None:
-                    for value in at_path:
-                        index.targets(value, buffer)
-        for path, child_ids in state.absent.items():
-            if path not in values:
-                buffer.extend(child_ids)
+                    _targets(index, at_path, buffer)
+        if state.absent:
+            for path, child_ids in state.absent.items():
+                if path not in values:
+                    buffer.extend(child_ids)
         if buffer:
             children = state.children
-            for child_id in buffer:
-                if child_id not in seen:
-                    seen.add(child_id)
+            for at, child_id in enumerate(buffer):
+                # A few ids at most: buffer.index finds repeats without a set per state.
+                if at == 0 or buffer.index(child_id) == at:
                     stack.append(children[child_id])
             buffer.clear()
     return found
+
+
+def _targets(index: ValueIndex, at_path: list[Value], buffer: list[int]) -> None:
+    plain = index.plain
+    if plain is None:
+        for value in at_path:
+            index.targets(value, buffer)
+        return
+    # Only exact entries (most indexes): one dictionary lookup per value, inline.
+    for value in at_path:
+        found = plain.get(value if type(value) is str else exact_key(value))
+        if found:
+            buffer.extend(found)
 
 
 def merge(taken: Membership, more: Membership) -> Membership | None:
@@ -269,29 +290,42 @@ def _find_consistent(root: NameState, event: FlatEvent) -> set[str]:
     stack: list[Item] = [(root, (), ())]
     seen: set[tuple[int, Membership, tuple[str, ...]]] = set()
     buffer: list[int] = []
-
-    def push(child_ids: Iterable[int], taken: Membership, pending: tuple[str, ...]) -> None:
-        for child_id in child_ids:
-            key = (child_id, taken, pending)
-            if key not in seen:
-                seen.add(key)
-                stack.append((state.children[child_id], taken, pending))
-
     while stack:
         state, taken, pending = stack.pop()
         if state.rules and not state.rules <= found and _absences_hold(pending, taken, event):
             found |= state.rules
+        children = state.children
         for path, index in state.paths.items():
-            for value, member in zip(values.get(path, ()), members.get(path, ())):
+            at_path = values.get(path)
+            if not at_path:
+                continue
+            plain = index.plain
+            for value, member in zip(at_path, members[path]):
                 joined = merge(taken, member)
-                if joined is not None:
+                if joined is None:
+                    continue
+                if plain is None:
                     index.targets(value, buffer)
-                    push(buffer, joined, pending)
-                    buffer.clear()
-        for path, child_ids in state.absent.items():
-            present = members.get(path)
-            if not present:
-                push(child_ids, taken, pending)
-            elif all(present):  # every value there sits in some array element: maybe avoidable
-                push(child_ids, taken, pending + (path,))
+                else:
+                    buffer.extend(plain.get(value if type(value) is str else exact_key(value), ()))
+                for child_id in buffer:
+                    key = (child_id, joined, pending)
+                    if key not in seen:
+                        seen.add(key)
+                        stack.append((children[child_id], joined, pending))
+                buffer.clear()
+        if state.absent:
+            for path, child_ids in state.absent.items():
+                present = members.get(path)
+                if not present:
+                    more = pending
+                elif all(present):  # every value there sits in some array element: maybe avoidable
+                    more = pending + (path,)
+                else:
+                    continue
+                for child_id in child_ids:
+                    key = (child_id, taken, more)
+                    if key not in seen:
+                        seen.add(key)
+                        stack.append((children[child_id], taken, more))
     return found

@@ -107,7 +107,10 @@ class Numeric:
     def matches(self, value: Value) -> bool:
         if type(value) is not Num or value.micros is None:
             return False
-        number = value.micros
+        return self.contains(value.micros)
+
+    def contains(self, number: int) -> bool:
+        """Whether the range holds ``number`` (in millionths)."""
         if self.lo is not None and (number <= self.lo if self.lo_open else number < self.lo):
             return False
         if self.hi is not None and (number >= self.hi if self.hi_open else number > self.hi):

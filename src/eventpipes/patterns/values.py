@@ -70,14 +70,32 @@ def number_text(value: int | float) -> str:
     return str(value) if isinstance(value, int) else repr(value)
 
 
+def _make_num(value: int) -> Num:
+    micros = value * MICROS_PER_UNIT if -FIVE_BILLION <= value <= FIVE_BILLION else None
+    return Num(micros, str(value))
+
+
+#: Nums of the small integers (counts, attempts, quantities, status codes), made once:
+#: events are full of them, and each new Num is an object for the garbage collector.
+_SMALL_INTS: Final = {value: _make_num(value) for value in range(-16, 1024)}
+
+
 def to_num(value: int | float) -> Num:
     """A Python number from parsed JSON as a :class:`Num`."""
     if type(value) is int:
-        micros = value * MICROS_PER_UNIT if -FIVE_BILLION <= value <= FIVE_BILLION else None
-        return Num(micros, str(value))
+        return _SMALL_INTS.get(value) or _make_num(value)
     text = number_text(value)
     if not math.isfinite(value):
         return Num(None, text)
+    if "e" not in text:
+        # repr of a finite float without an exponent is digits, a point, digits: its
+        # millionths are the digits with the fraction padded to six places (what the
+        # Decimal route below computes, at a fifth of the cost).
+        whole, _, fraction = text.partition(".")
+        if len(fraction) > 6:
+            return Num(None, text)
+        micros = int(whole + fraction.ljust(6, "0"))
+        return Num(micros if -_LIMIT_MICROS <= micros <= _LIMIT_MICROS else None, text)
     try:
         return Num(decimal_micros(Decimal(text)), text)
     except (NumberError, InvalidOperation):
