@@ -45,8 +45,8 @@ SESSION_TIMEOUT_MS = 10_000
 #: Records per partition per batch at most. A router batch fans out to every target's
 #: delivery partition, so its size sets the delivery batches' size too: 500 gave ~5 records
 #: per delivery batch with 100 targets and 18-19% of raw throughput, 2,000 gave 49-59%
-#: (benchmarks/routing.py); 5,000 was worse again (four in flight of that size starve the
-#: partition's successors). Latency is unaffected: under light load batches stay small.
+#: (benchmarks/routing.py); 5,000 was worse (7,000-10,000 events/s; not investigated).
+#: Latency is unaffected: under light load batches stay small.
 MAX_BATCH = 2000
 
 #: Batches of one partition handled at once. One left a partition idle during each
