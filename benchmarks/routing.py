@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/routing.py            # 20,000 events, 15 s of latency load
     .venv/bin/python benchmarks/routing.py --quick    # 5,000 events, 5 s
+    .venv/bin/python benchmarks/routing.py --events 80000   # the sustained rate (see benchmarks/README.md)
 
 Throughput: a worker (``eventpipes run``) with 100 rules (each event matches exactly
 one, each rule has a Kafka topic target) first routes and delivers 10,000 warm-up events
@@ -181,8 +182,10 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--events", type=int, help="events in the measured throughput pass [default: 20,000; 5,000 with --quick]")
     args = parser.parse_args()
     count, seconds = (5_000, 5.0) if args.quick else (20_000, 15.0)
+    count = args.events or count
     cluster = connect(Settings())
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; date {time.strftime('%Y-%m-%d')}")
     try:
