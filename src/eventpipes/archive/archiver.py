@@ -30,6 +30,7 @@ from eventpipes.archive import crypto
 from eventpipes.archive.errors import ArchiveKeyError
 from eventpipes.archive.model import StoredArchive
 from eventpipes.events.envelope import parse_time
+from eventpipes.kafka.partitioning import SamePartition
 from eventpipes.kafka.topics import ARCHIVES_TOPIC, archive_topic
 from eventpipes.patterns import Ruler
 from eventpipes.records import Record
@@ -52,8 +53,7 @@ class ArchiveRecord:
     partition: int | None = None
     """The bus record's partition (modulo the archive's partitions), when a ``partition_count`` is
     given (the worker gives one): a bus partition's events then land in one archive partition,
-    close to put order. Batches of a bus partition are routed up to four at a time, so order
-    within an archive partition is near, not strict (see ``archive.replay.LATE_GRACE_MS``)."""
+    in put order (the worker's sink takes its callers' records one call after another)."""
 
 
 Send = Callable[[list[ArchiveRecord]], Awaitable[None]]
@@ -74,8 +74,7 @@ class Archiver:
     def __init__(self, bus: str, send: Send, archives: Iterable[StoredArchive] = (), environ: dict[str, str] | None = None,
                  partition_count: Callable[[str], int] | None = None) -> None:
         self.bus = bus
-        self._partition_count = partition_count
-        self._counts: dict[str, int] = {}
+        self._partition = SamePartition(partition_count)
         self._send = send
         self._environ = environ
         self._matcher = _Matcher(Ruler(), frozenset(), {})
@@ -131,14 +130,6 @@ class Archiver:
                 out.append(ArchiveRecord(archive_topic(name), event["id"].encode(), crypto.encrypt(key, name, value), timestamp,
                                          [*headers, (crypto.ENCRYPTION_HEADER, crypto.ALGORITHM)], partition))
         return out
-
-    def _partition(self, topic: str, partition: int) -> int | None:
-        if self._partition_count is None:
-            return None
-        count = self._counts.get(topic)
-        if not count:
-            count = self._counts[topic] = self._partition_count(topic)
-        return partition % count if count else None
 
     async def write(self, records: list[Any]) -> None:
         """Write, returning once Kafka acknowledged every record."""

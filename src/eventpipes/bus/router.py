@@ -28,6 +28,7 @@ from eventpipes.bus.codec import BusDecoder
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
 from eventpipes.events.errors import InvalidEvent
+from eventpipes.kafka.partitioning import SamePartition
 from eventpipes.kafka.topics import delivery_topic, invalid_events_topic
 from eventpipes.patterns import Ruler
 from eventpipes.records import Record
@@ -67,8 +68,7 @@ class Router:
                  tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None,
                  partition_count: Callable[[str], int] | None = None) -> None:
         self.bus = bus
-        self._partition_count = partition_count
-        self._counts: dict[str, int] = {}
+        self._partition = SamePartition(partition_count)
         self._decoder = decoder or BusDecoder()
         self.replay = replay
         self._sink = sink
@@ -107,19 +107,6 @@ class Router:
                 out.append(OutRecord(route.topic, record.key, value, [*headers, (RULE_HEADER, rule.encode())],
                                      partition=self._partition(route.topic, record.partition)))
         return out
-
-    def _partition(self, topic: str, partition: int) -> int | None:
-        # A delivery record goes to the partition of its bus record (modulo the delivery
-        # topic's count): no key hashing per record, and one batch per delivery partition.
-        if self._partition_count is None:
-            return None
-        count = self._counts.get(topic)
-        if count is None:
-            count = self._partition_count(topic)
-            if not count:
-                return None  # not known yet: the key chooses
-            self._counts[topic] = count
-        return partition % count
 
     async def route(self, records: list[Record]) -> None:
         """Route a batch; returns once every resulting record is acknowledged."""

@@ -11,6 +11,7 @@ partition instead of a ``send`` per record.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 _M = 0x5BD1E995
 _SEED = 0x9747B28C
@@ -44,3 +45,29 @@ def murmur2(key: bytes) -> int:
 def partition_for_key(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner gives ``key`` among ``partitions``."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class SamePartition:
+    """Where a record made from another goes: the other's partition number, modulo the topic's count.
+
+    Routed, archived and replayed records follow their bus record's partition this way, so
+    one bus partition's events stay in one partition downstream, in put order, and cost no
+    key hashing. ``partition_count`` answers 0 for a topic it does not know yet; such
+    records get None (the key chooses) and the topic is asked again next time. Without
+    ``partition_count`` every record gets None.
+    """
+
+    def __init__(self, partition_count: Callable[[str], int] | None) -> None:
+        self._partition_count = partition_count
+        self._counts: dict[str, int] = {}
+
+    def __call__(self, topic: str, partition: int) -> int | None:
+        if self._partition_count is None:
+            return None
+        count = self._counts.get(topic)
+        if count is None:
+            count = self._partition_count(topic)
+            if not count:
+                return None
+            self._counts[topic] = count
+        return partition % count

@@ -30,6 +30,15 @@ def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
         return flatten(event, only)
     if isinstance(event, FlatEvent):
         return event
+    return flatten(event_object(event), only)
+
+
+def event_object(event: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
+    """An event given as a JSON object or its text, as the object.
+
+    Raises:
+        ValidationException: EventBridge's "Parameter Event is not valid.": not JSON, or not an object.
+    """
     if isinstance(event, (str, bytes, bytearray)):
         try:
             event = json.loads(event)
@@ -37,7 +46,7 @@ def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
             raise ValidationException(f"Parameter Event is not valid. Reason: not JSON: {exc}") from exc
     if not isinstance(event, Mapping):
         raise ValidationException("Parameter Event is not valid. Reason: an event must be a JSON object")
-    return flatten(event, only)
+    return event
 
 
 @dataclass(frozen=True)

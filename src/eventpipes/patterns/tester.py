@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final, Mapping
 
 from eventpipes.errors import ValidationException
-from eventpipes.patterns.pattern import PatternInput, compile_pattern
+from eventpipes.patterns.pattern import PatternInput, compile_pattern, event_object
 
 #: Envelope fields TestEventPattern requires of the sample event (it accepts
 #: events without ``version``, ``resources`` or ``detail``).
@@ -21,13 +20,7 @@ def check_test_event(event: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
     Raises:
         ValidationException: EventBridge's "Parameter Event is not valid.", with the reason.
     """
-    if isinstance(event, (str, bytes, bytearray)):
-        try:
-            event = json.loads(event)
-        except ValueError as exc:
-            raise ValidationException(f"{_NOT_VALID} Reason: not JSON: {exc}") from exc
-    if not isinstance(event, Mapping):
-        raise ValidationException(f"{_NOT_VALID} Reason: an event must be a JSON object")
+    event = event_object(event)
     missing = [name for name in TEST_EVENT_FIELDS if name not in event]
     if missing:
         raise ValidationException(f"{_NOT_VALID} Reason: missing field(s) {', '.join(missing)}")

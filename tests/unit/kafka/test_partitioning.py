@@ -6,7 +6,7 @@ from aiokafka.partitioner import DefaultPartitioner, murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventpipes.kafka.partitioning import murmur2, partition_for_key
+from eventpipes.kafka.partitioning import SamePartition, murmur2, partition_for_key
 
 
 @given(st.binary(max_size=200))
@@ -24,3 +24,20 @@ def test_known_values_from_the_java_client() -> None:
     # Values the Java client's Utils.murmur2 gives (its unit tests), as unsigned 32-bit.
     assert murmur2(b"21") & 0xFFFFFFFF == (-973932308) & 0xFFFFFFFF
     assert murmur2(b"abc") & 0xFFFFFFFF == 479470107
+
+
+def test_same_partition_follows_the_source_partition_modulo_the_topics_count() -> None:
+    asked: list[str] = []
+    counts = {"delivery": 3, "archive": 2}
+
+    def count(topic: str) -> int:
+        asked.append(topic)
+        return counts.get(topic, 0)
+
+    same = SamePartition(count)
+    assert [same("delivery", p) for p in range(4)] == [0, 1, 2, 0]
+    assert [same("archive", p) for p in range(4)] == [0, 1, 0, 1]
+    assert asked == ["delivery", "archive"]  # counts are asked once per topic
+    assert same("new", 1) is None and same("new", 1) is None  # unknown yet: the key chooses, and it is asked again
+    assert asked.count("new") == 2
+    assert SamePartition(None)("delivery", 1) is None
