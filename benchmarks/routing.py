@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -75,7 +76,13 @@ def delivered_total(exposition: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines() if line.startswith("eventpipes_target_delivered_total{"))
 
 
-def router_throughput(cluster, folder: Path, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+#: How the measured pass runs the topology: one worker with every role, or a routing
+#: worker and a delivery worker of the same group (``eventpipes run --role``), each
+#: process on its own core.
+LAYOUTS = {"one worker": [()], "split": [("routing",), ("delivery",)]}
+
+
+def router_throughput(cluster, folder: Path, count: int, layout: list[tuple[str, ...]]) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Events/second from the bus to the delivery topics, and on to the target topics."""
     bus, group = unique_name("bench-bus"), unique_name("bench-group")
     rules = "\n".join(
@@ -99,12 +106,16 @@ def router_throughput(cluster, folder: Path, count: int) -> tuple[float, float]:
         wait_until(lambda: delivered_total(worker.metrics()) >= WARM_UP, timeout=600, interval=0.5, what="warm-up events delivered")
     put_events(cluster.settings, bus, count, lambda n: f"k{n % RULES}")
     began_ms = int(time.time() * 1000)
-    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env) as worker:
-        worker.wait_ready(timeout=120)
+    with contextlib.ExitStack() as stack:
+        workers = [stack.enter_context(WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=roles))
+                   for roles in layout]
+        for worker in workers:
+            worker.wait_ready(timeout=120)
         # Cheap to poll while the worker runs: the router's committed offsets reach the bus's end.
         ends = end_offsets(cluster.bootstrap, bus_topic(bus))
         wait_until(lambda: committed_offsets(cluster.bootstrap, group, bus_topic(bus)) == ends, timeout=600, interval=0.5, what="every event routed")
-        wait_until(lambda: delivered_total(worker.metrics()) >= count, timeout=600, interval=0.5, what="every event delivered")
+        wait_until(lambda: sum(delivered_total(w.metrics()) for w in workers) >= count, timeout=600, interval=0.5,
+                   what="every event delivered")
 
     def stamps(topics: list[str]) -> list[int]:
         return sorted(r.timestamp_ms for t in topics for r in read_topic(cluster.bootstrap, t, StartAt("beginning"), timeout_seconds=30, stop_at_end=True)
@@ -183,13 +194,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--events", type=int, help="events in the measured throughput pass [default: 20,000; 5,000 with --quick]")
+    parser.add_argument("--layout", action="append", choices=list(LAYOUTS), help="measure only this layout (repeatable)")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency part")
     args = parser.parse_args()
     count, seconds = (5_000, 5.0) if args.quick else (20_000, 15.0)
     count = args.events or count
     cluster = connect(Settings())
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}; date {time.strftime('%Y-%m-%d')}")
     try:
-        run(cluster, count, seconds)
+        run(cluster, count, 0 if args.no_latency else seconds, args.layout or [])
     finally:
         # A run makes ~1,000 partitions; left behind, a few dozen runs took the local
         # broker past its open-file limit.
@@ -197,14 +210,18 @@ def main() -> None:
         cluster.close()
 
 
-def run(cluster, count: int, seconds: float) -> None:  # type: ignore[no-untyped-def]
+def run(cluster, count: int, seconds: float, layouts: list[str]) -> None:  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory() as folder:
         raw = raw_throughput(cluster, count)
-        routed, delivered = router_throughput(cluster, Path(folder), count)
-        print(f"throughput, {count} events, {RULES} rules: router {routed:,.0f} events/s; raw consume+produce {raw:,.0f} events/s; "
-              f"ratio {routed / raw:.0%} (target >= 50%)")
-        print(f"  end to end (bus -> delivery topics -> target topics, both stages in the one worker): {delivered:,.0f} events/s, "
-              f"{delivered / raw:.0%} of raw")
+        for name, layout in LAYOUTS.items():
+            if layouts and name not in layouts:
+                continue
+            routed, delivered = router_throughput(cluster, Path(folder), count, layout)
+            print(f"throughput, {name} ({' + '.join('/'.join(r) or 'all roles' for r in layout)}), {count} events, {RULES} rules: "
+                  f"router {routed:,.0f} events/s; raw consume+produce {raw:,.0f} events/s; ratio {routed / raw:.0%} (target >= 50%)")
+            print(f"  end to end (bus -> delivery topics -> target topics): {delivered:,.0f} events/s, {delivered / raw:.0%} of raw")
+        if seconds <= 0:
+            return
         samples = latency(cluster, Path(folder), seconds, 1000)
         print(f"latency at 1,000 events/s for {seconds:.0f} s ({len(samples)} events): p50 {percentile(samples, 0.5):.0f} ms, "
               f"p99 {percentile(samples, 0.99):.0f} ms, max {max(samples):.0f} ms, mean {statistics.mean(samples):.1f} ms (target p99 < 100 ms)")

@@ -11,6 +11,13 @@ All agents of a topology share one consumer group, so several workers started on
 the same topology split the partitions between them, as any Kafka consumer group does.
 The topology's pipes declared RUNNING run in the same process, each in its own consumer
 group (``eventpipes.pipes.embedded``), so they too share out between workers.
+
+A worker takes on all three roles (``ROLES``) unless told otherwise: ``routing`` (bus and
+replay topics, archives), ``delivery`` (the targets' delivery topics) and ``pipes``. Workers
+of one group with different roles subscribe to different topics of that group (Kafka's
+assignors give each topic's partitions to the members that subscribe to it), so routing
+and delivery can run in processes of their own: on a multi-core machine each stage then
+has a core instead of sharing one interpreter (``benchmarks/routing.py``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -46,11 +53,12 @@ from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
-from eventpipes.topology.model import Rule, Target, Topology
+from eventpipes.topology.model import WORKER_ROLES, Rule, Target, Topology
 
 log = logging.getLogger(__name__)
 
-
+#: What a worker can do; ``eventpipes run --role`` picks some of them (default: all).
+ROLES: Final = WORKER_ROLES
 
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
@@ -62,6 +70,8 @@ class WorkerOptions:
     """Port of the metrics endpoint (``/metrics``), or None for none."""
     definition: str | None = None
     """The topology file (recorded in the desired-state files of the pipes it runs)."""
+    roles: frozenset[str] = frozenset(ROLES)
+    """Which of ``ROLES`` this worker takes on."""
 
 
 def default_group(topology_file: str | Path) -> str:
@@ -111,9 +121,10 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
                 store.ensure_archive(archive)
     if topology.event_buses:
         publish_governance(settings, {bus.name: bus.schema_governance for bus in topology.event_buses})
-    buses = [bus_topic(name) for name in topology.bus_names()]
-    buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
-    commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
+    if "routing" in options.roles:
+        buses = [bus_topic(name) for name in topology.bus_names()]
+        buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
+        commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
 
 
 @dataclass
@@ -180,13 +191,15 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
     archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
                  for name in topology.bus_names()}
+    routing, delivery = "routing" in options.roles, "delivery" in options.roles
     for name in topology.bus_names():
         rules = topology.rules_on(name)
         count = sink.partition_count
-        handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count).route
-        if rules:
-            handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count).route
-        for rule in rules:
+        if routing:
+            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count).route
+            if rules:
+                handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count).route
+        for rule in rules if delivery else []:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
                 senders.append(sender)
@@ -194,9 +207,10 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
                                         account=settings.account, backoff=backoff)
                 handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers)
+    follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
-    pipes = TopologyPipes(pipes_to_run(topology.pipes), settings, definition=options.definition)
+    pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
+                          definition=options.definition)
     return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
                   routing=bool(handlers))
 

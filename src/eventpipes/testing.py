@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from kafka import KafkaProducer
 
 from eventpipes.broker import process
+from eventpipes.cli.run import READY as WORKER_READY
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.producer import make_producer
@@ -129,9 +130,10 @@ class WorkerProcess:
     sends SIGTERM, waits ``grace`` seconds, then SIGKILLs the whole process group.
     """
 
-    READY = "eventpipes: routing"
+    READY = WORKER_READY
 
-    def __init__(self, topology_file: str, *, group: str, web_port: int, env: dict[str, str] | None = None, log_file: str | None = None) -> None:
+    def __init__(self, topology_file: str, *, group: str, web_port: int, env: dict[str, str] | None = None,
+                 log_file: str | None = None, roles: tuple[str, ...] = ()) -> None:
         import os
         import subprocess
         import sys
@@ -141,7 +143,8 @@ class WorkerProcess:
         self._log = open(self.log_path, "ab")
         self.web_port = web_port
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "eventpipes", "run", topology_file, "--group", group, "--web-port", str(web_port), "--loglevel", "info"],
+            [sys.executable, "-m", "eventpipes", "run", topology_file, "--group", group, "--web-port", str(web_port),
+             "--loglevel", "info", *(arg for role in roles for arg in ("--role", role))],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True,
         )

@@ -310,7 +310,7 @@ def test_status_reports_counters_from_the_worker_and_lag_from_kafka(kafka: Kafka
         return dict(json.loads(done.stdout))
 
     body = wait_until(lambda: (r := report())["Rules"][5]["Targets"][0]["Lag"] == 0 and r, what="function target caught up")
-    assert body["Worker"]["Reachable"] is True
+    assert body["Workers"] == [{"MetricsUrl": f"http://127.0.0.1:{worker.web_port}/metrics", "Reachable": True}]
     function_rule = body["Rules"][5]
     assert (function_rule["Name"], function_rule["State"]) == ("function", "ENABLED")
     assert function_rule["Matched"] >= 1

@@ -154,7 +154,8 @@ class ArchiveFollower:
         self._thread = threading.Thread(target=self._run, name="archive-follower", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        if self._archivers:  # a worker without routers (``--role delivery``) archives nothing
+            self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()

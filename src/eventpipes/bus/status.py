@@ -1,9 +1,10 @@
 """``eventpipes status``: what a topology's workers have done, from Kafka and from their metrics.
 
 Kafka answers even when no worker runs: each bus's and each target's lag (records not
-yet committed by the topology's consumer group). A running worker's ``/metrics``
-adds the counters: matched per rule; delivered, retried, failed, dead-lettered and
-mean latency per target.
+yet committed by the topology's consumer group). The running workers' ``/metrics``
+add the counters, summed over every worker that answers (workers split the partitions,
+or the roles: a routing worker counts matches, a delivery worker deliveries): matched
+per rule; delivered, retried, failed, dead-lettered and mean latency per target.
 """
 
 from __future__ import annotations
@@ -44,9 +45,21 @@ def lag(bootstrap: str, group: str, topic: str) -> int:
     return sum(end - (committed.get(p) or 0) for p, end in ends.items())
 
 
-def status(topology: Topology, *, bootstrap: str, group: str, metrics_url: str) -> dict[str, Any]:
+def summed(samples: list[dict[str, dict[Labels, float]]]) -> dict[str, dict[Labels, float]]:
+    """Several workers' samples added up, per name and labels."""
+    total: dict[str, dict[Labels, float]] = defaultdict(dict)
+    for worker in samples:
+        for name, values in worker.items():
+            for labels, value in values.items():
+                total[name][labels] = total[name].get(labels, 0.0) + value
+    return total
+
+
+def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list[str]) -> dict[str, Any]:
     """The status document `eventpipes status` prints."""
-    metrics = read_metrics(metrics_url)
+    answers = {url: read_metrics(url) for url in metrics_urls}
+    reachable = [samples for samples in answers.values() if samples is not None]
+    metrics = summed(reachable) if reachable else None
 
     def count(name: str, *labels: str) -> float | None:
         return None if metrics is None else metrics.get(name, {}).get(labels, 0.0)
@@ -79,7 +92,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_url: str) 
     buses = [{"Name": name, "Lag": lag(bootstrap, group, bus_topic(name))} for name in topology.bus_names() if topology.rules_on(name)]
     return {
         "Group": group,
-        "Worker": {"MetricsUrl": metrics_url, "Reachable": metrics is not None},
+        "Workers": [{"MetricsUrl": url, "Reachable": samples is not None} for url, samples in answers.items()],
         "EventBuses": buses,
         "Rules": rules,
     }

@@ -11,6 +11,11 @@ import click
 
 from eventpipes.settings import get_settings
 from eventpipes.topology import load_file
+from eventpipes.topology.model import WORKER_ROLES as ROLES
+
+
+#: The line a worker prints once it consumes (tests and demos wait for it).
+READY = "eventpipes: worker ready"
 
 
 @click.command()
@@ -18,10 +23,18 @@ from eventpipes.topology import load_file
 @click.option("--group", help="Consumer group shared by the topology's workers [default: eventpipes.<file stem>].")
 @click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
 @click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
-def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
+@click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
+              help="Run only this part of the topology (repeatable) [default: all of them].")
+def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple[str, ...]) -> None:
     """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
 
     Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
+
+    \b
+    Roles (--role, repeatable; workers of one group may take different roles):
+      routing   match bus and replay events against the rules, archive them
+      delivery  deliver the routed events to the targets (retries, dead letters)
+      pipes     run the topology's pipes
 
     SIGTERM or Ctrl-C stops it after the batches in flight finish and their offsets are committed.
     """
@@ -31,17 +44,20 @@ def run(file: str, group: str | None, web_port: int, loglevel: str) -> None:
     topology = load_file(file)
     settings = get_settings()
     options = WorkerOptions(group=group or default_group(file), web_port=web_port or None,
-                            definition=str(Path(file).resolve()))
+                            definition=str(Path(file).resolve()), roles=frozenset(roles or ROLES))
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
     rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
-
+    targets = sum(len(rule.targets) for rule in topology.rules)
     pipes = ", ".join(p.name for p in worker.pipes.pipes) or "none"
+    doing = [f"routing {rules} enabled rules on {', '.join(topology.bus_names()) or 'no buses'}"
+             if "routing" in options.roles else "not routing",
+             f"delivering to {targets} targets" if "delivery" in options.roles else "not delivering",
+             f"pipes running: {pipes}"]
 
     def ready() -> None:
         click.echo(
-            f"eventpipes: routing {rules} enabled rules on {', '.join(topology.bus_names()) or 'no buses'}"
-            f" as group {options.group}; pipes running: {pipes}"
+            f"{READY}: {'; '.join(doing)}; group {options.group}"
             + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
             err=True,
         )

@@ -46,9 +46,10 @@ def validate(files: tuple[str, ...]) -> None:
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--group", help="The topology's consumer group [default: eventpipes.<file stem>].")
-@click.option("--web-port", type=click.IntRange(1, 65535), default=6066, show_default=True, help="A worker's metrics port.")
-def status(file: str, group: str | None, web_port: int) -> None:
-    """Summarize a topology: lag per bus and target (from Kafka), counters per rule and target (from a worker)."""
+@click.option("--web-port", "web_ports", type=click.IntRange(1, 65535), multiple=True,
+              help="A worker's metrics port; repeat it for each worker [default: 6066].")
+def status(file: str, group: str | None, web_ports: tuple[int, ...]) -> None:
+    """Summarize a topology: lag per bus and target (from Kafka), counters per rule and target (summed over its workers)."""
     from eventpipes.app import default_group
     from eventpipes.bus.status import status as topology_status
     from eventpipes.cli.output import print_json
@@ -57,5 +58,5 @@ def status(file: str, group: str | None, web_port: int) -> None:
     topology = load_file(file)
     print_json(topology_status(
         topology, bootstrap=get_settings().bootstrap_servers, group=group or default_group(file),
-        metrics_url=f"http://127.0.0.1:{web_port}/metrics",
+        metrics_urls=[f"http://127.0.0.1:{port}/metrics" for port in web_ports or (6066,)],
     ))

@@ -32,6 +32,10 @@ TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=TOPIC_PAT
 
 DEFAULT_BUS = "default"
 
+#: The parts of a topology a worker can run (``eventpipes run --role``): its routers
+#: (buses, replays, archives), its targets' delivery, its pipes.
+WORKER_ROLES: tuple[str, ...] = ("routing", "delivery", "pipes")
+
 
 class Model(BaseModel):
     """Frozen, EventBridge-named, unknown keys refused."""

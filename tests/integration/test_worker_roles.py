@@ -1,0 +1,76 @@
+"""`eventpipes run --role`: routing and delivery in workers of their own, one consumer group."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from eventpipes.bus.put_events import EventBusClient
+from eventpipes.kafka.offsets import committed_offsets, end_offsets
+from eventpipes.kafka.topics import bus_topic, delivery_topic
+from eventpipes.testing import KafkaCluster, WorkerProcess, free_port, metric_value, unique_name, wait_until
+
+TOPOLOGY = """
+EventBuses:
+  - {{Name: {bus}, Partitions: 2}}
+Rules:
+  - Name: all
+    EventBusName: {bus}
+    EventPattern: {{source: [roles-test]}}
+    Targets: [{{Id: copy, Topic: {topic}}}]
+"""
+
+EVENTS = 40
+
+
+def put_events(kafka: KafkaCluster, bus: str, count: int) -> None:
+    with EventBusClient(kafka.settings) as client:
+        for start in range(0, count, 10):
+            entries = [{"Source": "roles-test", "DetailType": "n", "Detail": json.dumps({"n": n})} for n in range(start, start + 10)]
+            assert client.put_events(entries, bus=bus).failed_entry_count == 0
+
+
+def status(kafka: KafkaCluster, topology: Path, group: str, *ports: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "eventpipes", "status", str(topology), "--group", group,
+         *(arg for port in ports for arg in ("--web-port", str(port)))],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap},
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaCluster, tmp_path: Path) -> None:
+    bus, topic, group = unique_name("bus"), unique_name("target"), unique_name("group")
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    labels = {"bus": bus, "rule": "all", "target": "copy"}
+    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("routing",)) as router:
+        router.wait_ready()
+        put_events(kafka, bus, EVENTS)
+        # Routed, but nothing delivers yet: the events wait on the delivery topic.
+        ends = end_offsets(kafka.bootstrap, bus_topic(bus))
+        wait_until(lambda: committed_offsets(kafka.bootstrap, group, bus_topic(bus)) == ends, what="every event routed")
+        assert sum(end_offsets(kafka.bootstrap, delivery_topic(bus, "all", "copy")).values()) == EVENTS
+        assert kafka.read_all(topic, timeout=2) == []
+        assert "not delivering" in router.log()
+
+        with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("delivery",)) as deliverer:
+            deliverer.wait_ready()
+            wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= EVENTS, what="every event at the target")
+            assert sorted(json.loads(r.value or b"")["detail"]["n"] for r in kafka.read_all(topic)) == list(range(EVENTS))
+            # Each worker counts its own stage; `status` adds them up.
+            assert metric_value(router.metrics(), "eventpipes_rule_matched_total", bus=bus, rule="all") == EVENTS
+            assert metric_value(deliverer.metrics(), "eventpipes_rule_matched_total", bus=bus, rule="all") == 0
+            assert metric_value(deliverer.metrics(), "eventpipes_target_delivered_total", **labels) == EVENTS
+            assert "not routing" in deliverer.log()
+            report = status(kafka, topology, group, router.web_port, deliverer.web_port)
+            assert [w["Reachable"] for w in report["Workers"]] == [True, True]
+            [rule] = report["Rules"]
+            assert rule["Matched"] == EVENTS
+            assert rule["Targets"][0]["Delivered"] == EVENTS
