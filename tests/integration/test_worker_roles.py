@@ -74,3 +74,15 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
             [rule] = report["Rules"]
             assert rule["Matched"] == EVENTS
             assert rule["Targets"][0]["Delivered"] == EVENTS
+
+
+def test_a_worker_with_nothing_to_do_in_its_roles_says_so(kafka: KafkaCluster, tmp_path: Path) -> None:
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(TOPOLOGY.format(bus=unique_name("bus"), topic=unique_name("target")))
+    done = subprocess.run(
+        [sys.executable, "-m", "eventpipes", "run", str(topology), "--role", "pipes", "--web-port", "0", "--group", unique_name("group")],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap},
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(
+        "nothing to run as --role pipes: no buses to route, no targets to deliver to, no pipes declared RUNNING")

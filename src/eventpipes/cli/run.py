@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from eventpipes.errors import ConfigurationError
 from eventpipes.settings import get_settings
 from eventpipes.topology import load_file
 from eventpipes.topology.model import WORKER_ROLES as ROLES
@@ -47,6 +48,10 @@ def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple
                             definition=str(Path(file).resolve()), roles=frozenset(roles or ROLES))
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
+    if not worker.routing and not worker.pipes.pipes:
+        raise ConfigurationError(
+            f"{file}: nothing to run as --role {' --role '.join(r for r in ROLES if r in options.roles)}: "
+            "no buses to route, no targets to deliver to, no pipes declared RUNNING")
     rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
     targets = sum(len(rule.targets) for rule in topology.rules)
     pipes = ", ".join(p.name for p in worker.pipes.pipes) or "none"
