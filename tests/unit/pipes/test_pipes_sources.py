@@ -18,6 +18,7 @@ from eventpipes.pipes.sources.dynamodb import dynamodb_event
 from eventpipes.pipes.invokers import to_bytes
 from eventpipes.pipes.model import MAX_BATCH_PAYLOAD_BYTES
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord, payload_size
+from eventpipes.pipes.sources import kafka as kafka_source
 from eventpipes.pipes.sources.kafka import KafkaShaper, kafka_event
 from eventpipes.records import Record
 from eventpipes.topology import load_text
@@ -173,3 +174,26 @@ def test_records_the_shaper_is_told_to_convert_are_shaped_as_converted() -> None
     assert converted.event["headers"] == [{"content-type": list(b"application/json")}]
     assert converted.size == payload_size(converted.event)
     assert untouched.value == b"{}" and untouched.event["headers"] == [{"content-type": list(b"other")}]
+
+
+message_st = st.builds(
+    lambda offset, timestamp, timestamp_type, key, value, headers: (offset, timestamp, timestamp_type, key, value, headers),
+    st.integers(0, 2**63 - 1), st.one_of(st.integers(-2**63, 2**45), st.integers(2**63, 2**70)), st.sampled_from([0, 1, 7]),
+    st.one_of(st.none(), st.binary(max_size=40), st.binary(max_size=40).map(bytearray)),
+    st.one_of(st.none(), st.binary(max_size=300)), st.one_of(st.just(()), headers_st.map(tuple)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=st.lists(message_st, max_size=20), partition=st.integers(0, 999),
+       bootstrap=st.sampled_from(["b:9092", "brøker:9092", 'a"b\\c:1']))
+def test_the_c_shaping_loop_gives_what_the_python_loop_gives(fields: list[tuple[int, int, int, bytes | None, bytes | None,
+                                                                                   tuple[tuple[str, bytes | None], ...]]],
+                                                             partition: int, bootstrap: str) -> None:
+    assert kafka_source._c_shape is not None, "the C extension was not built (setup.py)"
+    messages = [ConsumerRecord("orders.v1_x-y", partition, offset, timestamp, timestamp_type, key, value, None, 0, 0, headers)
+                for offset, timestamp, timestamp_type, key, value, headers in fields]
+    shaper = KafkaShaper("orders.v1_x-y", partition, bootstrap_servers=bootstrap)
+    in_c, in_python = shaper._shape_c(messages), shaper._shape(messages)
+    assert in_c == in_python
+    assert [list(item.event.items()) for item in in_c] == [list(item.event.items()) for item in in_python]  # key order too
+    assert all(type(item) is PipeRecord for item in in_c)
