@@ -17,7 +17,7 @@ one topic with acks=all, awaiting acknowledgements per fetched batch (up to ``MA
 records per partition, as the router does; its second pass, so its partitions are warm
 too). Target: router at least 50% of the raw rate.
 
-Latency: one rule with a Kafka topic target; PutEvents at 1,000 events/s (10 per call)
+Latency, in each layout: one rule with a Kafka topic target; PutEvents at 1,000 events/s (10 per call)
 for the load period; latency = the target record's timestamp minus the bus record's
 timestamp, per event. Target: p99 under 100 ms.
 """
@@ -163,7 +163,7 @@ def raw_throughput(cluster, count: int) -> float:  # type: ignore[no-untyped-def
     return asyncio.run(raw_copy(cluster.bootstrap, bus_topic(bus), sink, count))
 
 
-def latency(cluster, folder: Path, seconds: float, rate: int) -> list[float]:  # type: ignore[no-untyped-def]
+def latency(cluster, folder: Path, seconds: float, rate: int, layout: list[tuple[str, ...]]) -> list[float]:  # type: ignore[no-untyped-def]
     bus, target = unique_name("lat-bus"), unique_name("lat-target")
     topology = folder / "latency.yaml"
     topology.write_text(
@@ -171,8 +171,10 @@ def latency(cluster, folder: Path, seconds: float, rate: int) -> list[float]:  #
         f"  - {{Name: all, EventBusName: {bus}, EventPattern: {{source: [bench]}}, Targets: [{{Id: t, Topic: {target}}}]}}\n"
     )
     env = {"KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrap}
-    with WorkerProcess(str(topology), group=unique_name("lat-group"), web_port=free_port(), env=env) as worker:
-        worker.wait_ready(timeout=120)
+    group = unique_name("lat-group")
+    with contextlib.ExitStack() as stack:
+        for roles in layout:
+            stack.enter_context(WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=roles)).wait_ready(timeout=120)
         total = int(seconds * rate)
         with EventBusClient(cluster.settings) as client:
             began = time.monotonic()
@@ -226,9 +228,12 @@ def run(cluster, count: int, seconds: float, layouts: list[str]) -> None:  # typ
             print(f"  end to end (bus -> delivery topics -> target topics): {delivered:,.0f} events/s, {delivered / raw:.0%} of raw")
         if seconds <= 0:
             return
-        samples = latency(cluster, Path(folder), seconds, 1000)
-        print(f"latency at 1,000 events/s for {seconds:.0f} s ({len(samples)} events): p50 {percentile(samples, 0.5):.0f} ms, "
-              f"p99 {percentile(samples, 0.99):.0f} ms, max {max(samples):.0f} ms, mean {statistics.mean(samples):.1f} ms (target p99 < 100 ms)")
+        for name, layout in LAYOUTS.items():
+            if layouts and name not in layouts:
+                continue
+            samples = latency(cluster, Path(folder), seconds, 1000, layout)
+            print(f"latency, {name}, at 1,000 events/s for {seconds:.0f} s ({len(samples)} events): p50 {percentile(samples, 0.5):.0f} ms, "
+                  f"p99 {percentile(samples, 0.99):.0f} ms, max {max(samples):.0f} ms, mean {statistics.mean(samples):.1f} ms (target p99 < 100 ms)")
 
 
 if __name__ == "__main__":
