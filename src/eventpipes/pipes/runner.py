@@ -79,6 +79,8 @@ DLQ_RETRY_SECONDS = 1.0
 _SIZE = attrgetter("size")
 _KEY = attrgetter("key")
 _OFFSET = attrgetter("offset")
+_EVENT = attrgetter("event")
+_EVENT_ID = attrgetter("event_id")
 
 
 def buffer_limit(pipe: Pipe) -> int:
@@ -414,7 +416,8 @@ class PipeRunner:
 
     async def _process(self, items: list[PipeRecord]) -> None:
         self.counters.batches += 1
-        events = [item for item in items if item.event is not None]
+        # map over attrgetters rather than comprehensions: these run for every record of every batch
+        events = items if None not in map(_EVENT, items) else [item for item in items if item.event is not None]
         unusable = [item for item in items if item.error is not None] if len(events) < len(items) else []
         for item in unusable:
             assert item.error is not None
@@ -441,8 +444,8 @@ class PipeRunner:
             await self._dead_letter(dead)
 
     async def _invoke(self, items: Sequence[PipeRecord]) -> BatchResult:
-        events: list[Any] = [item.event for item in items]
-        ids: list[str] | None = [item.event_id for item in items]
+        events: list[Any] = list(map(_EVENT, items))
+        ids: list[str] | None = list(map(_EVENT_ID, items))
         sources: Sequence[PipeRecord | None] = items
         try:
             if self._enrichment is not None:
