@@ -159,6 +159,7 @@ class PipeRunner:
         enrichment_template = pipe.enrichment_parameters.input_template if pipe.enrichment_parameters else None
         self._enrichment_template = PipeTemplate(enrichment_template) if enrichment_template else None
         self._dlq: DeadLetterConfig | None = self._stream.dead_letter_config
+        self._buffer_limit = buffer_limit(pipe)  # read every loop pass: the model's attributes cost ~1%
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -375,7 +376,7 @@ class PipeRunner:
 
     def _backpressure(self) -> None:
         assert self._consumer is not None
-        limit = buffer_limit(self.pipe)
+        limit = self._buffer_limit
         for tp, partition in self._partitions.items():
             buffered = partition.lanes.buffered
             if not partition.paused and buffered >= limit:
