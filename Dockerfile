@@ -1,7 +1,7 @@
 # The eventpipes worker image used by docker-compose.yml.
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir .
 COPY topologies ./topologies
