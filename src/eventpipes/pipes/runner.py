@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -54,7 +54,7 @@ from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
-from eventpipes.pipes.sources.kafka import Headers, KafkaShaper
+from eventpipes.pipes.sources.kafka import Headers, KafkaShaper, SourceMessage
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
@@ -75,6 +75,10 @@ STOP_GRACE_SECONDS = 10.0
 #: without reaching its target or its dead-letter topic.
 DLQ_RETRY_SECONDS = 1.0
 
+
+#: What a partition's lanes hold: pipe records, or (Kafka sources) the consumer's records
+#: with their sizes, shaped when their batch starts (``KafkaShaper.defer``).
+Buffered = PipeRecord | SourceMessage
 
 _SIZE = attrgetter("size")
 _KEY = attrgetter("key")
@@ -112,7 +116,7 @@ class Counters:
 
 @dataclass
 class _Partition:
-    lanes: PartitionLanes[PipeRecord]
+    lanes: PartitionLanes[Buffered]
     offsets: OffsetTracker
     shaper: KafkaShaper | None
     """For a Kafka source: shapes the partition's records a fetch at a time."""
@@ -332,7 +336,7 @@ class PipeRunner:
     def _partition(self, tp: TopicPartition, first_offset: int) -> _Partition:
         partition = self._partitions.get(tp)
         if partition is None:
-            lanes: PartitionLanes[PipeRecord] = PartitionLanes(
+            lanes: PartitionLanes[Buffered] = PartitionLanes(
                 self._stream.parallelization_factor, self._policy, time.monotonic, size=_SIZE, key=_KEY, offset=_OFFSET)
             shaper = None
             if self.pipe.source_kind == "kafka":
@@ -347,12 +351,14 @@ class PipeRunner:
         partition = self._partition(tp, messages[0].offset)
         if partition.revoked:
             return
+        sizes: list[int] | None = None
+        items: list[Buffered]
         if partition.shaper is not None:
-            items = partition.shaper.shape(messages)
+            items, sizes = partition.shaper.defer(messages)  # shaped when their batch starts
         else:
             items = [self._shape(message) for message in messages]
         partition.offsets.read_many(list(map(_OFFSET, messages)))
-        partition.lanes.add_many(items)
+        partition.lanes.add_many(items, sizes)
         self.counters.records_read += len(messages)
 
     def _shape(self, message: ConsumerRecord[bytes, bytes]) -> PipeRecord:
@@ -407,10 +413,12 @@ class PipeRunner:
 
     # -- one batch -------------------------------------------------------------------
 
-    async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[PipeRecord]) -> None:
+    async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[Buffered]) -> None:
         try:
-            await self._process(batch.items)
-            partition.offsets.finish_many(list(map(_OFFSET, batch.items)))
+            shaper = partition.shaper
+            items = shaper.shape(batch.items) if shaper is not None else cast(list[PipeRecord], batch.items)
+            await self._process(items)
+            partition.offsets.finish_many(list(map(_OFFSET, items)))
         finally:
             partition.lanes.release(batch.lane)
             self._wake_up()

@@ -86,42 +86,93 @@ typedef struct {
     Py_ssize_t fixed, key_field, value_field;
 } Shared;
 
+/* What the loops read of one message. */
+typedef struct {
+    PyObject *offset, *timestamp, *type_code, *key, *value, *headers;
+} Fields;
+
+static void
+release_fields(Fields *f)
+{
+    Py_CLEAR(f->offset);
+    Py_CLEAR(f->timestamp);
+    Py_CLEAR(f->type_code);
+    Py_CLEAR(f->key);
+    Py_CLEAR(f->value);
+    Py_CLEAR(f->headers);
+}
+
+/* Reads the message's fields: 1 when this file can shape it, 0 when it needs the Python
+ * path (headers, unusual types), -1 on error. The fields are released by the caller. */
+static int
+read_message(PyObject *message, Fields *f)
+{
+    if ((f->headers = PyObject_GetAttr(message, a_headers)) == NULL)
+        return -1;
+    int has_headers = PyObject_IsTrue(f->headers);
+    if (has_headers < 0)
+        return -1;
+    if ((f->offset = PyObject_GetAttr(message, a_offset)) == NULL ||
+        (f->timestamp = PyObject_GetAttr(message, a_timestamp)) == NULL ||
+        (f->type_code = PyObject_GetAttr(message, a_timestamp_type)) == NULL ||
+        (f->key = PyObject_GetAttr(message, a_key)) == NULL ||
+        (f->value = PyObject_GetAttr(message, a_value)) == NULL)
+        return -1;
+    return !(has_headers || !PyLong_CheckExact(f->offset) || !PyLong_CheckExact(f->timestamp) ||
+             (f->key != Py_None && !PyBytes_CheckExact(f->key)) ||
+             (f->value != Py_None && !PyBytes_CheckExact(f->value)));
+}
+
+/* The timestampType text for a message (borrowed), NULL on error. */
+static PyObject *
+type_name_of(const Shared *s, PyObject *type_code)
+{
+    PyObject *type_name = PyDict_GetItemWithError(s->types, type_code); /* borrowed */
+    if (type_name == NULL && !PyErr_Occurred())
+        type_name = s->default_type;
+    return type_name;
+}
+
+/* The payload size of a message this file can shape (see KafkaShaper), -1 on error. */
+static Py_ssize_t
+size_of(const Shared *s, const Fields *f, PyObject *type_name)
+{
+    Py_ssize_t digits = int_text_length(f->offset), timestamp_length = int_text_length(f->timestamp);
+    if (digits < 0 || timestamp_length < 0)
+        return -1;
+    Py_ssize_t size = s->fixed + 2 * digits + timestamp_length + PyUnicode_GET_LENGTH(type_name);
+    /* base64 with padding: four characters per three bytes or part of three */
+    if (f->key != Py_None)
+        size += ((PyBytes_GET_SIZE(f->key) + 2) / 3) * 4 + s->key_field;
+    if (f->value != Py_None)
+        size += ((PyBytes_GET_SIZE(f->value) + 2) / 3) * 4 + s->value_field;
+    return size;
+}
+
 /* The record for one message, a new reference; Py_None (new reference) when the message
  * needs the Python path; NULL on error. */
 static PyObject *
 shape_one(const Shared *s, PyObject *message)
 {
-    PyObject *offset = NULL, *timestamp = NULL, *type_code = NULL, *key = NULL, *value = NULL,
-             *headers = NULL, *digits = NULL, *event_id = NULL, *event = NULL, *list = NULL,
-             *text = NULL, *size_obj = NULL, *result = NULL;
-    if ((headers = PyObject_GetAttr(message, a_headers)) == NULL)
+    Fields f = {NULL, NULL, NULL, NULL, NULL, NULL};
+    PyObject *digits = NULL, *event_id = NULL, *event = NULL, *list = NULL, *text = NULL, *size_obj = NULL,
+             *result = NULL;
+    int readable = read_message(message, &f);
+    if (readable < 0)
         goto done;
-    int has_headers = PyObject_IsTrue(headers);
-    if (has_headers < 0)
-        goto done;
-    if ((offset = PyObject_GetAttr(message, a_offset)) == NULL ||
-        (timestamp = PyObject_GetAttr(message, a_timestamp)) == NULL ||
-        (type_code = PyObject_GetAttr(message, a_timestamp_type)) == NULL ||
-        (key = PyObject_GetAttr(message, a_key)) == NULL ||
-        (value = PyObject_GetAttr(message, a_value)) == NULL)
-        goto done;
-    if (has_headers || !PyLong_CheckExact(offset) || !PyLong_CheckExact(timestamp) ||
-        (key != Py_None && !PyBytes_CheckExact(key)) || (value != Py_None && !PyBytes_CheckExact(value))) {
+    if (readable == 0) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    PyObject *type_name = PyDict_GetItemWithError(s->types, type_code); /* borrowed */
-    if (type_name == NULL) {
-        if (PyErr_Occurred())
-            goto done;
-        type_name = s->default_type;
-    }
+    PyObject *offset = f.offset, *timestamp = f.timestamp, *key = f.key, *value = f.value;
+    PyObject *type_name = type_name_of(s, f.type_code);
+    if (type_name == NULL)
+        goto done;
     if ((digits = PyObject_Str(offset)) == NULL || (event_id = PyUnicode_Concat(s->prefix, digits)) == NULL)
         goto done;
-    Py_ssize_t timestamp_length = int_text_length(timestamp);
-    if (timestamp_length < 0)
+    Py_ssize_t size = size_of(s, &f, type_name);
+    if (size < 0)
         goto done;
-    Py_ssize_t size = s->fixed + 2 * PyUnicode_GET_LENGTH(digits) + timestamp_length + PyUnicode_GET_LENGTH(type_name);
     /* Presized: twelve keys into PyDict_New()'s eight slots would resize it twice. */
     if ((event = _PyDict_NewPresized(12)) == NULL ||
         PyDict_SetItem(event, k_source, s->source) < 0 ||
@@ -137,13 +188,11 @@ shape_one(const Shared *s, PyObject *message)
     if (key != Py_None) {
         if ((text = b64_text(key)) == NULL || PyDict_SetItem(event, k_key, text) < 0)
             goto done;
-        size += PyUnicode_GET_LENGTH(text) + s->key_field;
         Py_CLEAR(text);
     }
     if (value != Py_None) {
         if ((text = b64_text(value)) == NULL || PyDict_SetItem(event, k_value, text) < 0)
             goto done;
-        size += PyUnicode_GET_LENGTH(text) + s->value_field;
         Py_CLEAR(text);
     }
     if ((list = PyList_New(0)) == NULL || PyDict_SetItem(event, k_headers, list) < 0)
@@ -167,12 +216,7 @@ shape_one(const Shared *s, PyObject *message)
     }
     result = record;
 done:
-    Py_XDECREF(offset);
-    Py_XDECREF(timestamp);
-    Py_XDECREF(type_code);
-    Py_XDECREF(key);
-    Py_XDECREF(value);
-    Py_XDECREF(headers);
+    release_fields(&f);
     Py_XDECREF(digits);
     Py_XDECREF(event_id);
     Py_XDECREF(event);
@@ -182,35 +226,53 @@ done:
     return result;
 }
 
+/* Parses the arguments shape and defer share into s, and their three leading ones. */
+static int
+parse_shared(PyObject *args, const char *name, PyObject **messages, PyObject **slow, Shared *s)
+{
+    PyObject *record_type;
+    char format[64];
+    PyOS_snprintf(format, sizeof(format), "OOOUUO!UUUnO!Unn:%s", name);
+    if (!PyArg_ParseTuple(args, format, messages, &record_type, slow, &s->source, &s->topic,
+                          &PyLong_Type, &s->partition, &s->bootstrap, &s->source_key, &s->prefix, &s->fixed,
+                          &PyDict_Type, &s->types, &s->default_type, &s->key_field, &s->value_field))
+        return -1;
+    if (!PyType_Check(record_type) || !PyType_IsSubtype((PyTypeObject *)record_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "record_type must be a tuple subclass of 11 fields");
+        return -1;
+    }
+    s->record_type = (PyTypeObject *)record_type;
+    return 0;
+}
+
 PyDoc_STRVAR(shape_doc,
 "shape(messages, record_type, slow, source, topic, partition, bootstrap, source_key, prefix, fixed,\n"
 "      types, default_type, key_field, value_field) -> list\n\n"
-"KafkaShaper._shape's loop: one record_type per message, slow(message) for those it leaves to Python.");
+"KafkaShaper._shape's loop: one record_type per message, slow(message) for those it leaves to Python;\n"
+"an item that is a record_type already is taken as it is.");
 
 static PyObject *
 shape(PyObject *module, PyObject *args)
 {
-    PyObject *messages, *record_type, *slow;
+    PyObject *messages, *slow;
     Shared s;
-    if (!PyArg_ParseTuple(args, "OOOUUO!UUUnO!Unn:shape", &messages, &record_type, &slow, &s.source, &s.topic,
-                          &PyLong_Type, &s.partition, &s.bootstrap, &s.source_key, &s.prefix, &s.fixed,
-                          &PyDict_Type, &s.types, &s.default_type, &s.key_field, &s.value_field))
+    if (parse_shared(args, "shape", &messages, &slow, &s) < 0)
         return NULL;
-    if (!PyType_Check(record_type) || !PyType_IsSubtype((PyTypeObject *)record_type, &PyTuple_Type)) {
-        PyErr_SetString(PyExc_TypeError, "record_type must be a tuple subclass of 11 fields");
-        return NULL;
-    }
-    s.record_type = (PyTypeObject *)record_type;
     PyObject *it = PyObject_GetIter(messages);
     if (it == NULL)
         return NULL;
     PyObject *records = PyList_New(0);
     PyObject *message;
     while (records != NULL && (message = PyIter_Next(it)) != NULL) {
-        PyObject *record = shape_one(&s, message);
-        if (record == Py_None) {
-            Py_DECREF(record);
-            record = PyObject_CallOneArg(slow, message);
+        PyObject *record;
+        if (Py_IS_TYPE(message, s.record_type)) {
+            record = Py_NewRef(message);
+        } else {
+            record = shape_one(&s, message);
+            if (record == Py_None) {
+                Py_DECREF(record);
+                record = PyObject_CallOneArg(slow, message);
+            }
         }
         Py_DECREF(message);
         if (record == NULL || PyList_Append(records, record) < 0)
@@ -223,8 +285,54 @@ shape(PyObject *module, PyObject *args)
     return records;
 }
 
+PyDoc_STRVAR(defer_doc,
+"defer(messages, record_type, slow, ...the rest as shape) -> (items, sizes)\n\n"
+"Each message with its payload size, left unshaped for shape() to shape later; a message this\n"
+"module cannot shape is shaped now by slow(message) and comes back as that record.");
+
+static PyObject *
+defer(PyObject *module, PyObject *args)
+{
+    PyObject *messages, *slow;
+    Shared s;
+    if (parse_shared(args, "defer", &messages, &slow, &s) < 0)
+        return NULL;
+    PyObject *it = PyObject_GetIter(messages);
+    if (it == NULL)
+        return NULL;
+    PyObject *items = PyList_New(0), *sizes = PyList_New(0), *message, *result = NULL;
+    while (items != NULL && sizes != NULL && (message = PyIter_Next(it)) != NULL) {
+        Fields f = {NULL, NULL, NULL, NULL, NULL, NULL};
+        PyObject *item = NULL, *size = NULL, *type_name;
+        int readable = read_message(message, &f);
+        if (readable > 0) {
+            Py_ssize_t n;
+            if ((type_name = type_name_of(&s, f.type_code)) != NULL && (n = size_of(&s, &f, type_name)) >= 0 &&
+                (size = PyLong_FromSsize_t(n)) != NULL)
+                item = Py_NewRef(message);
+        } else if (readable == 0) {
+            if ((item = PyObject_CallOneArg(slow, message)) != NULL)
+                size = PyObject_GetAttrString(item, "size");
+        }
+        release_fields(&f);
+        Py_DECREF(message);
+        if (item == NULL || size == NULL || PyList_Append(items, item) < 0 || PyList_Append(sizes, size) < 0) {
+            Py_CLEAR(items);
+        }
+        Py_XDECREF(item);
+        Py_XDECREF(size);
+    }
+    Py_DECREF(it);
+    if (items != NULL && sizes != NULL && !PyErr_Occurred())
+        result = PyTuple_Pack(2, items, sizes);
+    Py_XDECREF(items);
+    Py_XDECREF(sizes);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shape", shape, METH_VARARGS, shape_doc},
+    {"defer", defer, METH_VARARGS, defer_doc},
     {NULL, NULL, 0, NULL},
 };
 
