@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import gc
 import json
 import statistics
 import time
@@ -129,8 +130,13 @@ async def noop(settings: Settings, cluster: KafkaCluster) -> None:
     ratios = []
     try:
         for _ in range(rounds):
+            # Each measurement starts from an empty collector: a full collection (~30-50 ms
+            # here, over the ~85,000 objects of the imports) otherwise fell in one reading
+            # and not the other by chance (raw read 490k-840k records/s in the same session).
+            gc.collect()
             raw = count / await raw_consume(settings, topic, count)
             SEEN.clear()
+            gc.collect()
             text = pipe_yaml(unique_name("bench"), topic, "noop_target", "BatchSize: 100")
             piped = count / await run_until(settings, text, lambda: len(SEEN) >= count)
             ratios.append(piped / raw)

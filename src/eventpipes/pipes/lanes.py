@@ -95,6 +95,14 @@ class PartitionLanes(Generic[T]):
                 ready.append(LaneBatch(lane, batcher.flush()))
         return ready
 
+    def take_next(self, lane: int) -> LaneBatch[T] | None:
+        """The next batch of a busy lane whose batch just finished, if it is due now.
+
+        The lane stays busy either way: its owner goes on with this batch, or ``release``s it.
+        """
+        batcher = self._batchers[lane]
+        return LaneBatch(lane, batcher.flush()) if batcher.due() else None
+
     def release(self, lane: int) -> None:
         """The lane's batch is finished (delivered, filtered or dead-lettered)."""
         self._busy[lane] = False

@@ -217,6 +217,7 @@ class PipeRunner:
                 admin.ensure_topic(internal_topic_spec(self._dlq.topic, 1))
 
     async def _shutdown(self) -> None:
+        self._stopping = True  # lanes finish the batch in hand and take no more
         tasks = [t for p in self._partitions.values() for t in p.tasks]
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_GRACE_SECONDS)
@@ -414,13 +415,28 @@ class PipeRunner:
     # -- one batch -------------------------------------------------------------------
 
     async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[Buffered]) -> None:
+        """Process the batch, then the lane's next batches while they are due, then free the lane.
+
+        Going on with the lane's next batch here, rather than waking the loop to start it
+        as a new task, saves a task and a loop pass per batch (a no-op pipe ran ~4% faster
+        in A/B runs, about the run-to-run noise). The loop is still woken when the
+        partition may be resumed, and when the lane goes idle.
+        """
+        shaper, lanes, half = partition.shaper, partition.lanes, self._buffer_limit // 2
+        next_batch: LaneBatch[Buffered] | None = batch
         try:
-            shaper = partition.shaper
-            items = shaper.shape(batch.items) if shaper is not None else cast(list[PipeRecord], batch.items)
-            await self._process(items)
-            partition.offsets.finish_many(list(map(_OFFSET, items)))
+            while next_batch is not None:
+                items = shaper.shape(next_batch.items) if shaper is not None else cast(list[PipeRecord], next_batch.items)
+                await self._process(items)
+                partition.offsets.finish_many(list(map(_OFFSET, items)))
+                if self._stopping or partition.revoked:
+                    break
+                if partition.paused and lanes.buffered < half:
+                    self._wake_up()  # for _backpressure to resume the partition
+                await asyncio.sleep(0)  # a target that never suspends must not starve fetches and other lanes
+                next_batch = lanes.take_next(batch.lane)
         finally:
-            partition.lanes.release(batch.lane)
+            lanes.release(batch.lane)
             self._wake_up()
 
     async def _process(self, items: list[PipeRecord]) -> None:
