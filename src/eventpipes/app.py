@@ -23,6 +23,7 @@ has a core instead of sharing one interpreter (``benchmarks/routing.py``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,7 @@ from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import Handler, PartitionWorker
-from eventpipes.kafka.offsets import commit_end_offsets_if_new
+from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic,
 )
@@ -103,8 +104,13 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     """Create missing topics and give a new consumer group its starting point on the buses.
 
     A new group starts at the end of each bus and replay topic (a rule sees events put
-    after it first ran, as in EventBridge; an archive too) and at the beginning of each
-    delivery topic. The topology's archives are created, or updated where they changed.
+    after it first ran, as in EventBridge; an archive too), and at the end of each
+    delivery topic: delivery topics are named by bus, rule and target, not by group, so
+    what they hold when a group's routers first start was routed by another group (an
+    earlier ``--group``, another deployment) and is not this group's to deliver. Both are
+    committed by the first routing worker before it routes anything; a delivery-only
+    worker of a group whose routers never started waits for that (``wait_for_routers``).
+    The topology's archives are created, or updated where they changed.
     Each declared bus's ``SchemaGovernance`` (or its absence) is published to
     ``eventpipes.buses``, where PutEvents reads it (``eventpipes.bus.governed``).
 
@@ -121,10 +127,36 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
                 store.ensure_archive(archive)
     if topology.event_buses:
         publish_governance(settings, {bus.name: bus.schema_governance for bus in topology.event_buses})
+    buses = [bus_topic(name) for name in topology.bus_names()]
+    buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
+    deliveries = [delivery_topic(rule.event_bus_name, rule.name, target.id) for rule in topology.rules for target in rule.targets]
+    bootstrap, group = settings.bootstrap_servers, options.group
     if "routing" in options.roles:
-        buses = [bus_topic(name) for name in topology.bus_names()]
-        buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
-        commit_end_offsets_if_new(settings.bootstrap_servers, options.group, buses)
+        if not has_offsets(bootstrap, group, buses):  # this group's routers start now, for the first time
+            commit_end_offsets_if_new(bootstrap, group, deliveries)
+        commit_end_offsets_if_new(bootstrap, group, buses)
+    elif "delivery" in options.roles and deliveries:
+        wait_for_routers(bootstrap, group, buses)
+
+
+def has_offsets(bootstrap: str, group: str, topics: list[str]) -> bool:
+    """Whether ``group`` has committed an offset on any partition of ``topics``."""
+    return any(offset is not None for topic in topics for offset in committed_offsets(bootstrap, group, topic).values())
+
+
+def wait_for_routers(bootstrap: str, group: str, buses: list[str], *, poll_seconds: float = 1.0) -> None:
+    """Until a routing worker of ``group`` has given it its starting point (see ``prepare``).
+
+    A delivery worker that started reading first would read the delivery topics from their
+    beginning: records other groups routed.
+    """
+    logged = False
+    while not has_offsets(bootstrap, group, buses):
+        if not logged:
+            log.warning("group %s has not routed yet: waiting for its routing worker "
+                        "(eventpipes run FILE --role routing) to start", group)
+            logged = True
+        time.sleep(poll_seconds)
 
 
 @dataclass

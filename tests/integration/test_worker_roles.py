@@ -86,3 +86,47 @@ def test_a_worker_with_nothing_to_do_in_its_roles_says_so(kafka: KafkaCluster, t
     assert done.returncode == 2
     assert done.stderr.strip().endswith(
         "nothing to run as --role pipes: no buses to route, no targets to deliver to, no pipes declared RUNNING")
+
+
+def test_a_new_group_does_not_deliver_what_another_group_routed(kafka: KafkaCluster, tmp_path: Path) -> None:
+    bus, topic = unique_name("bus"), unique_name("target")
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    with WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env) as first:
+        first.wait_ready()
+        put_events(kafka, bus, 20)
+        wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 20, what="the first group's deliveries")
+    # Another deployment of the same topology (a new --group): its delivery topics are the same topics.
+    group = unique_name("group")
+    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env) as second:
+        second.wait_ready()
+        put_events(kafka, bus, 10)
+        delivery = delivery_topic(bus, "all", "copy")
+        ends = end_offsets(kafka.bootstrap, delivery)
+        wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what="the second group's deliveries")
+    assert len(kafka.read_all(topic)) == 30  # 20 + 10: the first group's 20 were not delivered again
+
+
+def test_a_delivery_worker_of_a_new_group_waits_for_its_routing_worker(kafka: KafkaCluster, tmp_path: Path) -> None:
+    bus, topic, group = unique_name("bus"), unique_name("target"), unique_name("group")
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    # Records another group routed earlier, which this group must not deliver.
+    with WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env) as other:
+        other.wait_ready()
+        put_events(kafka, bus, 10)
+        wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 10, what="the other group's deliveries")
+    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("delivery",)) as deliverer:
+        wait_until(lambda: "waiting for its routing worker" in deliverer.log(), what="the delivery worker waiting")
+        assert "worker ready" not in deliverer.log()
+        with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("routing",)) as router:
+            router.wait_ready()
+            deliverer.wait_ready()
+            put_events(kafka, bus, 10)
+            wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 20, what="this group's deliveries")
+            delivery = delivery_topic(bus, "all", "copy")
+            ends = end_offsets(kafka.bootstrap, delivery)
+            wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what="caught up")
+    assert len(kafka.read_all(topic)) == 20
