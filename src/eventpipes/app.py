@@ -228,15 +228,17 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
         rules = topology.rules_on(name)
         count = sink.partition_count
         if routing:
-            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count).route
+            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count,
+                                               group=options.group).route
             if rules:
-                handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count).route
+                handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count,
+                                                      group=options.group).route
         for rule in rules if delivery else []:
             for target in rule.targets:
                 sender = _sender(topology, rule, target, sink, buckets)
                 senders.append(sender)
                 worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
-                                        account=settings.account, backoff=backoff)
+                                        account=settings.account, backoff=backoff, group=options.group)
                 handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
     follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})

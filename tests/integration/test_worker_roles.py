@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -130,3 +131,23 @@ def test_a_delivery_worker_of_a_new_group_waits_for_its_routing_worker(kafka: Ka
             ends = end_offsets(kafka.bootstrap, delivery)
             wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what="caught up")
     assert len(kafka.read_all(topic)) == 20
+
+
+def test_two_deployments_of_one_topology_each_deliver_each_event_once(kafka: KafkaCluster, tmp_path: Path) -> None:
+    bus, topic = unique_name("bus"), unique_name("target")
+    topology = tmp_path / "topology.yaml"
+    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    groups = [unique_name("group"), unique_name("group")]
+    with contextlib.ExitStack() as stack:
+        for group in groups:
+            stack.enter_context(WorkerProcess(str(topology), group=group, web_port=free_port(), env=env)).wait_ready()
+        put_events(kafka, bus, EVENTS)
+        delivery = delivery_topic(bus, "all", "copy")
+        # Both groups route every event onto the shared delivery topic, and both read all of it.
+        wait_until(lambda: sum(end_offsets(kafka.bootstrap, delivery).values()) == 2 * EVENTS, what="both groups routed")
+        ends = end_offsets(kafka.bootstrap, delivery)
+        for group in groups:
+            wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what=f"{group} caught up")
+    delivered = sorted(json.loads(r.value or b"")["detail"]["n"] for r in kafka.read_all(topic))
+    assert delivered == sorted(list(range(EVENTS)) * 2)  # once per deployment, not once per routed copy

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.names import rule_arn, target_arn
-from eventpipes.bus.router import ingestion_time_ms
+from eventpipes.bus.router import GROUP_HEADER, ingestion_time_ms
 from eventpipes.bus.targets.base import BatchTargetSender, Delivery, DeliveryFailed, TargetSender
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff, DeadLetterInfo, DlqErrorCode, RetryPolicy, dead_letter_headers
@@ -43,6 +43,7 @@ class DeliveryWorker:
         account: str,
         backoff: Backoff | None = None,
         clock: Callable[[], float] = time.time,
+        group: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.bus, self.rule, self.target = bus, rule, target
@@ -56,6 +57,7 @@ class DeliveryWorker:
             backoff=backoff,
         )
         self._clock, self._sleep = clock, sleep
+        self._group = group.encode() if group is not None else None
 
     async def handle_all(self, records: list[Record]) -> None:
         """Deliver a batch of routed records; returns once each is delivered or given up on.
@@ -63,8 +65,11 @@ class DeliveryWorker:
         A target that takes batches (``BatchTargetSender``) gets every prepared event in one
         call first; the events whose first attempt failed then go on alone, under the retry
         policy. Other targets get each event concurrently (EventBridge, too, delivers
-        without order).
+        without order). Records another group's routers wrote (``GROUP_HEADER``) are
+        skipped: that group delivers them.
         """
+        if self._group is not None:
+            records = [record for record in records if self._ours(record)]
         if not isinstance(self._sender, BatchTargetSender):
             await asyncio.gather(*(self.handle(record) for record in records))
             return
@@ -83,6 +88,12 @@ class DeliveryWorker:
                 later.append(self._retry(record, delivery, failure))
         if later:
             await asyncio.gather(*later)
+
+    def _ours(self, record: Record) -> bool:
+        for key, value in record.headers:
+            if key == GROUP_HEADER:
+                return value == self._group
+        return True  # routed before routers named their group: delivered, as then
 
     async def handle(self, record: Record) -> None:
         """Deliver one routed record, retrying as the policy allows, else dead-letter it."""

@@ -37,6 +37,10 @@ from eventpipes.topology.model import Rule
 INGESTION_HEADER = "eventpipes-ingestion-time"
 RULE_HEADER = "eventpipes-rule"
 ERROR_HEADER = "eventpipes-error"
+#: On delivery records: the consumer group whose router wrote them. Delivery topics are
+#: named by bus, rule and target, so two deployments of one topology (two groups) share
+#: them; each group's delivery handlers deliver only what its own routers routed.
+GROUP_HEADER = "eventpipes-group"
 #: On replay-topic records: the comma-separated rules a replay is limited to.
 REPLAY_RULES_HEADER = "eventpipes-replay-rules"
 
@@ -66,8 +70,9 @@ class Router:
 
     def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics, *,
                  tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None,
-                 partition_count: Callable[[str], int] | None = None) -> None:
+                 partition_count: Callable[[str], int] | None = None, group: str | None = None) -> None:
         self.bus = bus
+        self._group_header = [(GROUP_HEADER, group.encode())] if group is not None else []
         self._partition = SamePartition(partition_count)
         self._decoder = decoder or BusDecoder()
         self.replay = replay
@@ -100,6 +105,7 @@ class Router:
             return []
         headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
         headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
+        headers += self._group_header
         out = []
         for rule in sorted(matched):
             self._metrics.matched(self.bus, rule)

@@ -8,7 +8,7 @@ from typing import Any
 
 from eventpipes.bus.delivery import DeliveryWorker
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.router import INGESTION_HEADER
+from eventpipes.bus.router import GROUP_HEADER, INGESTION_HEADER
 from eventpipes.bus.targets.bus import PATH_HEADER, BusTarget
 from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.records import OutRecord, Record
@@ -38,12 +38,12 @@ def routed(n: int, headers: tuple[tuple[str, bytes], ...] = ()) -> Record:
                   ((INGESTION_HEADER, b"1764028800000"), *headers))
 
 
-def worker(target: dict[str, Any], sender: Any, sink: FlakySink, metrics: Metrics) -> DeliveryWorker:
+def worker(target: dict[str, Any], sender: Any, sink: FlakySink, metrics: Metrics, group: str | None = None) -> DeliveryWorker:
     rule = Rule.model_validate({"Name": "r", "EventBusName": "orders", "EventPattern": {"source": ["s"]}, "Targets": [target]})
     async def no_sleep(_: float) -> None:
         return None
     return DeliveryWorker("orders", rule, rule.targets[0], sender, sink, metrics, region="us-east-1", account="1",
-                          backoff=Backoff(base_seconds=0.001), clock=lambda: 1764028801.0, sleep=no_sleep)
+                          backoff=Backoff(base_seconds=0.001), clock=lambda: 1764028801.0, sleep=no_sleep, group=group)
 
 
 def test_a_topic_target_takes_the_batch_in_one_produce_and_passes_the_event_on_untouched() -> None:
@@ -79,3 +79,11 @@ def test_a_looping_event_in_a_batch_is_dead_lettered_and_the_others_are_delivere
     dead = [r for call in sink.calls for r in call if r.topic == "dlq"]
     assert [r.key for r in dead] == [b"id-1"]
     assert metric_value(metrics.exposition().decode(), "eventpipes_target_dead_lettered_total", bus="orders", rule="r", target="t") == 1
+
+
+def test_a_group_delivers_what_its_own_routers_routed_and_what_no_group_claims() -> None:
+    sink, metrics = FlakySink(), Metrics()
+    records = [routed(0, ((GROUP_HEADER, b"prod"),)), routed(1, ((GROUP_HEADER, b"staging"),)), routed(2)]
+    asyncio.run(worker({"Id": "t", "Topic": "out"}, TopicTarget(sink, "out"), sink, metrics, group="prod").handle_all(records))
+    assert [r.key for call in sink.calls for r in call] == [b"id-0", b"id-2"]  # staging's own workers deliver id-1
+    assert metric_value(metrics.exposition().decode(), "eventpipes_target_delivered_total", bus="orders", rule="r", target="t") == 2
