@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 #: What a worker can do; ``eventpipes run --role`` picks some of them (default: all).
 ROLES: Final = WORKER_ROLES
 
+
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     """How one worker of a topology runs."""
