@@ -45,13 +45,43 @@ def status(kafka: KafkaCluster, topology: Path, group: str, *ports: int) -> dict
     return dict(json.loads(done.stdout))
 
 
+class World:
+    """TOPOLOGY on fresh names in a file, and what its tests ask of it."""
+
+    def __init__(self, kafka: KafkaCluster, folder: Path) -> None:
+        self.kafka, self.bus, self.topic = kafka, unique_name("bus"), unique_name("target")
+        self.file = folder / "topology.yaml"
+        self.file.write_text(TOPOLOGY.format(bus=self.bus, topic=self.topic))
+        self.delivery = delivery_topic(self.bus, "all", "copy")
+
+    def worker(self, group: str, roles: tuple[str, ...] = ()) -> WorkerProcess:
+        return WorkerProcess(str(self.file), group=group, web_port=free_port(),
+                             env={"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap}, roles=roles)
+
+    def delivered(self) -> list[int]:
+        return sorted(json.loads(r.value or b"")["detail"]["n"] for r in self.kafka.read_all(self.topic))
+
+    def wait_delivered(self, count: int, what: str) -> None:
+        wait_until(lambda: len(self.kafka.read_all(self.topic, timeout=5)) >= count, what=what)
+
+    def wait_caught_up(self, group: str) -> None:
+        """Until ``group`` committed the end of the delivery topic: it has handled all of it."""
+        ends = end_offsets(self.kafka.bootstrap, self.delivery)
+        wait_until(lambda: committed_offsets(self.kafka.bootstrap, group, self.delivery) == ends, what=f"{group} caught up")
+
+    def routed_by_another_group(self, count: int) -> None:
+        """``count`` events routed and delivered by a group of its own, which then stops."""
+        with self.worker(unique_name("group")) as other:
+            other.wait_ready()
+            put_events(self.kafka, self.bus, count)
+            self.wait_delivered(count, "the other group's deliveries")
+
+
 def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaCluster, tmp_path: Path) -> None:
-    bus, topic, group = unique_name("bus"), unique_name("target"), unique_name("group")
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
+    world, group = World(kafka, tmp_path), unique_name("group")
+    bus, topic, topology = world.bus, world.topic, world.file
     labels = {"bus": bus, "rule": "all", "target": "copy"}
-    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("routing",)) as router:
+    with world.worker(group, roles=("routing",)) as router:
         router.wait_ready()
         put_events(kafka, bus, EVENTS)
         # Routed, but nothing delivers yet: the events wait on the delivery topic.
@@ -61,10 +91,10 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
         assert kafka.read_all(topic, timeout=2) == []
         assert "not delivering" in router.log()
 
-        with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("delivery",)) as deliverer:
+        with world.worker(group, roles=("delivery",)) as deliverer:
             deliverer.wait_ready()
-            wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= EVENTS, what="every event at the target")
-            assert sorted(json.loads(r.value or b"")["detail"]["n"] for r in kafka.read_all(topic)) == list(range(EVENTS))
+            world.wait_delivered(EVENTS, "every event at the target")
+            assert world.delivered() == list(range(EVENTS))
             # Each worker counts its own stage; `status` adds them up.
             assert metric_value(router.metrics(), "eventpipes_rule_matched_total", bus=bus, rule="all") == EVENTS
             assert metric_value(deliverer.metrics(), "eventpipes_rule_matched_total", bus=bus, rule="all") == 0
@@ -78,8 +108,7 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
 
 
 def test_a_worker_with_nothing_to_do_in_its_roles_says_so(kafka: KafkaCluster, tmp_path: Path) -> None:
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(TOPOLOGY.format(bus=unique_name("bus"), topic=unique_name("target")))
+    topology = World(kafka, tmp_path).file
     done = subprocess.run(
         [sys.executable, "-m", "eventpipes", "run", str(topology), "--role", "pipes", "--web-port", "0", "--group", unique_name("group")],
         capture_output=True, text=True, timeout=60, env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap},
@@ -90,64 +119,40 @@ def test_a_worker_with_nothing_to_do_in_its_roles_says_so(kafka: KafkaCluster, t
 
 
 def test_a_new_group_does_not_deliver_what_another_group_routed(kafka: KafkaCluster, tmp_path: Path) -> None:
-    bus, topic = unique_name("bus"), unique_name("target")
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
-    with WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env) as first:
-        first.wait_ready()
-        put_events(kafka, bus, 20)
-        wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 20, what="the first group's deliveries")
+    world = World(kafka, tmp_path)
+    world.routed_by_another_group(20)
     # Another deployment of the same topology (a new --group): its delivery topics are the same topics.
     group = unique_name("group")
-    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env) as second:
+    with world.worker(group) as second:
         second.wait_ready()
-        put_events(kafka, bus, 10)
-        delivery = delivery_topic(bus, "all", "copy")
-        ends = end_offsets(kafka.bootstrap, delivery)
-        wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what="the second group's deliveries")
-    assert len(kafka.read_all(topic)) == 30  # 20 + 10: the first group's 20 were not delivered again
+        put_events(kafka, world.bus, 10)
+        world.wait_caught_up(group)
+    assert len(world.delivered()) == 30  # 20 + 10: the first group's 20 were not delivered again
 
 
 def test_a_delivery_worker_of_a_new_group_waits_for_its_routing_worker(kafka: KafkaCluster, tmp_path: Path) -> None:
-    bus, topic, group = unique_name("bus"), unique_name("target"), unique_name("group")
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
-    # Records another group routed earlier, which this group must not deliver.
-    with WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env) as other:
-        other.wait_ready()
-        put_events(kafka, bus, 10)
-        wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 10, what="the other group's deliveries")
-    with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("delivery",)) as deliverer:
+    world, group = World(kafka, tmp_path), unique_name("group")
+    world.routed_by_another_group(10)  # which this group must not deliver
+    with world.worker(group, roles=("delivery",)) as deliverer:
         wait_until(lambda: "waiting for its routing worker" in deliverer.log(), what="the delivery worker waiting")
         assert "worker ready" not in deliverer.log()
-        with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("routing",)) as router:
+        with world.worker(group, roles=("routing",)) as router:
             router.wait_ready()
             deliverer.wait_ready()
-            put_events(kafka, bus, 10)
-            wait_until(lambda: len(kafka.read_all(topic, timeout=5)) >= 20, what="this group's deliveries")
-            delivery = delivery_topic(bus, "all", "copy")
-            ends = end_offsets(kafka.bootstrap, delivery)
-            wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what="caught up")
-    assert len(kafka.read_all(topic)) == 20
+            put_events(kafka, world.bus, 10)
+            world.wait_delivered(20, "this group's deliveries")
+            world.wait_caught_up(group)
+    assert len(world.delivered()) == 20
 
 
 def test_two_deployments_of_one_topology_each_deliver_each_event_once(kafka: KafkaCluster, tmp_path: Path) -> None:
-    bus, topic = unique_name("bus"), unique_name("target")
-    topology = tmp_path / "topology.yaml"
-    topology.write_text(TOPOLOGY.format(bus=bus, topic=topic))
-    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
-    groups = [unique_name("group"), unique_name("group")]
+    world, groups = World(kafka, tmp_path), [unique_name("group"), unique_name("group")]
     with contextlib.ExitStack() as stack:
         for group in groups:
-            stack.enter_context(WorkerProcess(str(topology), group=group, web_port=free_port(), env=env)).wait_ready()
-        put_events(kafka, bus, EVENTS)
-        delivery = delivery_topic(bus, "all", "copy")
+            stack.enter_context(world.worker(group)).wait_ready()
+        put_events(kafka, world.bus, EVENTS)
         # Both groups route every event onto the shared delivery topic, and both read all of it.
-        wait_until(lambda: sum(end_offsets(kafka.bootstrap, delivery).values()) == 2 * EVENTS, what="both groups routed")
-        ends = end_offsets(kafka.bootstrap, delivery)
+        wait_until(lambda: sum(end_offsets(kafka.bootstrap, world.delivery).values()) == 2 * EVENTS, what="both groups routed")
         for group in groups:
-            wait_until(lambda: committed_offsets(kafka.bootstrap, group, delivery) == ends, what=f"{group} caught up")
-    delivered = sorted(json.loads(r.value or b"")["detail"]["n"] for r in kafka.read_all(topic))
-    assert delivered == sorted(list(range(EVENTS)) * 2)  # once per deployment, not once per routed copy
+            world.wait_caught_up(group)
+    assert world.delivered() == sorted(list(range(EVENTS)) * 2)  # once per deployment, not once per routed copy

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -47,7 +48,11 @@ def envelope_header(event: Event) -> bytes:
 
 def is_avro(record: Record) -> bool:
     """Whether a bus record holds its detail as Avro (by its ``content-type`` header)."""
-    headers = record.headers
+    return has_avro_header(record.headers)
+
+
+def has_avro_header(headers: Sequence[tuple[str, bytes]]) -> bool:
+    """Whether these record headers mark an Avro detail (``content-type``)."""
     return bool(headers) and any(k == CONTENT_TYPE and v == CONTENT_TYPE_AVRO for k, v in headers)
 
 

@@ -27,7 +27,7 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=self.registry,
         )
 
-        # labels() costs a lock and a tuple lookup per call; routing calls these per event.
+        # labels() costs a lock and a tuple lookup per call; routing and delivery call these per event.
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:
@@ -41,19 +41,19 @@ class Metrics:
         self._child(self._matched, bus, rule).inc()
 
     def invalid_event(self, bus: str) -> None:
-        self._invalid.labels(bus).inc()
+        self._child(self._invalid, bus).inc()
 
     def delivered(self, bus: str, rule: str, target: str, latency_seconds: float) -> None:
         self._child(self._delivered, bus, rule, target).inc()
         self._child(self._latency, bus, rule, target).observe(max(latency_seconds, 0.0))
 
     def retried(self, bus: str, rule: str, target: str) -> None:
-        self._retried.labels(bus, rule, target).inc()
+        self._child(self._retried, bus, rule, target).inc()
 
     def failed(self, bus: str, rule: str, target: str, *, dead_lettered: bool) -> None:
-        self._failed.labels(bus, rule, target).inc()
+        self._child(self._failed, bus, rule, target).inc()
         if dead_lettered:
-            self._dead_lettered.labels(bus, rule, target).inc()
+            self._child(self._dead_lettered, bus, rule, target).inc()
 
     def exposition(self) -> bytes:
         """The Prometheus text format."""

@@ -43,9 +43,10 @@ COMMIT_INTERVAL = 1.0
 SESSION_TIMEOUT_MS = 10_000
 
 #: Records per partition per batch at most. A router batch fans out to every target's
-#: delivery partition, so its size sets the delivery batches' size too: 500 gave ~5 records
-#: per delivery batch with 100 targets and 18-19% of raw throughput, 2,000 gave 49-59%
-#: (benchmarks/routing.py); 5,000 was worse (7,000-10,000 events/s; not investigated).
+#: delivery partition, so its size sets the delivery batches' size too: with 100 targets,
+#: 500 gave ~5 records per delivery batch and the router (one worker) 23% of raw
+#: throughput, 2,000 gives ~20 and 31-35% (benchmarks/routing.py, 80,000 events); 5,000
+#: was worse (7,000-10,000 events/s; not investigated).
 #: Latency is unaffected: under light load batches stay small.
 MAX_BATCH = 2000
 

@@ -10,14 +10,16 @@ aiokafka (already a dependency, and what Faust runs on) the runner owns the cons
 manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
-The loop: fetch records (one fetch outstanding at a time), shape a partition's fetched
-records for its source (a Kafka source's in one pass, see
-:class:`~eventpipes.pipes.sources.kafka.KafkaShaper`), add them to the partition's
+The loop: fetch records (one fetch outstanding at a time), make a partition's fetched
+records ready for its lanes (a Kafka source's are sized in one pass and shaped when their
+batch starts, see :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; other sources'
+are shaped at once), add them to the partition's
 :class:`~eventpipes.pipes.lanes.PartitionLanes` and
 :class:`~eventpipes.pipes.offsets.OffsetTracker` a fetch at a time, start every batch
 that may start (its lane idle, its batch due), and commit the partitions whose commit
 point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
-task through :class:`~eventpipes.pipes.failures.BatchRetry`; when it ends every record is
+task through :class:`~eventpipes.pipes.failures.BatchRetry`, which goes on with its lane's
+next due batch; when a batch ends every record is
 delivered, filtered out or dead-lettered, and only then are its offsets finished.
 
 At-least-once: a crash loses nothing that was not committed, and nothing is committed
@@ -43,7 +45,7 @@ from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
-from eventpipes.bus.codec import CONTENT_TYPE, CONTENT_TYPE_AVRO, BusDecoder, as_json_record
+from eventpipes.bus.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
 from eventpipes.pipes.errors import InvocationFailed
@@ -54,7 +56,7 @@ from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
-from eventpipes.pipes.sources.kafka import Headers, KafkaShaper, SourceMessage
+from eventpipes.pipes.sources.kafka import KafkaShaper, SourceMessage
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
@@ -119,7 +121,7 @@ class _Partition:
     lanes: PartitionLanes[Buffered]
     offsets: OffsetTracker
     shaper: KafkaShaper | None
-    """For a Kafka source: shapes the partition's records a fetch at a time."""
+    """For a Kafka source: sizes a fetch's records (``defer``) and shapes each batch as it starts."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     paused: bool = False
     revoked: bool = False
@@ -342,7 +344,7 @@ class PipeRunner:
             shaper = None
             if self.pipe.source_kind == "kafka":
                 shaper = KafkaShaper(tp.topic, tp.partition, bootstrap_servers=self.settings.bootstrap_servers,
-                                     needs_conversion=_is_avro, convert=self._as_json)
+                                     needs_conversion=has_avro_header, convert=self._as_json)
             partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset), shaper)
         return partition
 
@@ -532,11 +534,6 @@ class PipeRunner:
                 log.warning("pipe %s: dead-letter write to %s failed, retrying: %r", self.pipe.name, self._dlq.topic, exc)
                 await asyncio.sleep(DLQ_RETRY_SECONDS)
         self.counters.records_dead_lettered += 1
-
-
-def _is_avro(headers: Headers) -> bool:
-    """Whether a record holds a schema-governed bus's Avro event (see :mod:`eventpipes.bus.codec`)."""
-    return any(name == CONTENT_TYPE and value == CONTENT_TYPE_AVRO for name, value in headers)
 
 
 async def run_pipes(pipes: list[Pipe], settings: Settings, *, stop: asyncio.Event | None = None,

@@ -108,6 +108,10 @@ class KafkaShaper:
         skeleton = self._event(self._id_prefix, 0, 0, "")
         skeleton["headers"] = []
         self._fixed = len(json.dumps(skeleton, separators=(",", ":"), ensure_ascii=False).encode()) + 1 - 2
+        # What the C loops take after the messages: what the records of this partition share.
+        self._c_arguments = (PipeRecord, self._shape_one, EVENT_SOURCE, topic, partition, bootstrap_servers,
+                             self._source_key, self._id_prefix, self._fixed, TIMESTAMP_TYPES, "CREATE_TIME",
+                             _KEY_FIELD, _VALUE_FIELD)
 
     def _event(self, event_id: str, offset: int, timestamp: int, timestamp_type: str) -> dict[str, Any]:
         return {
@@ -129,15 +133,16 @@ class KafkaShaper:
         if _c_defer is None:
             records = self.shape(messages)
             return list(records), [record.size for record in records]
-        return _c_defer(messages, *self._c_arguments())
+        return _c_defer(messages, *self._c_arguments)
 
     def shape(self, messages: Iterable[PipeRecord | SourceMessage]) -> list[PipeRecord]:
         """The messages (of this partition, in offset order) as pipe records; a pipe record is kept as it is."""
         enabled = gc.isenabled()
-        # The loop makes three containers per record, none of them in a cycle; left on, the
-        # cyclic collector ran every ~230 records and re-scanned the records still buffered
-        # in the lanes (a third of this function's time). Off for the loop (it does not
-        # yield, so no other task runs meanwhile), and one young collection follows.
+        # The loop makes three containers per record, none of them in a cycle. Shaping a
+        # whole fetch (``defer`` without the C module) with the collector on ran it every
+        # ~230 records, rescanning the records buffered in the lanes (a third of this
+        # function's time); a batch of deferred records costs it little either way. Off for the loop (it does not yield, so no other task runs
+        # meanwhile), and one young collection follows.
         gc.disable()
         try:
             return self._shape_c(messages) if _c_shape is not None else self._shape(messages)
@@ -148,12 +153,7 @@ class KafkaShaper:
     def _shape_c(self, messages: Iterable[PipeRecord | SourceMessage]) -> list[PipeRecord]:
         """:meth:`_shape` in C; a record with headers (or of unusual types) is left to :meth:`_shape_one`."""
         assert _c_shape is not None
-        return _c_shape(messages, *self._c_arguments())
-
-    def _c_arguments(self) -> tuple[Any, ...]:
-        """What the C loops take after the messages: what the records of this partition share."""
-        return (PipeRecord, self._shape_one, EVENT_SOURCE, self.topic, self.partition, self._bootstrap,
-                self._source_key, self._id_prefix, self._fixed, TIMESTAMP_TYPES, "CREATE_TIME", _KEY_FIELD, _VALUE_FIELD)
+        return _c_shape(messages, *self._c_arguments)
 
     def _shape_one(self, message: SourceMessage) -> PipeRecord:
         return self._shape((message,))[0]
