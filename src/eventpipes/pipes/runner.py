@@ -10,17 +10,17 @@ aiokafka (already a dependency, and what Faust runs on) the runner owns the cons
 manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
-The loop: fetch records (one fetch outstanding at a time), make a partition's fetched
-records ready for its lanes (a Kafka source's are sized in one pass and shaped when their
-batch starts, see :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; other sources'
-are shaped at once), add them to the partition's
-:class:`~eventpipes.pipes.lanes.PartitionLanes` and
+The loop: fetch records (one fetch outstanding at a time, at most
+:data:`FETCH_MAX_RECORDS`), make a partition's fetched records ready for its lanes (a
+Kafka source's are sized in one pass and shaped when their batch starts, see
+:class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; other sources' are shaped at once),
+add them to the partition's :class:`~eventpipes.pipes.lanes.PartitionLanes` and
 :class:`~eventpipes.pipes.offsets.OffsetTracker` a fetch at a time, start every batch
 that may start (its lane idle, its batch due), and commit the partitions whose commit
 point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
 task through :class:`~eventpipes.pipes.failures.BatchRetry`, which goes on with its lane's
-next due batch; when a batch ends every record is
-delivered, filtered out or dead-lettered, and only then are its offsets finished.
+next due batch; when a batch ends every record is delivered, filtered out or
+dead-lettered, and only then are its offsets finished.
 
 At-least-once: a crash loses nothing that was not committed, and nothing is committed
 before its work returned; records after the commit point are read again after a restart.
@@ -70,6 +70,16 @@ COMMIT_INTERVAL = 0.2
 STATUS_INTERVAL = 0.5
 #: A fetch waits this long for records when nothing else is due.
 FETCH_TIMEOUT_MS = 200
+#: Records taken from the consumer per fetch. aiokafka decodes a partition's fetched bytes
+#: into records only as they are asked for, so taking a few at a time makes records shortly
+#: before their batch starts, and most die before the collector's youngest generation fills
+#: (700 container allocations). Taking a whole fetch at once (thousands of records) held
+#: them through young collections into the oldest generation, whose full collections (30-50
+#: ms each over a worker's ~85,000 long-lived objects) were a fifth of a no-op pipe's time
+#: (no-op pipe, BatchSize 100: 200 ms of collections per 300,000 records, ~0 at 100-300
+#: per fetch, back at 500; see benchmarks/README.md). A larger batch still fills: the loop
+#: fetches again on its next pass.
+FETCH_MAX_RECORDS = 200
 #: In-flight batches get this long to finish on stop before they are cancelled (their
 #: records are not committed and are read again on the next start).
 STOP_GRACE_SECONDS = 10.0
@@ -300,7 +310,8 @@ class PipeRunner:
         try:
             while not stop.is_set() and not self._stopping:
                 if fetch is None:
-                    fetch = asyncio.create_task(self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS))
+                    fetch = asyncio.create_task(
+                        self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS))
                     fetch.add_done_callback(self._wake_up)
                 await self._sleep(self._until_next())
                 if fetch.done():
