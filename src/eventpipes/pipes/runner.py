@@ -76,9 +76,9 @@ FETCH_TIMEOUT_MS = 200
 #: (700 container allocations). Taking a whole fetch at once (thousands of records) held
 #: them through young collections into the oldest generation, whose full collections (30-50
 #: ms each over a worker's ~85,000 long-lived objects) were a fifth of a no-op pipe's time
-#: (no-op pipe, BatchSize 100: 200 ms of collections per 300,000 records, ~0 at 100-300
-#: per fetch, back at 500; see benchmarks/README.md). A larger batch still fills: the loop
-#: fetches again on its next pass.
+#: (no-op pipe, BatchSize 100: 150-180 ms of collections per 300,000 records, ~0 at 100-300
+#: per fetch, back at 500; see benchmarks/README.md). A larger batch still fills, over
+#: several fetches, while its window is open or its lane is busy.
 FETCH_MAX_RECORDS = 200
 #: In-flight batches get this long to finish on stop before they are cancelled (their
 #: records are not committed and are read again on the next start).
