@@ -100,6 +100,28 @@ Pipes:
     assert delivered[0].key is not None and delivered[0].key.startswith(b"k")
 
 
+def test_a_backlog_without_a_window_gives_full_batches(kafka: KafkaCluster) -> None:
+    # A fetch takes at least a batch per lane: fewer (the records are taken a few hundred at
+    # a time, see runner.fetch_records) would start the first batch at once, short of BatchSize.
+    source = kafka.create_topic()
+    name = unique_name("p")
+    test = unique_name("t")
+    kafka.seed_topic(source, [{"test": test, "n": i} for i in range(2500)])
+    text = f"""
+Pipes:
+  - Name: {name}
+    Source: {source}
+    SourceParameters:
+      SelfManagedKafkaParameters: {{StartingPosition: TRIM_HORIZON, BatchSize: 1000}}
+    Target: function:test_pipe_support:record_batch
+"""
+    with running(kafka, text):
+        settle(kafka, f"eventpipes.pipe.{name}", source, 2500)
+    sizes = [len(batch) for batch in support.CALLS[test]]
+    assert sum(sizes) == 2500 and max(sizes) <= 1000
+    assert sizes[0] == 1000, sizes
+
+
 @pytest.mark.parametrize("bisect", [False, True])
 def test_partial_batch_failures_retry_then_dead_letter(kafka: KafkaCluster, bisect: bool) -> None:
     source = kafka.create_topic()

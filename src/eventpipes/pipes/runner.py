@@ -11,7 +11,7 @@ manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit poin
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
 The loop: fetch records (one fetch outstanding at a time, at most
-:data:`FETCH_MAX_RECORDS`), make a partition's fetched records ready for its lanes (a
+:func:`fetch_records`), make a partition's fetched records ready for its lanes (a
 Kafka source's are sized in one pass and shaped when their batch starts, see
 :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; other sources' are shaped at once),
 add them to the partition's :class:`~eventpipes.pipes.lanes.PartitionLanes` and
@@ -70,16 +70,15 @@ COMMIT_INTERVAL = 0.2
 STATUS_INTERVAL = 0.5
 #: A fetch waits this long for records when nothing else is due.
 FETCH_TIMEOUT_MS = 200
-#: Records taken from the consumer per fetch. aiokafka decodes a partition's fetched bytes
-#: into records only as they are asked for, so taking a few at a time makes records shortly
-#: before their batch starts, and most die before the collector's youngest generation fills
-#: (700 container allocations). Taking a whole fetch at once (thousands of records) held
-#: them through young collections into the oldest generation, whose full collections (30-50
-#: ms each over a worker's ~85,000 long-lived objects) were a fifth of a no-op pipe's time
-#: (no-op pipe, BatchSize 100: 150-180 ms of collections per 300,000 records, ~0 at 100-300
-#: per fetch, back at 500; see benchmarks/README.md). A larger batch still fills, over
-#: several fetches, while its window is open or its lane is busy.
-FETCH_MAX_RECORDS = 200
+#: Records taken from the consumer per fetch at least (see :func:`fetch_records`). aiokafka
+#: decodes a partition's fetched bytes into records only as they are asked for, so taking
+#: a few at a time makes records shortly before their batch starts, and most die before the
+#: collector's youngest generation fills (700 container allocations). Taking a whole fetch
+#: at once (thousands of records) held them through young collections into the oldest
+#: generation, whose full collections (30-50 ms each over a worker's ~85,000 long-lived
+#: objects) were a fifth of a no-op pipe's time (BatchSize 100: 150-180 ms of collections
+#: per 300,000 records, ~0 at 100-300 per fetch, back at 500; see benchmarks/README.md).
+FETCH_MIN_RECORDS = 200
 #: In-flight batches get this long to finish on stop before they are cancelled (their
 #: records are not committed and are read again on the next start).
 STOP_GRACE_SECONDS = 10.0
@@ -97,6 +96,15 @@ _KEY = attrgetter("key")
 _OFFSET = attrgetter("offset")
 _EVENT = attrgetter("event")
 _EVENT_ID = attrgetter("event_id")
+
+
+def fetch_records(pipe: Pipe) -> int:
+    """Records to take per fetch: a full batch for every lane, and :data:`FETCH_MIN_RECORDS` at least.
+
+    Not fewer than a batch per lane: with a backlog and no batching window, a fetch too
+    small for that would start each idle lane's batch short of ``BatchSize``.
+    """
+    return max(FETCH_MIN_RECORDS, pipe.stream.batch_size * pipe.stream.parallelization_factor)
 
 
 def buffer_limit(pipe: Pipe) -> int:
@@ -176,6 +184,7 @@ class PipeRunner:
         self._enrichment_template = PipeTemplate(enrichment_template) if enrichment_template else None
         self._dlq: DeadLetterConfig | None = self._stream.dead_letter_config
         self._buffer_limit = buffer_limit(pipe)  # read every loop pass: the model's attributes cost ~1%
+        self._fetch_records = fetch_records(pipe)
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -311,7 +320,7 @@ class PipeRunner:
             while not stop.is_set() and not self._stopping:
                 if fetch is None:
                     fetch = asyncio.create_task(
-                        self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS))
+                        self._consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=self._fetch_records))
                     fetch.add_done_callback(self._wake_up)
                 await self._sleep(self._until_next())
                 if fetch.done():
