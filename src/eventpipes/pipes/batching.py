@@ -68,14 +68,13 @@ class Batcher(Generic[T]):
         """Buffer one record; True when a batch is due now (full, over the payload limit, or window 0)."""
         return self.add_many([item])
 
-    def add_many(self, items: list[T], sizes: list[int] | None = None) -> bool:
-        """Buffer records in order (``sizes``: theirs, when the caller knows them); True when a batch is due now."""
+    def add_many(self, items: list[T]) -> bool:
+        """Buffer records in order; True when a batch is due now."""
         if not items:
             return self.due()
         if not self._items:
             self._opened_at = self._clock()
-        if sizes is None:
-            sizes = list(map(self._size, items))
+        sizes = list(map(self._size, items))
         self._items.extend(items)
         self._sizes.extend(sizes)
         self._bytes += sum(sizes)

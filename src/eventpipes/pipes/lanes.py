@@ -63,28 +63,21 @@ class PartitionLanes(Generic[T]):
         self._batchers[lane].add(item)
         return lane
 
-    def add_many(self, items: list[T], sizes: list[int] | None = None) -> None:
-        """Buffer records (in offset order) in their lanes, each lane's share in one step.
-
-        ``sizes``: the records' sizes, when the caller knows them (else ``size`` is asked).
-        """
+    def add_many(self, items: list[T]) -> None:
+        """Buffer records (in offset order) in their lanes, each lane's share in one step."""
         factor = self.factor
         if factor == 1:
-            self._batchers[0].add_many(items, sizes)
+            self._batchers[0].add_many(items)
             return
         shares: list[list[T]] = [[] for _ in range(factor)]
-        share_sizes: list[list[int]] = [[] for _ in range(factor)]
         key_of, offset_of, crc32 = self._key, self._offset, zlib.crc32
-        for at, item in enumerate(items):
+        for item in items:
             key = key_of(item)
             # lane_of inlined: a call per record is measurable on this path
-            lane = crc32(key) % factor if key is not None else offset_of(item) % factor
-            shares[lane].append(item)
-            if sizes is not None:
-                share_sizes[lane].append(sizes[at])
-        for batcher, share, share_size in zip(self._batchers, shares, share_sizes):
+            shares[crc32(key) % factor if key is not None else offset_of(item) % factor].append(item)
+        for batcher, share in zip(self._batchers, shares):
             if share:
-                batcher.add_many(share, share_size if sizes is not None else None)
+                batcher.add_many(share)
 
     def take_ready(self) -> list[LaneBatch[T]]:
         """Every batch that may start now; their lanes become busy."""

@@ -11,10 +11,9 @@ manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit poin
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
 The loop: fetch records (one fetch outstanding at a time, at most
-:func:`fetch_records`), make a partition's fetched records ready for its lanes (a
-Kafka source's are sized in one pass and shaped when their batch starts, see
-:class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; other sources' are shaped at once),
-add them to the partition's :class:`~eventpipes.pipes.lanes.PartitionLanes` and
+:func:`fetch_records`), shape a partition's fetched records for its source (a Kafka
+source's in one pass, see :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`), add them
+to the partition's :class:`~eventpipes.pipes.lanes.PartitionLanes` and
 :class:`~eventpipes.pipes.offsets.OffsetTracker` a fetch at a time, start every batch
 that may start (its lane idle, its batch due), and commit the partitions whose commit
 point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
@@ -38,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -56,7 +55,7 @@ from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
-from eventpipes.pipes.sources.kafka import KafkaShaper, SourceMessage
+from eventpipes.pipes.sources.kafka import KafkaShaper
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
@@ -86,10 +85,6 @@ STOP_GRACE_SECONDS = 10.0
 #: without reaching its target or its dead-letter topic.
 DLQ_RETRY_SECONDS = 1.0
 
-
-#: What a partition's lanes hold: pipe records, or (Kafka sources) the consumer's records
-#: with their sizes, shaped when their batch starts (``KafkaShaper.defer``).
-Buffered = PipeRecord | SourceMessage
 
 _SIZE = attrgetter("size")
 _KEY = attrgetter("key")
@@ -136,10 +131,10 @@ class Counters:
 
 @dataclass
 class _Partition:
-    lanes: PartitionLanes[Buffered]
+    lanes: PartitionLanes[PipeRecord]
     offsets: OffsetTracker
     shaper: KafkaShaper | None
-    """For a Kafka source: sizes a fetch's records (``defer``) and shapes each batch as it starts."""
+    """For a Kafka source: shapes the partition's records a fetch at a time."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     paused: bool = False
     revoked: bool = False
@@ -359,7 +354,7 @@ class PipeRunner:
     def _partition(self, tp: TopicPartition, first_offset: int) -> _Partition:
         partition = self._partitions.get(tp)
         if partition is None:
-            lanes: PartitionLanes[Buffered] = PartitionLanes(
+            lanes: PartitionLanes[PipeRecord] = PartitionLanes(
                 self._stream.parallelization_factor, self._policy, time.monotonic, size=_SIZE, key=_KEY, offset=_OFFSET)
             shaper = None
             if self.pipe.source_kind == "kafka":
@@ -374,14 +369,12 @@ class PipeRunner:
         partition = self._partition(tp, messages[0].offset)
         if partition.revoked:
             return
-        sizes: list[int] | None = None
-        items: list[Buffered]
         if partition.shaper is not None:
-            items, sizes = partition.shaper.defer(messages)  # shaped when their batch starts
+            items = partition.shaper.shape(messages)
         else:
             items = [self._shape(message) for message in messages]
         partition.offsets.read_many(list(map(_OFFSET, messages)))
-        partition.lanes.add_many(items, sizes)
+        partition.lanes.add_many(items)
         self.counters.records_read += len(messages)
 
     def _shape(self, message: ConsumerRecord[bytes, bytes]) -> PipeRecord:
@@ -436,7 +429,7 @@ class PipeRunner:
 
     # -- one batch -------------------------------------------------------------------
 
-    async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[Buffered]) -> None:
+    async def _run_batch(self, tp: TopicPartition, partition: _Partition, batch: LaneBatch[PipeRecord]) -> None:
         """Process the batch, then the lane's next batches while they are due, then free the lane.
 
         Going on with the lane's next batch here, rather than waking the loop to start it
@@ -444,13 +437,12 @@ class PipeRunner:
         in A/B runs, about the run-to-run noise). The loop is still woken when the
         partition may be resumed, and when the lane goes idle.
         """
-        shaper, lanes, half = partition.shaper, partition.lanes, self._buffer_limit // 2
-        next_batch: LaneBatch[Buffered] | None = batch
+        lanes, half = partition.lanes, self._buffer_limit // 2
+        next_batch: LaneBatch[PipeRecord] | None = batch
         try:
             while next_batch is not None:
-                items = shaper.shape(next_batch.items) if shaper is not None else cast(list[PipeRecord], next_batch.items)
-                await self._process(items)
-                partition.offsets.finish_many(list(map(_OFFSET, items)))
+                await self._process(next_batch.items)
+                partition.offsets.finish_many(list(map(_OFFSET, next_batch.items)))
                 if self._stopping or partition.revoked:
                     break
                 if partition.paused and lanes.buffered < half:

@@ -123,22 +123,3 @@ def test_finishing_batches_in_any_order_moves_the_commit_point_past_compaction()
     assert tracker.commit_point() == 3005
     with pytest.raises(ValueError):
         tracker.read_many([3006])
-
-
-@pytest.mark.parametrize("factor", [1, 3])
-def test_sizes_given_with_the_records_are_the_ones_the_payload_limit_counts(factor: int) -> None:
-    # The records are their own sizes; each lane gets its records' own sizes however they interleave.
-    def lanes_of() -> PartitionLanes[tuple[bytes, int]]:
-        return PartitionLanes(factor, BatchingPolicy(1000, 0, max_bytes=10), Clock(), size=lambda r: r[1],
-                              key=lambda r: r[0], offset=lambda r: r[1])
-
-    records = [(f"k{n % 4}".encode(), n % 7 + 1) for n in range(40)]
-    given, asked = lanes_of(), lanes_of()
-    given.add_many(records, [size for _, size in records])
-    asked.add_many(records)
-    assert {b.lane: b.items for b in given.take_ready()} == {b.lane: b.items for b in asked.take_ready()}
-    # Sizes that differ from what `size` says are the ones counted: told that every record is
-    # one byte, each lane's first batch takes ten records, as many as 10 bytes allow.
-    told = lanes_of()
-    told.add_many(records, [1] * len(records))
-    assert [len(b.items) for b in told.take_ready()] == [10] * factor

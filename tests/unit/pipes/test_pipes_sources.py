@@ -197,21 +197,3 @@ def test_the_c_shaping_loop_gives_what_the_python_loop_gives(fields: list[tuple[
     assert in_c == in_python
     assert [list(item.event.items()) for item in in_c] == [list(item.event.items()) for item in in_python]  # key order too
     assert all(type(item) is PipeRecord for item in in_c)
-
-
-@settings(max_examples=200, deadline=None)
-@given(fields=st.lists(message_st, max_size=20), partition=st.integers(0, 999))
-def test_deferred_records_carry_their_exact_sizes_and_shape_as_the_python_loop_does(
-        fields: list[tuple[int, int, int, bytes | None, bytes | None, tuple[tuple[str, bytes | None], ...]]],
-        partition: int) -> None:
-    messages = [ConsumerRecord("orders", partition, offset, timestamp, timestamp_type, key, value, None, 0, 0, headers)
-                for offset, timestamp, timestamp_type, key, value, headers in fields]
-    shaper = KafkaShaper("orders", partition, bootstrap_servers="b:9092")
-    items, sizes = shaper.defer(messages)
-    expected = shaper._shape(messages)
-    assert sizes == [record.size for record in expected]
-    # Messages the C loop can shape wait unshaped; the others (headers, unusual types) are shaped at once.
-    assert [item is message for item, message in zip(items, messages)] == [
-        not message.headers and type(message.key) is not bytearray for message in messages]
-    assert shaper.shape(items) == expected
-    assert shaper._shape(items) == expected  # the Python loop keeps records shaped already as they are

@@ -86,7 +86,7 @@ typedef struct {
     Py_ssize_t fixed, key_field, value_field;
 } Shared;
 
-/* What the loops read of one message. */
+/* What shape_one reads of one message. */
 typedef struct {
     PyObject *offset, *timestamp, *type_code, *key, *value, *headers;
 } Fields;
@@ -226,53 +226,35 @@ done:
     return result;
 }
 
-/* Parses the arguments shape and defer share into s, and their three leading ones. */
-static int
-parse_shared(PyObject *args, const char *name, PyObject **messages, PyObject **slow, Shared *s)
-{
-    PyObject *record_type;
-    char format[64];
-    PyOS_snprintf(format, sizeof(format), "OOOUUO!UUUnO!Unn:%s", name);
-    if (!PyArg_ParseTuple(args, format, messages, &record_type, slow, &s->source, &s->topic,
-                          &PyLong_Type, &s->partition, &s->bootstrap, &s->source_key, &s->prefix, &s->fixed,
-                          &PyDict_Type, &s->types, &s->default_type, &s->key_field, &s->value_field))
-        return -1;
-    if (!PyType_Check(record_type) || !PyType_IsSubtype((PyTypeObject *)record_type, &PyTuple_Type)) {
-        PyErr_SetString(PyExc_TypeError, "record_type must be a tuple subclass of 11 fields");
-        return -1;
-    }
-    s->record_type = (PyTypeObject *)record_type;
-    return 0;
-}
-
 PyDoc_STRVAR(shape_doc,
 "shape(messages, record_type, slow, source, topic, partition, bootstrap, source_key, prefix, fixed,\n"
 "      types, default_type, key_field, value_field) -> list\n\n"
-"KafkaShaper._shape's loop: one record_type per message, slow(message) for those it leaves to Python;\n"
-"an item that is a record_type already is taken as it is.");
+"KafkaShaper._shape's loop: one record_type per message, slow(message) for those it leaves to Python.");
 
 static PyObject *
 shape(PyObject *module, PyObject *args)
 {
-    PyObject *messages, *slow;
+    PyObject *messages, *record_type, *slow;
     Shared s;
-    if (parse_shared(args, "shape", &messages, &slow, &s) < 0)
+    if (!PyArg_ParseTuple(args, "OOOUUO!UUUnO!Unn:shape", &messages, &record_type, &slow, &s.source, &s.topic,
+                          &PyLong_Type, &s.partition, &s.bootstrap, &s.source_key, &s.prefix, &s.fixed,
+                          &PyDict_Type, &s.types, &s.default_type, &s.key_field, &s.value_field))
         return NULL;
+    if (!PyType_Check(record_type) || !PyType_IsSubtype((PyTypeObject *)record_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "record_type must be a tuple subclass of 11 fields");
+        return NULL;
+    }
+    s.record_type = (PyTypeObject *)record_type;
     PyObject *it = PyObject_GetIter(messages);
     if (it == NULL)
         return NULL;
     PyObject *records = PyList_New(0);
     PyObject *message;
     while (records != NULL && (message = PyIter_Next(it)) != NULL) {
-        PyObject *record;
-        if (Py_IS_TYPE(message, s.record_type)) {
-            record = Py_NewRef(message);
-        } else {
-            record = shape_one(&s, message);
-            if (record == Py_None) {
-                Py_DECREF(record);
-                record = PyObject_CallOneArg(slow, message);
-            }
+        PyObject *record = shape_one(&s, message);
+        if (record == Py_None) {
+            Py_DECREF(record);
+            record = PyObject_CallOneArg(slow, message);
         }
         Py_DECREF(message);
         if (record == NULL || PyList_Append(records, record) < 0)
@@ -285,54 +267,8 @@ shape(PyObject *module, PyObject *args)
     return records;
 }
 
-PyDoc_STRVAR(defer_doc,
-"defer(messages, record_type, slow, ...the rest as shape) -> (items, sizes)\n\n"
-"Each message with its payload size, left unshaped for shape() to shape later; a message this\n"
-"module cannot shape is shaped now by slow(message) and comes back as that record.");
-
-static PyObject *
-defer(PyObject *module, PyObject *args)
-{
-    PyObject *messages, *slow;
-    Shared s;
-    if (parse_shared(args, "defer", &messages, &slow, &s) < 0)
-        return NULL;
-    PyObject *it = PyObject_GetIter(messages);
-    if (it == NULL)
-        return NULL;
-    PyObject *items = PyList_New(0), *sizes = PyList_New(0), *message, *result = NULL;
-    while (items != NULL && sizes != NULL && (message = PyIter_Next(it)) != NULL) {
-        Fields f = {NULL, NULL, NULL, NULL, NULL, NULL};
-        PyObject *item = NULL, *size = NULL, *type_name;
-        int readable = read_message(message, &f);
-        if (readable > 0) {
-            Py_ssize_t n;
-            if ((type_name = type_name_of(&s, f.type_code)) != NULL && (n = size_of(&s, &f, type_name)) >= 0 &&
-                (size = PyLong_FromSsize_t(n)) != NULL)
-                item = Py_NewRef(message);
-        } else if (readable == 0) {
-            if ((item = PyObject_CallOneArg(slow, message)) != NULL)
-                size = PyObject_GetAttrString(item, "size");
-        }
-        release_fields(&f);
-        Py_DECREF(message);
-        if (item == NULL || size == NULL || PyList_Append(items, item) < 0 || PyList_Append(sizes, size) < 0) {
-            Py_CLEAR(items);
-        }
-        Py_XDECREF(item);
-        Py_XDECREF(size);
-    }
-    Py_DECREF(it);
-    if (items != NULL && sizes != NULL && !PyErr_Occurred())
-        result = PyTuple_Pack(2, items, sizes);
-    Py_XDECREF(items);
-    Py_XDECREF(sizes);
-    return result;
-}
-
 static PyMethodDef methods[] = {
     {"shape", shape, METH_VARARGS, shape_doc},
-    {"defer", defer, METH_VARARGS, defer_doc},
     {NULL, NULL, 0, NULL},
 };
 

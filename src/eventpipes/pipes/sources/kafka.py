@@ -25,16 +25,15 @@ from eventpipes.pipes.record import PipeRecord
 from eventpipes.records import Record
 
 _c_shape: Callable[..., list[PipeRecord]] | None
-_c_defer: Callable[..., tuple[list[Any], list[int]]] | None
 try:
     # The same loop as KafkaShaper._shape in C (~0.6 µs per record instead of ~1.8 µs), built
     # by setup.py where a C compiler is found; without one the Python loop runs instead.
     # Imported as an attribute of the package: import-linter reads no compiled module, and
     # took ``from eventpipes.pipes.sources._kafka_shape import`` for an import of the root.
     from eventpipes.pipes.sources import _kafka_shape
-    _c_shape, _c_defer = _kafka_shape.shape, _kafka_shape.defer
+    _c_shape = _kafka_shape.shape
 except ImportError:  # pragma: no cover - depends on the build machine
-    _c_shape = _c_defer = None
+    _c_shape = None
 
 EVENT_SOURCE = "SelfManagedKafka"
 TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
@@ -108,7 +107,7 @@ class KafkaShaper:
         skeleton = self._event(self._id_prefix, 0, 0, "")
         skeleton["headers"] = []
         self._fixed = len(json.dumps(skeleton, separators=(",", ":"), ensure_ascii=False).encode()) + 1 - 2
-        # What the C loops take after the messages: what the records of this partition share.
+        # What the C loop takes after the messages: what the records of this partition share.
         self._c_arguments = (PipeRecord, self._shape_one, EVENT_SOURCE, topic, partition, bootstrap_servers,
                              self._source_key, self._id_prefix, self._fixed, TIMESTAMP_TYPES, "CREATE_TIME",
                              _KEY_FIELD, _VALUE_FIELD)
@@ -120,29 +119,13 @@ class KafkaShaper:
             "timestamp": timestamp, "timestampType": timestamp_type,
         }
 
-    def defer(self, messages: Iterable[SourceMessage]) -> tuple[list[PipeRecord | SourceMessage], list[int]]:
-        """The messages with their exact payload sizes, most of them left to be shaped later.
-
-        A pipe buffers records in its lanes until their batch starts; shaped there, each
-        held three containers (record, event, ``headers``) that every garbage collection
-        rescanned while it waited. Left as the consumer's records, each is one, and the
-        events of a batch are made when it starts (:meth:`shape`) and dropped soon after.
-        A message that needs the Python loop (headers, a conversion) is shaped now.
-        Without the C module every message is shaped now.
-        """
-        if _c_defer is None:
-            records = self.shape(messages)
-            return list(records), [record.size for record in records]
-        return _c_defer(messages, *self._c_arguments)
-
-    def shape(self, messages: Iterable[PipeRecord | SourceMessage]) -> list[PipeRecord]:
-        """The messages (of this partition, in offset order) as pipe records; a pipe record is kept as it is."""
+    def shape(self, messages: Iterable[SourceMessage]) -> list[PipeRecord]:
+        """The messages (of this partition, in offset order) as pipe records."""
         enabled = gc.isenabled()
-        # The loop makes three containers per record, none of them in a cycle. Shaping a
-        # whole fetch (``defer`` without the C module) with the collector on ran it every
-        # ~230 records, rescanning the records buffered in the lanes (a third of this
-        # function's time); a batch of deferred records costs it little either way. Off for the loop (it does not yield, so no other task runs
-        # meanwhile), and one young collection follows.
+        # The loop makes three containers per record, none of them in a cycle; left on, the
+        # cyclic collector ran every ~230 records and rescanned the records still buffered
+        # in the lanes (a third of this function's time). Off for the loop (it does not
+        # yield, so no other task runs meanwhile), and one young collection follows.
         gc.disable()
         try:
             return self._shape_c(messages) if _c_shape is not None else self._shape(messages)
@@ -150,7 +133,7 @@ class KafkaShaper:
             if enabled:
                 gc.enable()
 
-    def _shape_c(self, messages: Iterable[PipeRecord | SourceMessage]) -> list[PipeRecord]:
+    def _shape_c(self, messages: Iterable[SourceMessage]) -> list[PipeRecord]:
         """:meth:`_shape` in C; a record with headers (or of unusual types) is left to :meth:`_shape_one`."""
         assert _c_shape is not None
         return _c_shape(messages, *self._c_arguments)
@@ -158,7 +141,7 @@ class KafkaShaper:
     def _shape_one(self, message: SourceMessage) -> PipeRecord:
         return self._shape((message,))[0]
 
-    def _shape(self, messages: Iterable[PipeRecord | SourceMessage]) -> list[PipeRecord]:
+    def _shape(self, messages: Iterable[SourceMessage]) -> list[PipeRecord]:
         topic, partition, prefix, fixed = self.topic, self.partition, self._id_prefix, self._fixed
         bootstrap, source_key, types = self._bootstrap, self._source_key, TIMESTAMP_TYPES
         b64 = binascii.b2a_base64
@@ -166,9 +149,6 @@ class KafkaShaper:
         records: list[PipeRecord] = []
         append = records.append
         for message in messages:
-            if isinstance(message, PipeRecord):  # shaped already (see defer)
-                append(message)
-                continue
             offset, timestamp, key, value, headers = (message.offset, message.timestamp, message.key,
                                                       message.value, message.headers)
             if headers and needs_conversion is not None and needs_conversion(headers):
