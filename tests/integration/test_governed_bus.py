@@ -15,7 +15,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer as ConfluentDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from eventpipes.bus.codec import CONTENT_TYPE_AVRO, ENVELOPE_HEADER
+from eventpipes.kafka.headers import CONTENT_TYPE_AVRO, ENVELOPE_HEADER
 from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.main import cli

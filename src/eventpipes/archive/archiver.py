@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from eventpipes.kafka.headers import ARCHIVED_CARRIED_HEADERS, ENCRYPTION_HEADER
 from eventpipes.archive import crypto
 from eventpipes.archive.errors import ArchiveKeyError
 from eventpipes.archive.model import StoredArchive
@@ -37,8 +38,6 @@ from eventpipes.records import Record
 
 log = logging.getLogger(__name__)
 
-#: Bus record headers kept on archived records.
-CARRIED_HEADERS = frozenset({"trace-header", "content-type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +117,7 @@ class Archiver:
         if not names:
             return []
         timestamp = _event_time_ms(event, record.timestamp_ms)
-        headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
+        headers = [(k, v) for k, v in record.headers if k in ARCHIVED_CARRIED_HEADERS]
         value = record.value or b""
         out = []
         for name in sorted(names):
@@ -128,7 +127,7 @@ class Archiver:
                 out.append(ArchiveRecord(archive_topic(name), event["id"].encode(), value, timestamp, headers, partition))
             else:
                 out.append(ArchiveRecord(archive_topic(name), event["id"].encode(), crypto.encrypt(key, name, value), timestamp,
-                                         [*headers, (crypto.ENCRYPTION_HEADER, crypto.ALGORITHM)], partition))
+                                         [*headers, (ENCRYPTION_HEADER, crypto.ALGORITHM)], partition))
         return out
 
     async def write(self, records: list[Any]) -> None:

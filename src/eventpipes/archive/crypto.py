@@ -18,10 +18,9 @@ from collections.abc import Mapping
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from eventpipes.kafka.headers import ENCRYPTION_HEADER
 from eventpipes.archive.errors import ArchiveKeyError
 
-#: Header marking an encrypted archive record.
-ENCRYPTION_HEADER = "eventpipes-encryption"
 ALGORITHM = b"AES-GCM"
 NONCE_BYTES = 12
 

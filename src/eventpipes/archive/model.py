@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from eventpipes.arns import DEFAULT_BUS, archive_arn, bus_arn, bus_of_arn, replay_arn, rule_arn, rule_of_arn
 from eventpipes.archive.errors import IllegalStatusException, InvalidEventPatternException, ValidationException
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
 
@@ -41,7 +42,6 @@ REPLAY_NAME_MAX = 64
 DESCRIPTION_MAX = 512
 #: EventBridge runs at most 10 replays at once per account and region.
 MAX_CONCURRENT_REPLAYS = 10
-DEFAULT_BUS = "default"
 DAY_MS = 86_400_000
 
 #: A replay job reports at least this often while it runs ...
@@ -209,21 +209,6 @@ class StoredArchive:
         return cls(Archive.model_validate(body["Archive"]), int(body["CreationTime"]), body.get("KeyCheck"))
 
 
-def archive_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:events:{region}:{account}:archive/{name}"
-
-
-def bus_arn(region: str, account: str, bus: str) -> str:
-    return f"arn:aws:events:{region}:{account}:event-bus/{bus}"
-
-
-def replay_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:events:{region}:{account}:replay/{name}"
-
-
-def rule_arn(region: str, account: str, bus: str, rule: str) -> str:
-    scope = rule if bus == DEFAULT_BUS else f"{bus}/{rule}"
-    return f"arn:aws:events:{region}:{account}:rule/{scope}"
 
 
 def bus_of_destination(destination: str) -> str:
@@ -232,8 +217,7 @@ def bus_of_destination(destination: str) -> str:
     Raises:
         ValidationException: neither a bus name nor an event-bus ARN.
     """
-    match = re.match(r"^arn:aws[a-z-]*:events:[a-z0-9-]*:\d{0,12}:event-bus/(.+)$", destination)
-    name = match.group(1) if match else destination
+    name = bus_of_arn(destination) or destination
     if not re.match(NAME_PATTERN, name):
         raise ValidationException("Destination.Arn", f"{destination!r} is not an event bus ARN")
     return name
@@ -245,12 +229,12 @@ def rule_of_filter(bus: str, value: str) -> str:
     Raises:
         ValidationException: an ARN of a rule on another bus, or not a rule at all.
     """
-    match = re.match(r"^arn:aws[a-z-]*:events:[a-z0-9-]*:\d{0,12}:rule/(?:(.+)/)?([^/]+)$", value)
-    if match:
-        rule_bus = match.group(1) or DEFAULT_BUS
+    parsed = rule_of_arn(value)
+    if parsed is not None:
+        rule_bus, rule = parsed
         if rule_bus != bus:
             raise ValidationException("Destination.FilterArns", f"rule {value} is not on the archive's bus {bus}")
-        return match.group(2)
+        return rule
     if not re.match(NAME_PATTERN, value) or len(value) > 64:
         raise ValidationException("Destination.FilterArns", f"{value!r} is neither a rule name nor a rule ARN")
     return value

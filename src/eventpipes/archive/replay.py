@@ -57,8 +57,9 @@ from eventpipes.archive.model import (
     check_window, rule_of_filter,
 )
 from eventpipes.archive.store import ArchiveStore, CancelWatch, now_ms
-from eventpipes.bus.router import REPLAY_RULES_HEADER
+from eventpipes.arns import replay_arn
 from eventpipes.kafka.batches import BatchProducer
+from eventpipes.kafka.headers import ARCHIVED_CARRIED_HEADERS, REPLAY_NAME_HEADER, REPLAY_POSITION_HEADER, REPLAY_RULES_HEADER
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, TopicSpec, archive_topic, replay_topic
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,6 @@ LATE_GRACE_MS = 15 * 60_000
 CHECKPOINT_SECONDS = 0.5
 #: A partition whose merge buffer holds this many records is paused until it drains.
 BUFFER_HIGH = 5_000
-REPLAY_NAME_HEADER = "replay-name"
-POSITION_HEADER = "eventpipes-replay-position"
-CARRIED_HEADERS = frozenset({"trace-header", "content-type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +186,6 @@ def cancel_replay(store: ArchiveStore, name: str) -> dict[str, Any]:
 
 
 def _short(store: ArchiveStore, name: str, state: ReplayState, reason: str) -> dict[str, Any]:
-    from eventpipes.archive.model import replay_arn
 
     return {"ReplayArn": replay_arn(store.settings.region, store.settings.account, name), "State": state.value, "StateReason": reason}
 
@@ -352,8 +349,8 @@ class ReplayJob:
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
                     headers = dict(record.headers or [])
-                    if headers.get(REPLAY_NAME_HEADER) == name and POSITION_HEADER in headers:
-                        partition, offset = (int(x) for x in headers[POSITION_HEADER].decode().split(":"))
+                    if headers.get(REPLAY_NAME_HEADER) == name and REPLAY_POSITION_HEADER in headers:
+                        partition, offset = (int(x) for x in headers[REPLAY_POSITION_HEADER].decode().split(":"))
                         if offset >= positions.get(partition, 0):
                             positions[partition] = offset + 1
                             found += 1
@@ -438,8 +435,8 @@ class ReplayJob:
                 value = record.value or b""
                 if key is not None:
                     value = crypto.decrypt(key, archive, value)
-                headers = [h for h in record.headers if h[0] in CARRIED_HEADERS] if record.headers else []
-                headers += [(REPLAY_NAME_HEADER, name_bytes), (POSITION_HEADER, f"{p}:{record.offset}".encode()), *rules_header]
+                headers = [h for h in record.headers if h[0] in ARCHIVED_CARRIED_HEADERS] if record.headers else []
+                headers += [(REPLAY_NAME_HEADER, name_bytes), (REPLAY_POSITION_HEADER, f"{p}:{record.offset}".encode()), *rules_header]
                 producer.append(out_of[p], record.key, _with_replay_name(value, suffix, r.name), record.timestamp if keep_time else None, headers)
                 replayed += 1
                 last_time = max(last_time or 0, record.timestamp)

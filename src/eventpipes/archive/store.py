@@ -28,7 +28,8 @@ from kafka.errors import KafkaError
 
 from eventpipes.archive import crypto
 from eventpipes.archive.errors import ArchiveKeyError, ResourceAlreadyExistsException, ResourceNotFoundException
-from eventpipes.archive.model import Archive, Replay, StoredArchive, archive_arn, bus_arn, check_name, check_pattern
+from eventpipes.archive.model import Archive, Replay, StoredArchive, check_name, check_pattern
+from eventpipes.arns import archive_arn, bus_arn
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import make_producer

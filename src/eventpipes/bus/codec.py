@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_AVRO, CONTENT_TYPE_JSON, ENVELOPE_HEADER
 from eventpipes.events.envelope import REQUIRED_FIELDS, Event
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.records import Record
@@ -32,11 +33,6 @@ from eventpipes.schemas.avro_json import from_datum
 from eventpipes.schemas.errors import UndecodableRecord
 from eventpipes.schemas.serde import AvroDeserializer, SchemaRegistry
 
-CONTENT_TYPE = "content-type"
-CONTENT_TYPE_JSON = b"application/json"
-CONTENT_TYPE_AVRO = b"application/vnd.eventpipes.avro"
-#: The envelope of an Avro bus record, without ``detail``, as compact JSON.
-ENVELOPE_HEADER = "eventpipes-envelope"
 
 
 def envelope_header(event: Event) -> bytes:

@@ -15,9 +15,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from eventpipes.kafka.headers import GROUP_HEADER, TRACE_HEADER
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.names import rule_arn, target_arn
-from eventpipes.bus.router import GROUP_HEADER, ingestion_time_ms
+from eventpipes.arns import rule_arn
+from eventpipes.bus.names import target_arn
+from eventpipes.bus.router import ingestion_time_ms
 from eventpipes.bus.targets.base import BatchTargetSender, Delivery, DeliveryFailed, TargetSender
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff, DeadLetterInfo, DlqErrorCode, RetryPolicy, dead_letter_headers
@@ -169,7 +171,7 @@ class DeliveryWorker:
                 retry_attempts=max(attempts - 1, 0), rule_arn=self._rule_arn, target_arn=self._target_arn,
             )
         )
-        carried = [(k, v) for k, v in record.headers if k == "trace-header"]
+        carried = [(k, v) for k, v in record.headers if k == TRACE_HEADER]
         # If this write fails the exception stops the agent before the offset is committed: redelivered later.
         await self._sink.send_all([OutRecord(dlq.topic, record.key, record.value or b"", [*headers, *carried])])
 

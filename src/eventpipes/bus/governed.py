@@ -25,7 +25,8 @@ import fastavro
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from eventpipes.bus.codec import CONTENT_TYPE, CONTENT_TYPE_AVRO, ENVELOPE_HEADER, envelope_header
+from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_AVRO, ENVELOPE_HEADER
+from eventpipes.bus.codec import envelope_header
 from eventpipes.events.envelope import Event
 from eventpipes.events.errors import InternalFailure
 from eventpipes.kafka.admin import Admin

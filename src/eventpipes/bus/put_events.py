@@ -17,6 +17,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, TRACE_HEADER
 from eventpipes.events.entries import (
     DEFAULT_BUS,
     PreparedEntry,
@@ -33,7 +34,6 @@ from eventpipes.kafka.producer import delivery_timeout_seconds, make_producer
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings, get_settings
 
-CONTENT_TYPE_JSON = b"application/json"
 
 #: A governed entry's bus record: Avro value and headers (``eventpipes.bus.codec``).
 _Encoded = tuple[bytes, list[tuple[str, bytes]]]
@@ -121,10 +121,10 @@ class EventBusClient:
         return results
 
     def _send(self, producer: KafkaProducer, prepared: PreparedEntry, encoded: _Encoded | None) -> Any:
-        value, headers = encoded if encoded is not None else (prepared.event.to_json(), [("content-type", CONTENT_TYPE_JSON)])
+        value, headers = encoded if encoded is not None else (prepared.event.to_json(), [(CONTENT_TYPE, CONTENT_TYPE_JSON)])
         headers = list(headers)
         if prepared.trace_header is not None:
-            headers.append(("trace-header", prepared.trace_header.encode()))
+            headers.append((TRACE_HEADER, prepared.trace_header.encode()))
         try:
             return producer.send(
                 bus_topic(prepared.bus),

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from eventpipes.kafka.headers import ERROR_HEADER, GROUP_HEADER, INGESTION_HEADER, REPLAY_RULES_HEADER, ROUTED_CARRIED_HEADERS, RULE_HEADER, SOURCE_HEADER
 from eventpipes.bus.codec import BusDecoder
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
@@ -34,18 +35,7 @@ from eventpipes.patterns import Ruler
 from eventpipes.records import Record
 from eventpipes.topology.model import Rule
 
-INGESTION_HEADER = "eventpipes-ingestion-time"
-RULE_HEADER = "eventpipes-rule"
-ERROR_HEADER = "eventpipes-error"
-#: On delivery records: the consumer group whose router wrote them. Delivery topics are
-#: named by bus, rule and target, so two deployments of one topology (two groups) share
-#: them; each group's delivery handlers deliver only what its own routers routed.
-GROUP_HEADER = "eventpipes-group"
-#: On replay-topic records: the comma-separated rules a replay is limited to.
-REPLAY_RULES_HEADER = "eventpipes-replay-rules"
 
-#: Headers of the bus record the router carries on to delivery records.
-CARRIED_HEADERS = frozenset({"trace-header", "eventpipes-path"})
 
 
 class ArchiveTap(Protocol):
@@ -103,7 +93,7 @@ class Router:
             matched = _only_named_rules(matched, record.headers)
         if not matched:
             return []
-        headers = [(k, v) for k, v in record.headers if k in CARRIED_HEADERS]
+        headers = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS]
         headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
         headers += self._group_header
         out = []
@@ -124,7 +114,7 @@ class Router:
             await self._sink.send_all(out)
 
     def _set_aside(self, record: Record, error: InvalidEvent) -> OutRecord:
-        headers = [*record.headers, (ERROR_HEADER, error.message.encode()), ("eventpipes-source", record.where.encode())]
+        headers = [*record.headers, (ERROR_HEADER, error.message.encode()), (SOURCE_HEADER, record.where.encode())]
         return OutRecord(invalid_events_topic(self.bus), record.key, record.value or b"", headers)
 
 

@@ -10,7 +10,8 @@ from eventpipes.bus.codec import BusDecoder, is_avro
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException
-from eventpipes.events.entries import DEFAULT_BUS, bus_name_of
+from eventpipes.arns import DEFAULT_BUS
+from eventpipes.events.entries import bus_name_of
 from eventpipes.events.envelope import parse_time
 from eventpipes.events.errors import EntryError, InvalidEvent
 from eventpipes.kafka.admin import Admin

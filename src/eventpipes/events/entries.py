@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Sequence
 
+from eventpipes.arns import DEFAULT_BUS, bus_of_arn
 from eventpipes.errors import ValidationException
 from eventpipes.events.envelope import Event, format_time, parse_time
 from eventpipes.events.errors import EntryError, InvalidArgument, MalformedDetail, NotAuthorizedForSource
@@ -29,12 +30,10 @@ MAX_TRACE_HEADER = 500
 
 ENTRY_FIELDS = ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
 
-DEFAULT_BUS = "default"
 
 # EventBridge allows [/.\-_A-Za-z0-9]+; Kafka topic names cannot hold '/', and the
 # bus topic's prefix leaves 234 of Kafka's 249 characters for the name.
 _BUS_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,234}$")
-_BUS_ARN = re.compile(r"^arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus/(?P<name>.+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +128,7 @@ def bus_name_of(value: Any) -> str:
     """
     if not isinstance(value, str) or not value:
         raise InvalidArgument("Parameter EventBusName is not valid. Reason: it must be a non-empty string.", field="EventBusName")
-    arn = _BUS_ARN.match(value)
-    name = arn.group("name") if arn else value
+    name = bus_of_arn(value) or value
     if not _BUS_NAME.match(name):
         raise InvalidArgument(
             f"Parameter EventBusName is not valid. Reason: {name!r} must be 1 to 234 of A-Z a-z 0-9 . _ - "

@@ -12,6 +12,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from eventpipes.arns import pipe_arn
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.pipes import state
 from eventpipes.pipes.errors import PipeNotFound
@@ -71,7 +72,7 @@ def describe(settings: Settings, name: str, pipe: Pipe | None = None) -> dict[st
     topic = pipe.source_topic if pipe is not None else status.get("Source")
     body: dict[str, Any] = {
         "Name": name,
-        "Arn": pipe.arn(settings.region, settings.account) if pipe else f"arn:aws:pipes:{settings.region}:{settings.account}:pipe/{name}",
+        "Arn": pipe.arn(settings.region, settings.account) if pipe else pipe_arn(settings.region, settings.account, name),
         "DesiredState": (desired or {}).get("DesiredState", "STOPPED"),
         "CurrentState": current,
     }

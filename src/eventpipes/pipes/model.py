@@ -28,6 +28,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from eventpipes.arns import pipe_arn
 from eventpipes.retry import DeadLetterConfig, INFINITE, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
 
 #: CreatePipe's name rule: 1..64 of these characters.
@@ -231,4 +232,4 @@ class Pipe(Model):
         return tuple(f.pattern for f in criteria.filters) if criteria is not None else ()
 
     def arn(self, region: str, account: str) -> str:
-        return f"arn:aws:pipes:{region}:{account}:pipe/{self.name}"
+        return pipe_arn(region, account, self.name)

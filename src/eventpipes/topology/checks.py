@@ -10,7 +10,8 @@ from typing import Any
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
 from eventpipes.pipes.checks import check_pipes
 from eventpipes.transform import InvalidTargetInput, parse_path, target_input_from_dict
-from eventpipes.topology.model import DEFAULT_BUS, Topology
+from eventpipes.arns import DEFAULT_BUS
+from eventpipes.topology.model import Topology
 
 Finding = tuple[str, str]
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from eventpipes.arns import DEFAULT_BUS
 from eventpipes.pipes.model import Pipe
 from eventpipes.archive.model import Archive
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
@@ -29,8 +30,6 @@ TOPIC_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 BusName = Annotated[str, Field(min_length=1, max_length=234, pattern=BUS_NAME_PATTERN)]
 TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=TOPIC_PATTERN)]
-
-DEFAULT_BUS = "default"
 
 #: The parts of a topology a worker can run (``eventpipes run --role``): its routers
 #: (buses, replays, archives), its targets' delivery, its pipes.

@@ -8,8 +8,8 @@ from typing import Any
 
 from eventpipes.bus.delivery import DeliveryWorker
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.router import GROUP_HEADER, INGESTION_HEADER
-from eventpipes.bus.targets.bus import PATH_HEADER, BusTarget
+from eventpipes.kafka.headers import GROUP_HEADER, INGESTION_HEADER, PATH_HEADER
+from eventpipes.bus.targets.bus import BusTarget
 from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.records import OutRecord, Record
 from eventpipes.retry import Backoff

@@ -6,10 +6,12 @@ import json
 
 import pytest
 
-from eventpipes.bus.codec import CONTENT_TYPE_AVRO, ENVELOPE_HEADER, BusDecoder, is_avro
+from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.kafka.headers import CONTENT_TYPE_AVRO, ENVELOPE_HEADER
 from eventpipes.bus.governed import DetailEncoder
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.router import ERROR_HEADER, Router
+from eventpipes.bus.router import Router
+from eventpipes.kafka.headers import ERROR_HEADER
 from eventpipes.events.envelope import Event
 from eventpipes.events.errors import InternalFailure, InvalidEvent
 from eventpipes.kafka.topics import delivery_topic, invalid_events_topic

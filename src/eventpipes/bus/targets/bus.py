@@ -8,12 +8,12 @@ it would otherwise circle between buses for ever.
 
 from __future__ import annotations
 
+from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, PATH_HEADER, TRACE_HEADER
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.records import OutRecord, RecordSink
 from eventpipes.retry import DlqErrorCode
 from eventpipes.kafka.topics import bus_topic
 
-PATH_HEADER = "eventpipes-path"
 
 #: EventBridge allows a chain of buses; five hops is far past any sane topology.
 MAX_HOPS = 5
@@ -45,8 +45,8 @@ class BusTarget:
                     retryable=False,
                 )
                 continue
-            headers = [("content-type", b"application/json"), (PATH_HEADER, ",".join(path).encode())]
-            headers += [(k, v) for k, v in delivery.headers if k == "trace-header"]
+            headers = [(CONTENT_TYPE, CONTENT_TYPE_JSON), (PATH_HEADER, ",".join(path).encode())]
+            headers += [(k, v) for k, v in delivery.headers if k == TRACE_HEADER]
             out.append((n, OutRecord(bus_topic(self._bus), delivery.event_id, delivery.payload, headers)))
         try:
             await self._sink.send_all([record for _, record in out])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, RULE_HEADER, TRACE_HEADER
 from eventpipes.bus.targets.base import Delivery, DeliveryFailed
 from eventpipes.records import OutRecord, RecordSink
 from eventpipes.retry import DlqErrorCode
@@ -46,6 +47,6 @@ class TopicTarget:
 
 
 def _passed_on(delivery: Delivery) -> list[tuple[str, bytes]]:
-    headers = [("content-type", b"application/json"), ("eventpipes-rule", delivery.rule.encode())]
-    headers += [(k, v) for k, v in delivery.headers if k == "trace-header"]
+    headers = [(CONTENT_TYPE, CONTENT_TYPE_JSON), (RULE_HEADER, delivery.rule.encode())]
+    headers += [(k, v) for k, v in delivery.headers if k == TRACE_HEADER]
     return headers

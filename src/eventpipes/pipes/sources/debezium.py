@@ -21,7 +21,7 @@ import json
 from typing import Any, Literal
 
 from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
-from eventpipes.pipes.sources.dynamodb import stream_arn
+from eventpipes.arns import dynamodb_stream_arn
 from eventpipes.records import Record
 
 OPERATIONS = {"c": "INSERT", "r": "INSERT", "u": "MODIFY", "d": "REMOVE"}
@@ -95,5 +95,5 @@ def debezium_event(record: Record, *, view_type: StreamViewType, region: str, ac
         "eventSource": "aws:dynamodb",
         "awsRegion": region,
         "dynamodb": dynamodb,
-        "eventSourceARN": stream_arn(region, account, table, record.topic),
+        "eventSourceARN": dynamodb_stream_arn(region, account, table, record.topic),
     }

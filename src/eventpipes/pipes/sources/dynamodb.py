@@ -14,15 +14,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eventpipes.arns import dynamodb_stream_arn
 from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
 from eventpipes.records import Record
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
-
-
-def stream_arn(region: str, account: str, table: str, label: str) -> str:
-    """``arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>``."""
-    return f"arn:aws:dynamodb:{region}:{account}:table/{table}/stream/{label}"
 
 
 def dynamodb_event(record: Record, *, region: str, account: str) -> dict[str, Any]:
@@ -48,7 +44,7 @@ def dynamodb_event(record: Record, *, region: str, account: str) -> dict[str, An
         "eventSource": body.get("eventSource", "aws:dynamodb"),
         "awsRegion": body.get("awsRegion", region),
         "dynamodb": body["dynamodb"],
-        "eventSourceARN": body.get("eventSourceARN", stream_arn(region, account, record.topic, record.topic)),
+        "eventSourceARN": body.get("eventSourceARN", dynamodb_stream_arn(region, account, record.topic, record.topic)),
     }
     for extra in ("userIdentity",):
         if extra in body:
