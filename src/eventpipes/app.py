@@ -33,16 +33,11 @@ from aiohttp import web
 
 from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
 from eventpipes.archive.store import ArchiveStore
-from eventpipes.bus.delivery import DeliveryWorker
+from eventpipes.bus.delivery import DeliveryWorker, target_spec
 from eventpipes.bus.governed import publish_governance
+from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
-from eventpipes.bus.targets.base import TargetSender
-from eventpipes.bus.targets.bus import BusTarget
-from eventpipes.bus.targets.function import FunctionTarget
-from eventpipes.bus.targets.http import HttpTarget
-from eventpipes.bus.targets.ratelimit import TokenBucket
-from eventpipes.bus.targets.topic import TopicTarget
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import Handler, PartitionWorker
@@ -54,7 +49,11 @@ from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff
 from eventpipes.settings import Settings
-from eventpipes.topology.model import WORKER_ROLES, Rule, Target, Topology
+from eventpipes.targets.adapters import EventSender
+from eventpipes.targets.base import TargetContext
+from eventpipes.targets.build import make_target
+from eventpipes.targets.ratelimit import TokenBucket
+from eventpipes.topology.model import WORKER_ROLES, ApiDestination, Connection, Topology
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +93,8 @@ def topic_specs(topology: Topology) -> list[TopicSpec]:
         for target in rule.targets:
             topic = delivery_topic(rule.event_bus_name, rule.name, target.id)
             specs[topic] = internal_topic_spec(topic, partitions)
-            if target.topic:
-                specs.setdefault(target.topic, TopicSpec(target.topic, partitions))
+            if (target_topic := target.destination_of("Topic")) is not None:
+                specs.setdefault(target_topic, TopicSpec(target_topic, partitions))
             if target.dead_letter_config:
                 specs.setdefault(target.dead_letter_config.topic, internal_topic_spec(target.dead_letter_config.topic, 1))
     return list(specs.values())
@@ -167,7 +166,7 @@ class Worker:
     runtime: PartitionWorker
     sink: WorkerSink
     metrics: Metrics
-    senders: list[TargetSender]
+    senders: list[EventSender]
     web_port: int | None
     follower: ArchiveFollower
 
@@ -176,6 +175,8 @@ class Worker:
     """The topology's RUNNING pipes, run next to the routers (``eventpipes.pipes.embedded``)."""
     routing: bool
     """Whether there is anything to route (a file of pipes only has not)."""
+    put_events: AsyncPutEvents | None = None
+    """PutEvents for the pipes' bus targets (closed with the worker)."""
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
@@ -194,6 +195,8 @@ class Worker:
             self.follower.stop()
             for sender in self.senders:
                 await sender.close()
+            if self.put_events is not None:
+                self.put_events.close()
             await self.sink.stop()
             if site is not None:
                 await site.cleanup()
@@ -215,7 +218,7 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     sink = WorkerSink(settings.bootstrap_servers)
     buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
     handlers: dict[str, Handler] = {}
-    senders: list[TargetSender] = []
+    senders: list[EventSender] = []
     backoff = Backoff(base_seconds=settings.retry_base_seconds)
     with ArchiveStore(settings) as store:
         archives = list(store.archives().values())
@@ -234,9 +237,11 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
             if rules:
                 handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count,
                                                       group=options.group).route
+        context = TargetContext(sink, settings.region, settings.account, source_bus=name,
+                                api_destination=_destinations(topology, buckets))
         for rule in rules if delivery else []:
             for target in rule.targets:
-                sender = _sender(topology, rule, target, sink, buckets)
+                sender = EventSender(make_target(target_spec(rule, target), context))
                 senders.append(sender)
                 worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
                                         account=settings.account, backoff=backoff, group=options.group)
@@ -244,10 +249,11 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
     follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
+    put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
-                          definition=options.definition)
+                          definition=options.definition, put_events=put_events)
     return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
-                  routing=bool(handlers))
+                  routing=bool(handlers), put_events=put_events)
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:
@@ -263,16 +269,14 @@ def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable
     return send
 
 
-def _sender(topology: Topology, rule: Rule, target: Target, sink: RecordSink, buckets: dict[str, TokenBucket]) -> TargetSender:
-    if target.topic is not None:
-        return TopicTarget(sink, target.topic, target.partition_key_path)
-    if target.event_bus is not None:
-        return BusTarget(sink, rule.event_bus_name, target.event_bus)
-    if target.api_destination is not None:
-        destination = topology.api_destination(target.api_destination)
-        return HttpTarget(destination, topology.connection(destination.connection_name), target.http_parameters, buckets[destination.name])
-    assert target.function is not None
-    return FunctionTarget(target.function)
+def _destinations(topology: Topology, buckets: dict[str, TokenBucket]) -> Callable[[str], tuple[ApiDestination, Connection, TokenBucket]]:
+    """API destination name → the destination, its connection and its rate limit (one per destination)."""
+
+    def resolve(name: str) -> tuple[ApiDestination, Connection, TokenBucket]:
+        destination = topology.api_destination(name)
+        return destination, topology.connection(destination.connection_name), buckets[name]
+
+    return resolve
 
 
 def _deliver_all(worker: DeliveryWorker) -> Handler:

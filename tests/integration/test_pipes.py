@@ -21,6 +21,7 @@ import pytest
 import test_pipe_support as support
 from eventpipes.kafka.offsets import committed_offsets
 from eventpipes.kafka.topics import bus_topic
+from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.pipes.runner import PipeRunner
 from eventpipes.records import Record
 from eventpipes.testing import HttpReceiver, KafkaCluster, ReceivedRequest, unique_name, wait_until
@@ -34,7 +35,8 @@ def pipe_of(yaml_text: str) -> Any:
 @contextmanager
 def running(kafka: KafkaCluster, yaml_text: str) -> Iterator[PipeRunner]:
     """Run one pipe in a thread; stop it (and wait) on exit."""
-    runner = PipeRunner(pipe_of(yaml_text), kafka.settings, report_status=False)
+    put_events = AsyncPutEvents(kafka.settings)
+    runner = PipeRunner(pipe_of(yaml_text), kafka.settings, report_status=False, put_events=put_events)
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     errors: list[BaseException] = []
@@ -52,6 +54,7 @@ def running(kafka: KafkaCluster, yaml_text: str) -> Iterator[PipeRunner]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(timeout=30)
+        put_events.close()
         assert not thread.is_alive(), "the pipe did not stop"
         assert not errors, errors
 

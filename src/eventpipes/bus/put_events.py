@@ -10,6 +10,7 @@ naming the fields, and the others are written as Confluent-framed Avro (``bus.co
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -169,3 +170,27 @@ def put_events(entries: Sequence[Any], *, bus: str = DEFAULT_BUS, settings: Sett
     """PutEvents in one call, with a client opened and closed around it."""
     with EventBusClient(settings) as client:
         return client.put_events(entries, bus=bus)
+
+
+class AsyncPutEvents:
+    """PutEvents as the targets family calls it (``eventpipes.targets.base.PutEvents``): a pipe's bus target.
+
+    One client, opened on first use and shared by every call; each call runs in a worker
+    thread (the client is kafka-python's, synchronous). Returns, per entry, None when put,
+    else ``"<ErrorCode>: <ErrorMessage>"``.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: EventBusClient | None = None
+
+    async def __call__(self, entries: list[dict[str, Any]], bus: str) -> list[str | None]:
+        if self._client is None:
+            self._client = EventBusClient(self._settings)
+        result = await asyncio.to_thread(self._client.put_events, entries, bus=bus)
+        return [f"{e['ErrorCode']}: {e.get('ErrorMessage', '')}" if "ErrorCode" in e else None
+                for e in result.to_dict()["Entries"]]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

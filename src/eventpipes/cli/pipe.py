@@ -64,6 +64,7 @@ def _run_foreground(pipes: list[Pipe], loglevel: str) -> None:
     import logging
     import signal
 
+    from eventpipes.bus.put_events import AsyncPutEvents
     from eventpipes.pipes.runner import run_pipes
 
     logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -75,7 +76,11 @@ def _run_foreground(pipes: list[Pipe], loglevel: str) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         click.echo(f"{READY}: {', '.join(p.name for p in pipes)} (pid {__import__('os').getpid()})", err=True)
-        await run_pipes(pipes, settings, stop=stop)
+        put_events = AsyncPutEvents(settings)
+        try:
+            await run_pipes(pipes, settings, stop=stop, put_events=put_events)
+        finally:
+            put_events.close()
 
     asyncio.run(main())
 

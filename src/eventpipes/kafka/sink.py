@@ -107,3 +107,19 @@ def _batches(producer: AIOKafkaProducer, records: list[OutRecord]) -> Iterator[A
             batch = producer.create_batch()
             batch.append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=record.headers)
     yield batch
+
+
+class ProducerSink:
+    """A ``RecordSink`` over a producer someone else started and stops (a pipe's).
+
+    Records are enqueued one after another, then their acknowledgements awaited together:
+    one round trip for the batch, in the order given within each partition.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def send_all(self, records: list[OutRecord]) -> None:
+        futures = [await self._producer.send(r.topic, r.value, key=r.key, headers=r.headers or None,
+                                              partition=r.partition, timestamp_ms=r.timestamp_ms) for r in records]
+        await asyncio.gather(*futures)

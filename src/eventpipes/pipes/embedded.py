@@ -19,6 +19,7 @@ from eventpipes.pipes import state
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.runner import run_pipes
 from eventpipes.settings import Settings
+from eventpipes.targets.base import PutEvents
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,13 @@ class TopologyPipes:
         pipes: the pipes to run (see :func:`pipes_to_run`).
         definition: the topology file, recorded in each pipe's desired-state file as
             ``pipe start`` records it.
+        put_events: PutEvents, for pipes whose target is a bus.
     """
 
-    def __init__(self, pipes: Sequence[Pipe], settings: Settings, *, definition: str | None) -> None:
+    def __init__(self, pipes: Sequence[Pipe], settings: Settings, *, definition: str | None,
+                 put_events: PutEvents | None = None) -> None:
         self.pipes = tuple(pipes)
+        self._put_events = put_events
         self._settings = settings
         self._definition = definition
         self._on_end: Callable[[BaseException | None], None] = lambda error: None
@@ -57,7 +61,8 @@ class TopologyPipes:
         self._on_end = on_end
         for pipe in self.pipes:
             state.write_desired(self._settings, pipe.name, "RUNNING", definition=self._definition)
-        self._task = asyncio.create_task(run_pipes(list(self.pipes), self._settings, stop=self._stop))
+        self._task = asyncio.create_task(run_pipes(list(self.pipes), self._settings, stop=self._stop,
+                                                   put_events=self._put_events))
         self._task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:

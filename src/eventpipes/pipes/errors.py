@@ -1,12 +1,9 @@
-"""Typed errors of pipes: an enrichment or target that failed, a pipe that cannot be found or run."""
+"""Typed errors of pipes: a pipe that cannot be found or run (a failing target raises ``eventpipes.errors.TargetFailed``)."""
 
 from __future__ import annotations
 
-from eventpipes.errors import EventPipesError, TargetFailed
+from eventpipes.errors import EventPipesError
 
-
-class InvocationFailed(TargetFailed):
-    """An enrichment or target did not accept a batch (``retryable`` decides: retry or dead-letter)."""
 
 
 class PipeNotFound(EventPipesError):

@@ -23,12 +23,12 @@ Pure core: pydantic only.
 from __future__ import annotations
 
 import json
-import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from eventpipes.arns import pipe_arn
+from eventpipes.targets.kinds import TargetKind, parse_uri
 from eventpipes.retry import DeadLetterConfig, INFINITE, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
 
 #: CreatePipe's name rule: 1..64 of these characters.
@@ -38,10 +38,6 @@ TOPIC_PATTERN: Final = r"^[\.\-_A-Za-z0-9]+$"
 #: EventBridge's 6 MB invocation payload limit: a batch closes before it would pass it.
 MAX_BATCH_PAYLOAD_BYTES: Final = 6 * 1024 * 1024
 
-_FUNCTION = re.compile(r"^function:[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-_TOPIC_URI = re.compile(r"^topic:[\.\-_A-Za-z0-9]{1,249}$")
-_BUS_URI = re.compile(r"^bus:[\.\-_A-Za-z0-9]{1,234}$")
-_HTTP = re.compile(r"^https?://\S+$")
 
 PipeName = Annotated[str, Field(min_length=1, max_length=64, pattern=PIPE_NAME_PATTERN)]
 TopicName = Annotated[str, Field(min_length=1, max_length=249, pattern=TOPIC_PATTERN)]
@@ -153,14 +149,12 @@ class SourceParameters(Model):
 
 
 def _target_uri(value: str) -> str:
-    if not any(form.match(value) for form in (_TOPIC_URI, _BUS_URI, _FUNCTION, _HTTP)):
-        raise ValueError("Target must be topic:<name>, bus:<name>, function:<module>:<callable> or an http(s):// URL")
+    parse_uri(value)  # raises ValueError naming the forms a target takes (the kinds table)
     return value
 
 
 def _enrichment_uri(value: str) -> str:
-    if not any(form.match(value) for form in (_FUNCTION, _HTTP)):
-        raise ValueError("Enrichment must be function:<module>:<callable> or an http(s):// URL")
+    parse_uri(value, enrichment=True)
     return value
 
 
@@ -199,7 +193,7 @@ class Pipe(Model):
 
     @model_validator(mode="after")
     def _bus_parameters_for_bus_targets(self) -> "Pipe":
-        if self.target_parameters.eventbridge_event_bus is not None and not self.target.startswith("bus:"):
+        if self.target_parameters.eventbridge_event_bus is not None and self.target_kind.name != "EventBus":
             raise ValueError("TargetParameters.EventBridgeEventBusParameters apply to bus: targets only")
         if self.enrichment_parameters is not None and self.enrichment is None:
             raise ValueError("EnrichmentParameters need an Enrichment")
@@ -208,6 +202,11 @@ class Pipe(Model):
     @property
     def stream(self) -> StreamParameters:
         return self.source_parameters.stream
+
+    @property
+    def target_kind(self) -> TargetKind:
+        """The target's row of the kinds table (``eventpipes.targets.kinds``)."""
+        return parse_uri(self.target)[0]
 
     @property
     def source_topic(self) -> str:

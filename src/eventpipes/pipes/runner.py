@@ -47,10 +47,9 @@ from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
 from eventpipes.bus.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
-from eventpipes.pipes.errors import InvocationFailed
 from eventpipes.pipes.events import PipeArns, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
 from eventpipes.pipes.failures import BatchResult, BatchRetry, DeadLetter
-from eventpipes.pipes.invokers import TopicInvoker, make_enrichment, make_target
+from eventpipes.pipes import wiring
 from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
@@ -59,6 +58,7 @@ from eventpipes.pipes.sources.kafka import KafkaShaper
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
+from eventpipes.targets.base import PutEvents, TargetFailed
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +161,13 @@ class PipeRunner:
             the desired state file (the CLI does; embedded uses may not).
     """
 
-    def __init__(self, pipe: Pipe, settings: Settings, *, report_status: bool = True) -> None:
+    def __init__(self, pipe: Pipe, settings: Settings, *, report_status: bool = True,
+                 put_events: PutEvents | None = None) -> None:
         self.pipe = pipe
         self.settings = settings
         self.counters = Counters()
         self._report = report_status
+        self._put_events = put_events
         self._stream = pipe.stream
         self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds),
                                       BATCH_ITEMS_MAX_BYTES)
@@ -199,8 +201,8 @@ class PipeRunner:
                                           linger_ms=5, max_request_size=BUS_MAX_MESSAGE_BYTES,
                                           client_id=f"eventpipes-pipe-{self.pipe.name}")
         await self._producer.start()
-        self._target = make_target(self.pipe, self.settings, self._producer)
-        self._enrichment = make_enrichment(self.pipe.enrichment) if self.pipe.enrichment else None
+        shared = wiring.context(self.settings, self._producer, self._put_events)
+        self._target, self._enrichment = wiring.make_senders(self.pipe, shared)
         self._consumer = self._make_consumer()
         self._consumer.subscribe([self.pipe.source_topic], listener=_Listener(self))
         await self._consumer.start()
@@ -496,11 +498,8 @@ class PipeRunner:
                 if len(events) != len(items):
                     ids, sources = None, [None] * len(events)
             payloads = self._render_all(self._target_template, events, sources)
-            if isinstance(self._target, TopicInvoker):
-                keys = [s.key if s is not None else None for s in sources]
-                return await self._target.invoke(payloads, ids, keys)
-            return await self._target.invoke(payloads, ids)
-        except InvocationFailed as exc:
+            return await self._target.send(payloads, ids, [s.key if s is not None else None for s in sources])
+        except TargetFailed as exc:
             return BatchResult.failure(exc.message, error_code=exc.code, retryable=exc.retryable)
         except Exception as exc:
             return BatchResult.failure(f"{self.pipe.target} failed: {exc!r}")
@@ -549,10 +548,11 @@ class PipeRunner:
 
 
 async def run_pipes(pipes: list[Pipe], settings: Settings, *, stop: asyncio.Event | None = None,
-                    on_started: Callable[[list[PipeRunner]], None] | None = None) -> None:
+                    on_started: Callable[[list[PipeRunner]], None] | None = None,
+                    put_events: PutEvents | None = None) -> None:
     """Run several pipes in this process until ``stop`` is set or each is stopped."""
     stop = stop or asyncio.Event()
-    runners = [PipeRunner(pipe, settings) for pipe in pipes]
+    runners = [PipeRunner(pipe, settings, put_events=put_events) for pipe in pipes]
     if on_started is not None:
         on_started(runners)
     await asyncio.gather(*(runner.run(stop) for runner in runners))

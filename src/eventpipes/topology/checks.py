@@ -69,12 +69,13 @@ def _references(topology: Topology) -> Iterator[Finding]:
             yield f"Rules[{index}].EventBusName", f"no bus named {rule.event_bus_name!r} under EventBuses"
         for t_index, target in enumerate(rule.targets):
             where = f"Rules[{index}].Targets[{t_index}]"
-            if target.event_bus is not None and target.event_bus not in buses:
-                yield f"{where}.EventBus", f"no bus named {target.event_bus!r} under EventBuses"
-            if target.event_bus is not None and target.event_bus == rule.event_bus_name:
+            bus, named = target.destination_of("EventBus"), target.destination_of("ApiDestination")
+            if bus is not None and bus not in buses:
+                yield f"{where}.EventBus", f"no bus named {bus!r} under EventBuses"
+            if bus is not None and bus == rule.event_bus_name:
                 yield f"{where}.EventBus", "a rule cannot target its own bus (the event would loop)"
-            if target.api_destination is not None and target.api_destination not in destinations:
-                yield f"{where}.ApiDestination", f"no API destination named {target.api_destination!r} under ApiDestinations"
+            if named is not None and named not in destinations:
+                yield f"{where}.ApiDestination", f"no API destination named {named!r} under ApiDestinations"
 
 
 def _governance(topology: Topology) -> Iterator[Finding]:

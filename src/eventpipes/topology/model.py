@@ -10,11 +10,13 @@ destination) are checked in ``eventpipes.topology.checks``.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+import re
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
 from eventpipes.arns import DEFAULT_BUS
+from eventpipes.targets.kinds import KINDS, YAML_KEYS, TargetKind, kind_for_yaml
 from eventpipes.pipes.model import Pipe
 from eventpipes.archive.model import Archive
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
@@ -172,22 +174,22 @@ class HttpParameters(Model):
     path_parameter_values: tuple[str, ...] = Field(default=(), alias="PathParameterValues")
 
 
-TargetKind = Literal["Topic", "EventBus", "ApiDestination", "Function"]
-TARGET_KINDS: tuple[TargetKind, ...] = ("Topic", "EventBus", "ApiDestination", "Function")
+def _attribute(yaml_key: str) -> str:
+    """``ApiDestination`` → ``api_destination``: the attribute a kind's YAML key is read into."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", yaml_key).lower()
 
 
-class Target(Model):
-    """Where a rule sends matching events; exactly one of Topic, EventBus, ApiDestination, Function."""
+_INPUT_FORMS = {"Input": "input", "InputPath": "input_path", "InputTransformer": "input_transformer"}
+
+
+class _TargetBase(Model):
+    """Where a rule sends matching events: exactly one kind's key (``eventpipes.targets.kinds``), and its settings.
+
+    The kinds' keys (``Topic``, ``EventBus``, ``ApiDestination``, ``Function``) are fields made
+    from the kinds table below, so that a new kind is a row there, not a field here.
+    """
 
     id: Name = Field(alias="Id")
-    topic: TopicName | None = Field(default=None, alias="Topic")
-    """A Kafka topic receives the (transformed) event as a record."""
-    event_bus: BusName | None = Field(default=None, alias="EventBus")
-    """Another bus receives the event as if put there (cross-bus routing)."""
-    api_destination: Name | None = Field(default=None, alias="ApiDestination")
-    """An HTTP endpoint declared under ApiDestinations."""
-    function: str | None = Field(default=None, alias="Function", pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-    """A Python callable ``module:function``, sync or async (EventBridge: a Lambda function)."""
     partition_key_path: str | None = Field(default=None, alias="PartitionKeyPath")
     """For Topic targets: JSONPath into the event whose value keys the record (as Kinesis targets)."""
     input: str | None = Field(default=None, alias="Input", max_length=8192)
@@ -200,26 +202,53 @@ class Target(Model):
     """``{Arn: <Kafka topic>}``: where events go once retries are exhausted (EventBridge: an SQS queue ARN)."""
 
     @model_validator(mode="after")
-    def _one_destination_and_one_input_form(self) -> "Target":
-        kinds = [k for k in TARGET_KINDS if getattr(self, _ATTRIBUTE[k]) is not None]
+    def _one_destination_and_one_input_form(self) -> "_TargetBase":
+        kinds = [key for key in YAML_KEYS if getattr(self, _attribute(key), None) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"a target needs exactly one of {', '.join(TARGET_KINDS)}; got {', '.join(kinds) or 'none'}")
-        forms = [name for name in ("Input", "InputPath", "InputTransformer") if getattr(self, _ATTRIBUTE[name]) is not None]
+            raise ValueError(f"a target needs exactly one of {', '.join(YAML_KEYS)}; got {', '.join(kinds) or 'none'}")
+        forms = [name for name, attribute in _INPUT_FORMS.items() if getattr(self, attribute) is not None]
         if len(forms) > 1:
             raise ValueError(f"Input, InputPath and InputTransformer are mutually exclusive; got {' and '.join(forms)}")
-        if self.http_parameters is not None and self.api_destination is None:
+        if self.http_parameters is not None and self.kind != "ApiDestination":
             raise ValueError("HttpParameters apply to ApiDestination targets only")
-        if self.partition_key_path is not None and self.topic is None:
+        if self.partition_key_path is not None and self.kind != "Topic":
             raise ValueError("PartitionKeyPath applies to Topic targets only")
         return self
 
     @property
-    def kind(self) -> TargetKind:
-        return next(k for k in TARGET_KINDS if getattr(self, _ATTRIBUTE[k]) is not None)
+    def kind(self) -> str:
+        """The YAML key that names the target's kind (``Topic``, ``EventBus``, ...)."""
+        return next(key for key in YAML_KEYS if getattr(self, _attribute(key), None) is not None)
+
+    @property
+    def kind_row(self) -> TargetKind:
+        """The kind's row of the kinds table."""
+        return kind_for_yaml(self.kind)
+
+    @property
+    def destination(self) -> str:
+        """The topic, bus, API destination or ``module:function`` the target names."""
+        value: str = getattr(self, _attribute(self.kind))
+        return value
+
+    def destination_of(self, kind: str) -> str | None:
+        """The destination if the target is of ``kind``, else None."""
+        return self.destination if self.kind == kind else None
 
 
-_ATTRIBUTE = {"Topic": "topic", "EventBus": "event_bus", "ApiDestination": "api_destination", "Function": "function",
-              "Input": "input", "InputPath": "input_path", "InputTransformer": "input_transformer"}
+def _kind_fields() -> dict[str, Any]:
+    return {
+        _attribute(kind.yaml_key): (str | None, Field(default=None, alias=kind.yaml_key, pattern=kind.destination,
+                                                      description=kind.describe))
+        for kind in KINDS if kind.yaml_key
+    }
+
+
+if TYPE_CHECKING:
+    Target = _TargetBase
+else:
+    Target = create_model("Target", __base__=_TargetBase, __module__=__name__, __doc__=_TargetBase.__doc__,
+                          **_kind_fields())
 
 
 class Rule(Model):
@@ -268,7 +297,7 @@ class Topology(Model):
     def bus_names(self) -> list[str]:
         """Every bus a rule reads or a target writes, declared or implicit."""
         names = {b.name for b in self.event_buses} | {r.event_bus_name for r in self.rules}
-        names |= {t.event_bus for r in self.rules for t in r.targets if t.event_bus}
+        names |= {t.destination for r in self.rules for t in r.targets if t.kind == "EventBus"}
         names |= {a.event_bus_name for a in self.archives}
         return sorted(names)
 

@@ -15,7 +15,7 @@ from eventpipes.pipes.events import PipeTemplate, RecordFilter, reserved_values,
 from eventpipes.pipes.sources import InvalidSourceRecord
 from eventpipes.pipes.sources.debezium import attribute_value, debezium_event
 from eventpipes.pipes.sources.dynamodb import dynamodb_event
-from eventpipes.pipes.invokers import to_bytes
+from eventpipes.targets.base import to_bytes
 from eventpipes.pipes.model import MAX_BATCH_PAYLOAD_BYTES
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord, payload_size
 from eventpipes.pipes.sources import kafka as kafka_source

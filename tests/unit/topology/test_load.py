@@ -103,7 +103,7 @@ def test_every_problem_is_reported_at_once() -> None:
         (("ConnectionName: webhook-auth", "ConnectionName: nope"), "ApiDestinations[0].ConnectionName: no connection named 'nope'"),
         (("Id: audit", "Id: hook"), "Rules[0].Targets[1].Id: target Id 'hook' is used more than once"),
         (("{Id: copy, EventBus: default}", "{Id: copy, EventBus: orders}"), "Rules[1].Targets[0].EventBus: a rule cannot target its own bus"),
-        (("Topic: orders.audit\n", "Topic: orders.audit\n        EventBus: default\n"), "a target needs exactly one of Topic, EventBus, ApiDestination, Function; got Topic, EventBus"),
+        (("Topic: orders.audit\n", "Topic: orders.audit\n        EventBus: default\n"), "a target needs exactly one of Topic, EventBus, ApiDestination, Function, File; got Topic, EventBus"),
         (("InputTransformer:", "Input: '{}'\n        InputTransformer:"), "Input, InputPath and InputTransformer are mutually exclusive"),
         (("ApiKeyAuthParameters", "BasicAuthParameters"), "Connections[0]"),
         (("HttpMethod: POST", "HttpMethod: FETCH"), "ApiDestinations[0].HttpMethod"),

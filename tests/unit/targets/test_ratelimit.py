@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from eventpipes.bus.targets.ratelimit import TokenBucket
+from eventpipes.targets.ratelimit import TokenBucket
 
 
 class FakeClock:

@@ -1,1 +1,0 @@
-"""Target kinds: a Kafka topic, another bus, an HTTP endpoint (API destination), a Python callable."""
