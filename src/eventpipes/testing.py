@@ -126,8 +126,9 @@ def connect(settings: Settings) -> KafkaCluster:
 class WorkerProcess:
     """``eventpipes run`` in a subprocess, for tests and demos, with a hard-kill fallback.
 
-    Faust workers have been seen to hang on shutdown and ignore SIGTERM, so ``stop``
-    sends SIGTERM, waits ``grace`` seconds, then SIGKILLs the whole process group.
+    ``stop`` sends SIGTERM (the worker finishes its batches in flight and commits), waits
+    ``grace`` seconds, then SIGKILLs the whole process group, so a worker stuck in a
+    handler (a target that never answers, a bug under test) cannot hang a test or the demo.
     """
 
     READY = WORKER_READY

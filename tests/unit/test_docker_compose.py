@@ -41,7 +41,65 @@ def test_the_worker_and_the_registry_reach_kafka_on_its_internal_listener() -> N
     assert (ROOT / services["worker"]["build"] / "Dockerfile").exists()
 
 
+def _mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(source, target) of each short-syntax volume entry (``source:target[:mode]``)."""
+    return [(entry.split(":")[0], entry.split(":")[1]) for entry in service.get("volumes", [])]
+
+
+def _is_path(source: str) -> bool:
+    return source.startswith((".", "/", "~"))
+
+
 def test_named_volumes_are_declared() -> None:
     document = compose()
-    used = {v.split(":")[0] for s in document["services"].values() for v in s.get("volumes", [])}
+    used = {source for s in document["services"].values() for source, _ in _mounts(s) if not _is_path(source)}
     assert used <= set(document.get("volumes", {}))
+
+
+def test_bind_mounts_name_paths_of_the_checkout() -> None:
+    for service in compose()["services"].values():
+        for source, _ in _mounts(service):
+            if _is_path(source):
+                assert (ROOT / source).exists(), source
+
+
+def test_the_worker_runs_a_topology_of_the_checkout_as_the_image_lays_it_out() -> None:
+    from eventpipes.topology.load import load_file
+
+    worker = compose()["services"]["worker"]
+    command = worker["command"]
+    assert command[0] == "run"
+    topology = command[1]
+    assert topology.startswith("topologies/") and (ROOT / topology).is_file()
+    load_file(ROOT / topology)  # raises TopologyError if the worker would refuse it
+    dockerfile = (ROOT / worker["build"] / "Dockerfile").read_text()
+    assert "WORKDIR /app" in dockerfile and "COPY topologies ./topologies" in dockerfile
+    assert ("./topologies", "/app/topologies") in _mounts(worker)
+
+
+def test_kafka_keeps_its_log_directory_on_a_named_volume() -> None:
+    kafka = compose()["services"]["kafka"]
+    log_dir = kafka["environment"]["KAFKA_LOG_DIRS"]
+    assert any(target == log_dir and not _is_path(source) for source, target in _mounts(kafka))
+
+
+#: The Compose specification's top-level and service keys this file may use; a misspelt key
+#: is what `docker compose config` refuses most often (compose-go checks the full schema).
+TOP_LEVEL_KEYS = {"name", "services", "volumes", "networks", "configs", "secrets"}
+SERVICE_KEYS = {
+    "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "depends_on",
+    "healthcheck", "restart", "networks", "hostname", "container_name", "user", "working_dir", "labels",
+    "stop_grace_period", "stop_signal", "profiles", "expose", "deploy",
+}
+HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
+
+
+def test_only_keys_of_the_compose_specification_are_used() -> None:
+    document = compose()
+    assert set(document) <= TOP_LEVEL_KEYS
+    for name, service in document["services"].items():
+        assert set(service) <= SERVICE_KEYS, name
+        assert set(service["healthcheck"]) <= HEALTHCHECK_KEYS, name
+        for key, value in service.get("environment", {}).items():
+            assert isinstance(value, (str, int, float, bool)) or value is None, (name, key)
+        assert all(isinstance(part, str) for part in service.get("command", [])), name

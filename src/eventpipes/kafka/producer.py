@@ -1,4 +1,8 @@
-"""Producers for eventpipes' own writes (PutEvents, helpers); Faust agents use their own."""
+"""kafka-python producers for the synchronous writes (PutEvents, control-plane stores, helpers).
+
+The asyncio worker (``kafka.sink``) and the pipe runner produce through aiokafka producers
+of their own instead.
+"""
 
 from __future__ import annotations
 

@@ -1,13 +1,14 @@
 """Runs one pipe: reads its source topic as consumer group ``eventpipes.pipe.<pipe>``, batches
 per lane, filters, enriches, invokes the target, retries or dead-letters, commits.
 
-Why aiokafka directly and not a Faust agent (Faust is the project's stream library):
-a Faust agent acknowledges records as its stream yields them and Faust commits the
-acknowledged offsets itself; a pipe must commit only up to the lowest record not yet
-finished while up to ten lanes of one partition finish in any order, must pause a
-partition whose lanes are full, and must seek a new group to ``AT_TIMESTAMP``. With
-aiokafka (already a dependency, and what Faust runs on) the runner owns the consumer:
-manual commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
+Why the runner owns its aiokafka consumer: eventpipes' runtime is its own asyncio code on
+aiokafka, as the rule worker's is (``kafka.worker``); Faust is not a dependency and is
+planned only as an optional integration surface. A stream library that acknowledges
+records as its stream yields them and commits those offsets itself (as Faust agents do)
+would not fit: a pipe must commit only up to the lowest record not yet finished while up to
+ten lanes of one partition finish in any order, must pause a partition whose lanes are
+full, and must seek a new group to ``AT_TIMESTAMP``. Owning the consumer gives manual
+commits of :class:`~eventpipes.pipes.offsets.OffsetTracker`'s commit point,
 ``pause``/``resume`` for backpressure, and a rebalance listener for starting positions.
 
 The loop: fetch records (one fetch outstanding at a time, at most
