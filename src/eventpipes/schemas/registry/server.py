@@ -18,7 +18,7 @@ from aiohttp import web
 
 from eventpipes.schemas import canonical, compat
 from eventpipes.schemas.errors import InvalidSchema, RegistryCannotListen
-from eventpipes.schemas.registry import errors
+from eventpipes.schemas.registry import checks, errors
 from eventpipes.schemas.registry.model import (
     DeleteConfig,
     DeleteSubject,
@@ -49,6 +49,9 @@ async def confluent_errors(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.RegistryError as exc:
         return reply(exc.to_body(), exc.http_status)
+    except RecursionError:  # a net under checks.check_schema_depth: nesting is the client's doing, not the store's
+        error = errors.InvalidSchemaError("Invalid schema: nested too deeply to process")
+        return reply(error.to_body(), error.http_status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -82,6 +85,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         body = json.loads(await request.read() or b"{}")
     except ValueError as exc:
         raise errors.BadRequest(f"Malformed JSON body: {exc}") from exc
+    except RecursionError:
+        raise errors.BadRequest("Malformed JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise errors.BadRequest("The request body must be a JSON object")
     return body
@@ -98,6 +103,7 @@ async def _schema(request: web.Request) -> canonical.AvroSchema:
     text = body.get("schema")
     if not isinstance(text, str):
         raise errors.InvalidSchemaError("Invalid schema: the body has no schema string")
+    checks.check_schema_depth(text)
     try:
         return canonical.parse(text, normalize=_flag(request, "normalize"))
     except InvalidSchema as exc:
@@ -116,9 +122,10 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 async def register(request: web.Request) -> web.Response:
+    subject = _subject(request)
+    checks.check_subject(subject)
     schema = await _schema(request)
     store = _store(request)
-    subject = _subject(request)
     try:
         # Already registered here: answer without a round trip through the log.
         return reply({"id": store.state.lookup(subject, schema).schema_id})
@@ -209,8 +216,11 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def put_config(request: web.Request) -> web.Response:
+    subject = _config_subject(request)
+    if subject is not None:
+        checks.check_subject(subject)
     level = _level(await _body(request))
-    return reply(await _store(request).submit(SetConfig(new_request_id(), _config_subject(request), level.value)))
+    return reply(await _store(request).submit(SetConfig(new_request_id(), subject, level.value)))
 
 
 async def delete_config(request: web.Request) -> web.Response:
