@@ -57,7 +57,8 @@ class InvalidTimestamp(ValidationException):
     """
 
     def __init__(self, parameter: str, value: str, reason: str) -> None:
-        super().__init__(f"Parameter {parameter} is not valid. Reason: {value!r} {reason}")
+        shown = value if len(value) <= 64 else value[:61] + "..."
+        super().__init__(f"Parameter {parameter} is not valid. Reason: {shown!r} {reason}")
         self.parameter = parameter
         self.path = parameter
         self.value = value

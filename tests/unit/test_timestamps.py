@@ -88,6 +88,12 @@ def test_refused_forms_name_the_parameter_and_the_reason(text: str, words: str) 
     assert caught.value.path == "--since" and caught.value.value == text
 
 
+def test_a_huge_value_is_refused_on_one_short_line() -> None:
+    with pytest.raises(InvalidTimestamp) as caught:
+        parse_timestamp("9" * 100_000, "--since")
+    assert len(str(caught.value)) < 300 and "\n" not in str(caught.value)
+
+
 def test_eight_digits_that_are_no_date_are_plain_seconds() -> None:
     assert parse_timestamp("20251399", "--since").epoch_ms == 20_251_399_000
 
