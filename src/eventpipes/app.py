@@ -177,10 +177,12 @@ class Worker:
     """Whether there is anything to route (a file of pipes only has not)."""
     put_events: AsyncPutEvents | None = None
     """PutEvents for the pipes' bus targets (closed with the worker)."""
+    web_host: str = "127.0.0.1"
+    """Address /metrics binds (``EVENTPIPES_METRICS_HOST``, ``eventpipes run --web-host``)."""
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
-        site = await _serve_metrics(self.metrics, self.web_port) if self.web_port else None
+        site = await _serve_metrics(self.metrics, self.web_port, self.web_host) if self.web_port else None
         self.follower.start()
         self.pipes.start(on_end=self._pipes_ended)
         try:
@@ -253,7 +255,7 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition, put_events=put_events)
     return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
-                  routing=bool(handlers), put_events=put_events)
+                  routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host)
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:
@@ -284,7 +286,7 @@ def _deliver_all(worker: DeliveryWorker) -> Handler:
     return worker.handle_all
 
 
-async def _serve_metrics(metrics: Metrics, port: int) -> web.AppRunner:
+async def _serve_metrics(metrics: Metrics, port: int, host: str) -> web.AppRunner:
     async def page(request: web.Request) -> web.Response:
         return web.Response(body=metrics.exposition(), content_type="text/plain", charset="utf-8")
 
@@ -292,5 +294,5 @@ async def _serve_metrics(metrics: Metrics, port: int) -> web.AppRunner:
     app.router.add_get("/metrics", page)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, host, port).start()
     return runner

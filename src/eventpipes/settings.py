@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: EventBridge's PutEvents entry size limit before 2025; raised to 1 MB since.
@@ -24,7 +25,8 @@ def _default_cache_dir() -> Path:
 class Settings(BaseSettings):
     """eventpipes' configuration, read from the environment."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a rejected value may be a password (the user-info variables below).
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,
@@ -40,6 +42,33 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8081",
         validation_alias="SCHEMA_REGISTRY_URL",
         description="The Confluent-compatible schema registry to use.",
+    )
+    schema_registry_basic_auth_user_info: SecretStr | None = Field(
+        default=None,
+        validation_alias="SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO",
+        description="`user:password` eventpipes' registry clients send (Confluent's `basic.auth.user.info`).",
+    )
+    schema_registry_basic_auth_credentials_source: Literal["USER_INFO", "URL"] | None = Field(
+        default=None,
+        validation_alias="SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE",
+        description="Confluent's `basic.auth.credentials.source`: USER_INFO (the variable above) or URL "
+                    "(`http://user:password@host`); unset: whichever of the two is given.",
+    )
+    registry_users_file: Path | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_REGISTRY_USERS_FILE",
+        description="Users of `eventpipes schema-registry` (HTTP Basic): one `user:password` per line, # comments.",
+    )
+    registry_basic_auth_user_info: SecretStr | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_REGISTRY_BASIC_AUTH_USER_INFO",
+        description="One more `user:password` the registry accepts, for setups without a file.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        validation_alias="EVENTPIPES_METRICS_HOST",
+        description="Address the worker's /metrics endpoint binds (`eventpipes run --web-host`); loopback by default.",
     )
     state_dir: Path = Field(
         default_factory=_default_state_dir,
@@ -108,6 +137,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("schema_registry_basic_auth_user_info", "registry_basic_auth_user_info")
+    @classmethod
+    def _user_info_form(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message never repeats the value: it holds a password.
+        user, colon, _ = value.get_secret_value().partition(":") if value is not None else ("-", ":", "")
+        if not (user and colon):
+            raise ValueError("must be user:password (a user name, a colon, then the password)")
+        return value
 
     @property
     def bootstrap_servers(self) -> str:

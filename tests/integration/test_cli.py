@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from eventpipes.testing import KafkaCluster
+from eventpipes.testing import KafkaCluster, wait_until
 
 #: Every CLI call in tests gets a hard limit, so a hung command fails the test instead of the run.
 CLI_TIMEOUT = 60
@@ -50,6 +52,26 @@ def test_put_events_from_a_file_prints_the_aws_response_and_tail_shows_the_event
     events = [json.loads(line) for line in tailed.stdout.splitlines()]
     assert sorted(e["id"] for e in events) == sorted(e["EventId"] for e in response["Entries"] if "EventId" in e)
     assert {e["detail-type"] for e in events} == {"OrderPlaced", "OrderShipped"}
+
+
+def test_tail_since_epoch_seconds_starts_at_that_second_and_says_so(kafka: KafkaCluster, bus_name: str) -> None:
+    """`date +%s` is seconds (as the AWS CLI reads it): read as milliseconds it started in 1970."""
+    earlier = run("put-events", "--bus", bus_name, "--entries", json.dumps(ENTRIES[:1]), env=cluster_env(kafka))
+    assert earlier.returncode == 0, earlier.stderr
+    boundary = math.ceil(time.time())  # the next whole second: every earlier event is before it
+    wait_until(lambda: time.time() >= boundary, timeout=5, what="the next second")
+    since = time.time()
+    later = run("put-events", "--bus", bus_name, "--entries", json.dumps([ENTRIES[2]]), env=cluster_env(kafka))
+    assert later.returncode == 0, later.stderr
+    for text in (f"{since:.3f}", str(boundary)):
+        tailed = run("tail", "--bus", bus_name, "--since", text, "--max-events", "1", "--timeout", "30", env=cluster_env(kafka))
+        assert tailed.returncode == 0, tailed.stderr
+        assert json.loads(tailed.stdout)["id"] == json.loads(later.stdout)["Entries"][0]["EventId"]
+        resolved = datetime.fromtimestamp(float(text), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        assert f"from {resolved}." in tailed.stderr
+    millis = run("tail", "--bus", bus_name, "--since", str(int(since * 1000)), "--timeout", "1", env=cluster_env(kafka))
+    assert millis.returncode == 2 and millis.stderr.count("\n") == 1
+    assert millis.stderr.startswith("ValidationException: Parameter --since is not valid") and "milliseconds" in millis.stderr
 
 
 def test_put_events_reads_entries_from_stdin(kafka: KafkaCluster, bus_name: str) -> None:

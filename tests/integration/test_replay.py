@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -160,8 +160,8 @@ def test_cancel_mid_replay_then_a_new_replay_from_event_last_replayed_time_cover
 def test_a_killed_replay_job_resumes_from_its_last_checkpoint_without_duplicates(kafka: KafkaCluster, world: dict[str, Any]) -> None:
     store, out, name = world["store"], unique_name("inspect"), unique_name("replay")
     env_cmd = [sys.executable, "-m", "eventpipes", "replay"]
-    job = subprocess.Popen([*env_cmd, "start", "--name", name, "--archive", world["archive"], "--start", str(T0 * 1000),
-                            "--end", str((T0 + 3600) * 1000), "--to-topic", out, "--rate", "500", "--quiet"],
+    job = subprocess.Popen([*env_cmd, "start", "--name", name, "--archive", world["archive"], "--start", str(T0),
+                            "--end", str(T0 + 3600), "--to-topic", out, "--rate", "500", "--quiet"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         wait_until(lambda: store.get_replay(name)[0].progress.events_replayed > 300 if name in store.replays()[0] else False,
@@ -211,11 +211,58 @@ def test_replay_by_offsets_into_a_plain_topic(kafka: KafkaCluster, world: dict[s
                            "--from-offsets", "0:10,1:0", "--to-offsets", "0:20,1:5", "--to-topic", out, "--rate", "0", "--quiet"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.split("\n}\n", 1)[1])["Progress"]["EventsReplayed"] == 15
+    assert json.loads(done.stdout)["Progress"]["EventsReplayed"] == 15  # --quiet: one JSON document
     assert len(kafka.read_all(out)) == 15
     bad = subprocess.run([sys.executable, "-m", "eventpipes", "replay", "start", "--name", unique_name("replay"), "--archive", world["archive"],
                           "--start", "2025-03-01T11:00:00Z", "--end", "2025-03-01T10:00:00Z"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("ValidationException: Parameter EventEndTime is not valid")
+
+
+def test_a_replay_between_epoch_seconds_replays_the_events_put_meanwhile(kafka: KafkaCluster, world: dict[str, Any]) -> None:
+    """`date +%s` bounds mean seconds (as the AWS CLI reads them), not a 1970 window of milliseconds.
+
+    Runs last in this module: it adds events to the shared archive.
+    """
+    before = int(time.time()) - 1
+    producer = kafka.producer()
+    live = [Event(source="shop", detail_type="Live", detail={"n": n}, account="000000000000", region="us-east-1",
+                  time=format_time(datetime.now(timezone.utc))) for n in range(20)]
+    for event in live:
+        producer.send(bus_topic(world["bus"]), key=event.id.encode(), value=event.to_json())
+    producer.flush()
+    after = int(time.time()) + 2
+    wait_until(lambda: world["store"].describe_archive(world["archive"])["EventCount"] >= COUNT + len(live), timeout=60,
+               what="the live events archived")
+    out, name = unique_name("inspect"), unique_name("replay")
+    done = subprocess.run([sys.executable, "-m", "eventpipes", "replay", "start", "--name", name, "--archive", world["archive"],
+                           "--start", str(before), "--end", str(after), "--to-topic", out, "--rate", "0", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    described = json.loads(done.stdout)  # one document (--quiet printed two before)
+    assert described["State"] == "COMPLETED"
+    # the window as resolved, in ISO 8601 UTC: the seconds given, not milliseconds in 1970
+    assert described["EventStartTime"] == datetime.fromtimestamp(before, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert described["EventEndTime"] == datetime.fromtimestamp(after, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    assert described["Progress"]["EventsReplayed"] == len(live)
+    assert sorted(json.loads(r.value or b"")["id"] for r in kafka.read_all(out)) == sorted(e.id for e in live)
+
+    paris = datetime.fromtimestamp(after, tz=timezone(timedelta(hours=1))).isoformat()  # the same end, with an offset
+    detached = subprocess.run([sys.executable, "-m", "eventpipes", "replay", "start", "--name", unique_name("replay"),
+                               "--archive", world["archive"], "--start", f"{before}.5", "--end", paris,
+                               "--to-topic", unique_name("inspect"), "--rate", "0", "--detach"],
+                              capture_output=True, text=True, timeout=60)
+    assert detached.returncode == 0, detached.stderr
+    started = json.loads(detached.stdout)
+    assert started["EventStartTime"].endswith(".500Z") and started["EventEndTime"] == described["EventEndTime"]
+    wait_until(lambda: describe_replay(world["store"], started["ReplayArn"].rsplit("/", 1)[1])["State"] == "COMPLETED",
+               timeout=60, what="the detached replay finished")
+
+    milliseconds = subprocess.run([sys.executable, "-m", "eventpipes", "replay", "start", "--name", unique_name("replay"),
+                                   "--archive", world["archive"], "--start", str(before * 1000), "--end", str(after * 1000)],
+                                  capture_output=True, text=True, timeout=60)
+    assert milliseconds.returncode == 2 and milliseconds.stdout == ""
+    assert milliseconds.stderr.count("\n") == 1 and "looks like epoch milliseconds" in milliseconds.stderr
+    assert milliseconds.stderr.startswith("ValidationException: Parameter EventStartTime is not valid")
 
 
 def _unused() -> str:

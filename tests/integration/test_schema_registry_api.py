@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from collections.abc import Iterator
 
 import httpx
@@ -174,3 +175,51 @@ def test_normalize_and_whitespace(client: SchemaRegistryClient) -> None:
     normalized = client.register_schema(other, with_props, normalize_schemas=True)
     assert client.register_schema(other, reordered, normalize_schemas=True) == normalized
     assert client.get_versions(other) == [1]
+
+
+def nested_records(depth: int) -> str:
+    """A record whose single field is a record, ``depth`` records deep (JSON nesting 3 per record)."""
+    # Built as text: json.dumps itself recurses per level.
+    opening = "".join(f'{{"type": "record", "name": "R{level}", "fields": [{{"name": "f", "type": ' for level in range(depth))
+    return opening + '"int"' + "}]}" * depth
+
+
+@pytest.mark.parametrize("subject", ["../etc/passwd", "a/../b", "x/..", "orders\nvalue", "orders\x00value", "tab\there", ""])
+def test_invalid_subjects_are_refused_with_42208_and_not_registered(client: SchemaRegistryClient, registry: BackgroundRegistry,
+                                                                   subject: str) -> None:
+    path = quote(subject, safe="")
+    answer = httpx.post(f"{registry.url}/subjects/{path}/versions", json={"schema": V1.schema_str})
+    assert (answer.status_code, answer.json()["error_code"]) == (422, 42208) if subject else answer.status_code in (404, 405)
+    if subject:
+        assert "\n" not in answer.json()["message"] and "\x00" not in answer.json()["message"]
+        with pytest.raises(SchemaRegistryError) as info:
+            client.register_schema(subject, V1)
+        assert error(info) == (422, 42208)
+        config = httpx.put(f"{registry.url}/config/{path}", json={"compatibility": "NONE"})
+        assert (config.status_code, config.json()["error_code"]) == (422, 42208)
+    assert subject not in client.get_subjects(deleted=True)
+
+
+def test_subjects_with_dots_and_slashes_that_are_not_path_segments_still_register(client: SchemaRegistryClient) -> None:
+    for subject in (unique_name("a..b"), unique_name("ns/orders-value"), unique_name(":.ctx:orders"), unique_name("x.") + "..y"):
+        assert client.register_schema(subject, V1) > 0
+        assert client.get_versions(subject) == [1]
+
+
+def test_a_schema_nested_2000_deep_is_a_422_42201_not_a_500(client: SchemaRegistryClient, registry: BackgroundRegistry) -> None:
+    subject = unique_name("deep")
+    arrays = '{"type": "array", "items": ' * 2000 + '"int"' + "}" * 2000
+    for text in (nested_records(2000), arrays):
+        with pytest.raises(SchemaRegistryError) as info:
+            client.register_schema(subject, Schema(text, "AVRO"))
+        assert error(info) == (422, 42201)
+        assert "RecursionError" not in info.value.error_message
+        check = httpx.post(f"{registry.url}/compatibility/subjects/{subject}/versions", json={"schema": text})
+        assert (check.status_code, check.json()["error_code"]) == (422, 42201)
+    deep_body = httpx.post(f"{registry.url}/subjects/{subject}/versions", content=b'{"schema": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                           headers={"Content-Type": "application/json"})
+    assert deep_body.status_code in (400, 422) and deep_body.json()["error_code"] in (400, 42201)
+    # Just inside the bound: 42 nested records (JSON depth 126) register, and evolve under compatibility checks.
+    assert client.register_schema(subject, Schema(nested_records(42), "AVRO")) > 0
+    assert client.test_compatibility(subject, Schema(nested_records(42).replace('"int"', '"long"'), "AVRO")) is True
+    assert subject in client.get_subjects()

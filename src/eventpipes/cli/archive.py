@@ -113,8 +113,9 @@ def replay() -> None:
 @replay.command("start")
 @click.option("--name", required=True, help="ReplayName (1..64 of A-Za-z0-9._-), never reused.")
 @click.option("--archive", "archive_name", required=True, help="The archive to replay from (EventSourceArn).")
-@click.option("--start", "start", help="EventStartTime: RFC 3339 or epoch ms.")
-@click.option("--end", "end", help="EventEndTime: RFC 3339 or epoch ms (included).")
+@click.option("--start", "start", metavar="TIME",
+              help="EventStartTime: epoch seconds (`date +%s`) or ISO 8601 (no offset: UTC), as the AWS CLI reads times.")
+@click.option("--end", "end", metavar="TIME", help="EventEndTime (included): epoch seconds or ISO 8601, as --start.")
 @click.option("--rules", help="Comma-separated rule names or ARNs (FilterArns); default: every rule of the bus.")
 @click.option("--destination", help="Destination.Arn; must be the archive's bus (its name or ARN).")
 @click.option("--description")
@@ -123,7 +124,7 @@ def replay() -> None:
 @click.option("--to-topic", help="Replay into this plain Kafka topic instead of the rules (for inspection).")
 @click.option("--rate", type=click.FloatRange(min=0), default=DEFAULT_RATE, show_default=True, help="Events per second; 0: no limit.")
 @click.option("--detach", is_flag=True, help="Run the replay in a background process and return at once.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar; print only the final DescribeReplay.")
 def start(name: str, archive_name: str, start: str | None, end: str | None, rules: str | None, destination: str | None,
           description: str | None, from_offsets: str | None, to_offsets: str | None, to_topic: str | None, rate: float,
           detach: bool, quiet: bool) -> None:
@@ -142,9 +143,7 @@ def start(name: str, archive_name: str, start: str | None, end: str | None, rule
             _spawn_resume(name)
             print_json(_start_response(store, started))
             return
-        if quiet:
-            print_json(_start_response(store, started))
-        _run(store, started, quiet)
+        _run(store, started, quiet)  # prints one document: DescribeReplay once the job ends
 
 
 @replay.command("resume")
@@ -215,8 +214,10 @@ def _finish(store: Any, final: Replay) -> None:
 
 
 def _start_response(store: Any, replay: Replay) -> dict[str, Any]:
+    # StartReplay's response, plus the window as resolved (ISO 8601 UTC), so a typed time's reading shows.
     body = replay.describe(store.settings.region, store.settings.account, now_ms=replay.replay_start_ms)
-    return {k: body[k] for k in ("ReplayArn", "State", "StateReason", "ReplayStartTime") if k in body}
+    keys = ("ReplayArn", "State", "StateReason", "ReplayStartTime", "EventStartTime", "EventEndTime")
+    return {k: body[k] for k in keys if k in body}
 
 
 def _spawn_resume(name: str) -> None:
@@ -248,16 +249,10 @@ class _Bar:
 
 
 def _time_ms(text: str | None, parameter: str) -> int | None:
-    from eventpipes.events.envelope import parse_time
+    """An EventStartTime/EventEndTime as the AWS CLI reads it (``eventpipes.timestamps``)."""
+    from eventpipes.timestamps import parse_timestamp
 
-    if text is None:
-        return None
-    if text.isdigit():
-        return int(text)
-    try:
-        return int(parse_time(text.replace("Z", "+00:00")).timestamp() * 1000)
-    except ValueError as exc:
-        raise ValidationException(parameter, f"{text!r} is neither RFC 3339 nor epoch milliseconds") from exc
+    return None if text is None else parse_timestamp(text, parameter).epoch_ms
 
 
 __all__ = ["archive", "json", "replay"]

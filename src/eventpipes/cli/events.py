@@ -12,12 +12,12 @@ from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException
 from eventpipes.arns import DEFAULT_BUS
 from eventpipes.events.entries import bus_name_of
-from eventpipes.events.envelope import parse_time
 from eventpipes.events.errors import EntryError, InvalidEvent
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import get_settings
+from eventpipes.timestamps import parse_timestamp
 
 
 @click.command("put-events")
@@ -38,19 +38,22 @@ def put_events(entries: str, bus: str) -> None:
 @click.command()
 @click.option("--bus", default=DEFAULT_BUS, show_default=True, help="The bus to read.")
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest event the bus topic holds.")
-@click.option("--since", "since", metavar="TIME", help="Start at the first event put at or after TIME (RFC 3339 or epoch ms).")
+@click.option("--since", "since", metavar="TIME", help="Start at the first event put at or after TIME: epoch seconds (`date +%s`) or ISO 8601 (no offset: UTC).")
 @click.option("--max-events", type=click.IntRange(min=1), help="Exit after printing this many events.")
 @click.option("--timeout", type=click.FloatRange(min=0), help="Exit after this many seconds.")
 def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | None, timeout: float | None) -> None:
     """Print a bus's events as JSON lines as they arrive (a schema-governed bus's Avro events too)."""
     if from_beginning and since:
         raise ValidationException("--from-beginning and --since cannot be used together")
-    start = StartAt("beginning") if from_beginning else StartAt("timestamp", _epoch_ms(since)) if since else StartAt("end")
+    since_at = parse_timestamp(since, "--since") if since is not None else None
+    start = StartAt("beginning") if from_beginning else StartAt("timestamp", since_at.epoch_ms) if since_at else StartAt("end")
     settings = get_settings()
     name = _bus(bus)
     with Admin(settings.bootstrap_servers) as admin:
         admin.ensure_topic(bus_topic_spec(name, settings.bus_partitions))
-    click.echo(f"tailing {bus_topic(name)}", err=True)
+    # The resolved start, in UTC, so a misread time shows before any event does.
+    where = f" from {since_at.iso}" if since_at else " from the beginning" if from_beginning else ""
+    click.echo(f"tailing {bus_topic(name)}{where}", err=True)
     decoder = BusDecoder()
     for record in read_topic(settings.bootstrap_servers, bus_topic(name), start, max_records=max_events, timeout_seconds=timeout):
         if is_avro(record):
@@ -70,14 +73,3 @@ def _bus(name: str) -> str:
         return bus_name_of(name)
     except EntryError as exc:
         raise ValidationException(f"--bus: {exc.message}") from exc
-
-
-def _epoch_ms(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    try:
-        return int(parse_time(text).timestamp() * 1000)
-    except ValueError as exc:
-        raise ValidationException(f"--since {text!r} is neither RFC 3339 nor epoch milliseconds") from exc
-
-

@@ -23,10 +23,12 @@ READY = "eventpipes: worker ready"
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--group", help="Consumer group shared by the topology's workers [default: eventpipes.<file stem>].")
 @click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
+@click.option("--web-host", metavar="ADDRESS",
+              help="Address /metrics binds, unauthenticated: keep it loopback or firewalled [default: EVENTPIPES_METRICS_HOST, 127.0.0.1].")
 @click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
               help="Run only this part of the topology (repeatable) [default: all of them].")
-def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple[str, ...]) -> None:
+def run(file: str, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...]) -> None:
     """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
 
     Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
@@ -44,6 +46,10 @@ def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple
     logging.basicConfig(level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
     topology = load_file(file)
     settings = get_settings()
+    if web_host is not None:
+        if not web_host.strip():
+            raise ConfigurationError("--web-host: empty; give an address such as 127.0.0.1")
+        settings = settings.model_copy(update={"metrics_host": web_host.strip()})
     options = WorkerOptions(group=group or default_group(file), web_port=web_port or None,
                             definition=str(Path(file).resolve()), roles=frozenset(roles or ROLES))
     prepare(topology, settings, options)
@@ -63,7 +69,7 @@ def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple
     def ready() -> None:
         click.echo(
             f"{READY}: {'; '.join(doing)}; group {options.group}"
-            + (f"; metrics on http://127.0.0.1:{web_port}/metrics" if web_port else ""),
+            + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else ""),
             err=True,
         )
 
@@ -74,3 +80,7 @@ def run(file: str, group: str | None, web_port: int, loglevel: str, roles: tuple
         await worker.run(on_ready=ready)
 
     asyncio.run(main())
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -2,6 +2,12 @@
 
 Uses only Confluent's documented endpoints, so it works with eventpipes' registry and with
 Confluent's alike. Schemas fetched by id are cached: an id's schema never changes.
+
+Credentials (HTTP Basic), as Confluent's clients take them: ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO``
+(``basic.auth.user.info``, ``user:password``) or a URL with user info
+(``http://user:password@host:8081``), chosen by ``SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE``
+(``USER_INFO`` or ``URL``; unset: whichever is given, both is an error as in confluent-kafka).
+The URL kept for messages has its user info removed, so no error carries the password.
 """
 
 from __future__ import annotations
@@ -9,13 +15,14 @@ from __future__ import annotations
 import threading
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
 from eventpipes.schemas.compat import CompatibilityResult
 from eventpipes.schemas.errors import RegistryUnavailable
-from eventpipes.schemas.registry.errors import from_response
+from eventpipes.errors import ConfigurationError
+from eventpipes.schemas.registry.errors import Unauthorized, from_response
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 ACCEPT = "application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json, application/json"
@@ -47,13 +54,31 @@ class RegistryClient:
         RegistryError: the registry answered with an error (its subclass names the code).
     """
 
-    def __init__(self, url: str | None = None, *, timeout_seconds: float = 10.0) -> None:
-        if url is None:
+    def __init__(self, url: str | None = None, *, timeout_seconds: float = 10.0, user_info: str | None | Literal["settings"] = "settings",
+                 credentials_source: Literal["USER_INFO", "URL"] | None = None) -> None:
+        """Args:
+            url: the registry (default ``SCHEMA_REGISTRY_URL``); may carry ``user:password@``.
+            timeout_seconds: per request.
+            user_info: ``user:password`` to send; ``"settings"`` (default) takes
+                ``SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO`` and its credentials source from the
+                environment, as every eventpipes client (serde, producer, buses, pipes) does.
+            credentials_source: with an explicit ``user_info``: ``USER_INFO``, ``URL`` or either.
+
+        Raises:
+            ConfigurationError: the credentials source names credentials that are not there,
+                or both the URL and user info carry them.
+        """
+        if url is None or user_info == "settings":
             from eventpipes.settings import get_settings
 
-            url = get_settings().schema_registry_url
-        self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_seconds, headers={"Accept": ACCEPT})
+            settings = get_settings()
+            url = settings.schema_registry_url if url is None else url
+            if user_info == "settings":
+                secret = settings.schema_registry_basic_auth_user_info
+                user_info = secret.get_secret_value() if secret is not None else None
+                credentials_source = settings.schema_registry_basic_auth_credentials_source
+        self.url, auth = _credentials(url.rstrip("/"), user_info, credentials_source)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_seconds, headers={"Accept": ACCEPT}, auth=auth)
         self._by_id: dict[int, str] = {}
         self._lock = threading.Lock()
 
@@ -70,6 +95,9 @@ class RegistryClient:
             answer = response.text
         if response.is_success:
             return answer
+        if response.status_code == 401:
+            sent = "the credentials sent were refused" if self._http.auth is not None else "no credentials were sent"
+            raise Unauthorized(f"{self.url} answered 401 Unauthorized: {sent} (SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO=user:password)")
         raise from_response(response.status_code, answer)
 
     def register(self, subject: str, schema: str, *, normalize: bool = False) -> int:
@@ -143,6 +171,29 @@ class RegistryClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _credentials(url: str, user_info: str | None, source: Literal["USER_INFO", "URL"] | None) -> tuple[str, httpx.BasicAuth | None]:
+    """The URL without user info, and the Basic credentials to send (Confluent's rules)."""
+    parts = urllib.parse.urlsplit(url)
+    in_url = (urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or ""))
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    has_url = in_url != ("", "")
+    if source == "USER_INFO" and user_info is None:
+        raise ConfigurationError("SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE=USER_INFO needs SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO")
+    if source == "URL" and not has_url:
+        raise ConfigurationError("SCHEMA_REGISTRY_BASIC_AUTH_CREDENTIALS_SOURCE=URL needs user:password@ in SCHEMA_REGISTRY_URL")
+    if source is None and user_info is not None and has_url:
+        raise ConfigurationError("the registry credentials are given twice: in SCHEMA_REGISTRY_URL and in "
+                                 "SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO; keep one")
+    if source == "URL" or (source is None and user_info is None):
+        return bare, httpx.BasicAuth(*in_url) if has_url else None
+    if user_info is None:  # pragma: no cover - excluded above
+        return bare, None
+    user, colon, password = user_info.partition(":")
+    if not (user and colon):
+        raise ConfigurationError("SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO must be user:password")
+    return bare, httpx.BasicAuth(user, password)
 
 
 def _registered(body: dict[str, Any], subject: str) -> RegisteredSchema:

@@ -107,6 +107,18 @@ class OperationNotPermitted(_Input):
     error_code, http_status = 42205, 422
 
 
+class InvalidSubject(_Input):
+    """A subject name the registry refuses (empty, control characters, ``..`` path segments)."""
+
+    error_code, http_status = 42208, 422
+
+
+class Unauthorized(_Input):
+    """Missing or wrong HTTP Basic credentials; the body is Confluent's ``{"error_code": 401, ...}``."""
+
+    error_code, http_status = 401, 401
+
+
 class BadRequest(_Input):
     """A request body that is not the JSON the endpoint takes."""
 
@@ -148,7 +160,7 @@ _BY_CODE: dict[int, type[RegistryError]] = {
         SubjectNotFound, VersionNotFound, SchemaNotFound, SubjectSoftDeleted, SubjectNotSoftDeleted,
         VersionSoftDeleted, VersionNotSoftDeleted, SubjectCompatibilityNotConfigured, SubjectModeNotConfigured,
         IncompatibleSchema, InvalidSchemaError, InvalidVersion, InvalidCompatibilityLevel, InvalidMode,
-        OperationNotPermitted, StoreError, OperationTimedOut,
+        OperationNotPermitted, InvalidSubject, Unauthorized, StoreError, OperationTimedOut,
     )
 }
 

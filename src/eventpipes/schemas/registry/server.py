@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from eventpipes.schemas import canonical, compat
 from eventpipes.schemas.errors import InvalidSchema, RegistryCannotListen
-from eventpipes.schemas.registry import errors
+from eventpipes.schemas.registry import checks, errors
+from eventpipes.schemas.registry.auth import CHALLENGE, BasicAuth, require_credentials
 from eventpipes.schemas.registry.model import (
     DeleteConfig,
     DeleteSubject,
@@ -49,6 +51,9 @@ async def confluent_errors(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.RegistryError as exc:
         return reply(exc.to_body(), exc.http_status)
+    except RecursionError:  # a net under checks.check_schema_depth: nesting is the client's doing, not the store's
+        error = errors.InvalidSchemaError("Invalid schema: nested too deeply to process")
+        return reply(error.to_body(), error.http_status)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -56,6 +61,25 @@ async def confluent_errors(request: web.Request, handler: Handler) -> web.Stream
     except Exception as exc:
         log.exception("%s %s failed", request.method, request.path)
         return reply({"error_code": 50001, "message": f"Error in the backend data store: {exc!r}"}, 500)
+
+
+def basic_auth(auth: BasicAuth) -> Middleware:
+    """A middleware answering 401 (Confluent's body, a Basic challenge) unless the request names a user.
+
+    Nothing about the credentials is logged or echoed: the answer is the same for a missing
+    header, an unknown user and a wrong password.
+    """
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if auth.allows(request.headers.get("Authorization")):
+            return await handler(request)
+        refused = errors.Unauthorized("Unauthorized")
+        response = reply(refused.to_body(), refused.http_status)
+        response.headers["WWW-Authenticate"] = CHALLENGE
+        return response
+
+    return middleware
 
 
 def _store(request: web.Request) -> SchemaStore:
@@ -82,6 +106,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         body = json.loads(await request.read() or b"{}")
     except ValueError as exc:
         raise errors.BadRequest(f"Malformed JSON body: {exc}") from exc
+    except RecursionError:
+        raise errors.BadRequest("Malformed JSON body: nested too deeply") from None
     if not isinstance(body, dict):
         raise errors.BadRequest("The request body must be a JSON object")
     return body
@@ -98,6 +124,7 @@ async def _schema(request: web.Request) -> canonical.AvroSchema:
     text = body.get("schema")
     if not isinstance(text, str):
         raise errors.InvalidSchemaError("Invalid schema: the body has no schema string")
+    checks.check_schema_depth(text)
     try:
         return canonical.parse(text, normalize=_flag(request, "normalize"))
     except InvalidSchema as exc:
@@ -116,9 +143,10 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 async def register(request: web.Request) -> web.Response:
+    subject = _subject(request)
+    checks.check_subject(subject)
     schema = await _schema(request)
     store = _store(request)
-    subject = _subject(request)
     try:
         # Already registered here: answer without a round trip through the log.
         return reply({"id": store.state.lookup(subject, schema).schema_id})
@@ -209,8 +237,11 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def put_config(request: web.Request) -> web.Response:
+    subject = _config_subject(request)
+    if subject is not None:
+        checks.check_subject(subject)
     level = _level(await _body(request))
-    return reply(await _store(request).submit(SetConfig(new_request_id(), _config_subject(request), level.value)))
+    return reply(await _store(request).submit(SetConfig(new_request_id(), subject, level.value)))
 
 
 async def delete_config(request: web.Request) -> web.Response:
@@ -246,9 +277,15 @@ async def root(request: web.Request) -> web.Response:
     return reply({})
 
 
-def make_app(store: SchemaStore) -> web.Application:
-    """The registry's aiohttp application; starts and stops ``store`` with itself."""
-    app = web.Application(middlewares=[confluent_errors])
+def make_app(store: SchemaStore, auth: BasicAuth | None = None) -> web.Application:
+    """The registry's aiohttp application; starts and stops ``store`` with itself.
+
+    With ``auth``, every path (``/`` and unknown ones included) needs its credentials first.
+    """
+    middlewares: list[Middleware] = [confluent_errors]
+    if auth is not None:
+        middlewares.insert(0, basic_auth(auth))  # outermost: nothing runs before the credentials are checked
+    app = web.Application(middlewares=middlewares)
     app[STORE] = store
     version = "/subjects/{subject}/versions/{version}"
     app.add_routes([
@@ -288,9 +325,14 @@ def make_app(store: SchemaStore) -> web.Application:
     return app
 
 
-async def serve(store: SchemaStore, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start serving; returns the runner (to clean up) and the bound port (``port=0``: any free one)."""
-    runner = web.AppRunner(make_app(store), access_log=None)
+async def serve(store: SchemaStore, host: str, port: int, auth: BasicAuth | None = None) -> tuple[web.AppRunner, int]:
+    """Start serving; returns the runner (to clean up) and the bound port (``port=0``: any free one).
+
+    Raises:
+        ConfigurationError: ``host`` is not loopback and ``auth`` is None.
+    """
+    require_credentials(host, auth)
+    runner = web.AppRunner(make_app(store, auth), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -300,15 +342,17 @@ async def serve(store: SchemaStore, host: str, port: int) -> tuple[web.AppRunner
     return runner, int(bound)
 
 
-def run(store: SchemaStore, host: str, port: int) -> None:
+def run(store: SchemaStore, host: str, port: int, auth: BasicAuth | None = None) -> None:
     """Serve until interrupted (SIGINT, SIGTERM), as the CLI does.
 
     Raises:
+        ConfigurationError: ``host`` is not loopback and ``auth`` is None.
         RegistryCannotListen: the address cannot be bound.
         BrokerUnavailable: Kafka cannot be reached.
     """
+    require_credentials(host, auth)
     try:
-        web.run_app(make_app(store), host=host, port=port, print=None, access_log=None)
+        web.run_app(make_app(store, auth), host=host, port=port, print=None, access_log=None)
     except OSError as exc:
         raise RegistryCannotListen(host, port, exc.strerror or repr(exc)) from exc
 
@@ -320,9 +364,10 @@ class BackgroundRegistry:
     127.0.0.1 and stops (within ``timeout`` seconds) on exit.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
+                 auth: BasicAuth | None = None) -> None:
         self.store = SchemaStore(bootstrap, topic)
-        self.host, self.port, self.timeout = host, port, timeout
+        self.host, self.port, self.timeout, self.auth = host, port, timeout, auth
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="schema-registry", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -333,7 +378,7 @@ class BackgroundRegistry:
 
     def start(self) -> str:
         self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(serve(self.store, self.host, self.port), self._loop)
+        future = asyncio.run_coroutine_threadsafe(serve(self.store, self.host, self.port, self.auth), self._loop)
         self._runner, self.port = future.result(self.timeout)
         return self.url
 
