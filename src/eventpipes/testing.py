@@ -240,10 +240,13 @@ class ReceivedRequest:
 class HttpReceiver:
     """A local HTTP endpoint that records every request; ``respond`` picks each status.
 
-    ``respond(request) -> (status, body)``; by default every request gets 200.
+    ``respond(request) -> (status, body)`` or ``(status, body, headers)``; by default every
+    request gets 200. ``host`` may be another loopback address (127.0.0.2) to stand for
+    another host.
     """
 
-    def __init__(self, respond: Callable[[ReceivedRequest], tuple[int, bytes]] | None = None, port: int = 0) -> None:
+    def __init__(self, respond: Callable[[ReceivedRequest], tuple[Any, ...]] | None = None, port: int = 0,
+                 host: str = "127.0.0.1") -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -258,8 +261,10 @@ class HttpReceiver:
                 request = ReceivedRequest(self.command, self.path, dict(self.headers.items()), self.rfile.read(length), time.time())
                 with receiver._lock:
                     receiver.requests.append(request)
-                status, body = responder(request)
+                status, body, *extra = responder(request)
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -270,14 +275,15 @@ class HttpReceiver:
             def log_message(self, *args: Any) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.host = host
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def received(self, path_prefix: str = "") -> list[ReceivedRequest]:
         with self._lock:

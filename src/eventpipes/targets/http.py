@@ -6,6 +6,13 @@ topic). An API destination authorizes each request from its connection: BASIC, A
 OAUTH_CLIENT_CREDENTIALS (a token fetched from the authorization endpoint with the client
 id and secret as Basic credentials, cached until it expires and fetched again after a 401),
 and is rate-limited per destination. A plain endpoint gets the body as a JSON POST.
+
+Redirects are not followed (EventBridge does not follow them either): a 3xx answer is a
+failed invocation, not retried, so credentials are never sent to a host the destination
+did not name. Failure messages, which reach dead-letter headers and logs, are built only from
+what cannot hold a secret: the method, the URL without user info, query string or fragment,
+the status code and an exception's class. Never the response body (an endpoint may echo the
+request), the headers or an exception's text (aiohttp's carry the request's headers).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import base64
 import json
 import time
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -34,13 +41,22 @@ USER_AGENT = "eventpipes/ApiDestinations"
 JSON_CONTENT = "application/json; charset=utf-8"
 
 
-def status_failure(method: str, url: str, status: int, text: str) -> TargetFailed | None:
-    """None for a 2xx answer, else the failure EventBridge's retry rule makes of it."""
+def safe_url(url: str) -> str:
+    """``url`` without user info, query string or fragment: what a message may show of it."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+
+
+def status_failure(method: str, url: str, status: int) -> TargetFailed | None:
+    """None for a 2xx answer, else the failure EventBridge's retry rule makes of it (a 3xx is not retried)."""
     if status < 300:
         return None
+    if status < 400:
+        return TargetFailed(f"{method} {safe_url(url)} answered {status}, a redirect: not followed", code=DlqErrorCode.ERROR_FROM_TARGET,
+                            retryable=False)
     retryable = status in RETRYABLE_STATUSES or status >= 500
     code = DlqErrorCode.THROTTLING if status == 429 else DlqErrorCode.ERROR_FROM_TARGET
-    return TargetFailed(f"{method} {url} answered {status}: {text[:200]}", code=code, retryable=retryable)
+    return TargetFailed(f"{method} {safe_url(url)} answered {status}", code=code, retryable=retryable)
 
 
 def decode_response(text: str) -> Any:
@@ -58,7 +74,7 @@ def endpoint_url(template: str, path_values: tuple[str, ...]) -> str:
     parts = template.split("*")
     if len(parts) - 1 != len(path_values):
         raise TargetFailed(
-            f"endpoint {template} has {len(parts) - 1} '*' but the target gives {len(path_values)} PathParameterValues",
+            f"endpoint {safe_url(template)} has {len(parts) - 1} '*' but the target gives {len(path_values)} PathParameterValues",
             code=DlqErrorCode.INVALID_PARAMETER, retryable=False,
         )
     url = parts[0]
@@ -82,13 +98,15 @@ class HttpClient:
         """
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
+        # Raised "from None": the cause's text may carry the request's headers, and a cause is
+        # printed with any traceback that reaches a log.
         try:
-            async with self._session.request(method, url, timeout=self._timeout, **kwargs) as response:
+            async with self._session.request(method, url, timeout=self._timeout, allow_redirects=False, **kwargs) as response:
                 return response.status, await response.text(errors="replace")
-        except asyncio.TimeoutError as exc:
-            raise TargetFailed(f"{method} {url} timed out after {self._timeout.total:.0f} s", code=DlqErrorCode.TIMEOUT) from exc
+        except asyncio.TimeoutError:
+            raise TargetFailed(f"{method} {safe_url(url)} timed out after {self._timeout.total:.0f} s", code=DlqErrorCode.TIMEOUT) from None
         except aiohttp.ClientError as exc:
-            raise TargetFailed(f"{method} {url} failed: {exc!r}", code=DlqErrorCode.CONNECTION_FAILURE) from exc
+            raise TargetFailed(f"{method} {safe_url(url)} failed: {type(exc).__name__}", code=DlqErrorCode.CONNECTION_FAILURE) from None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -110,7 +128,7 @@ class EndpointTarget:
 
     async def invoke(self, body: Item) -> Any:
         status, text = await self._client.request("POST", self._url, data=body.payload, headers={"Content-Type": JSON_CONTENT})
-        failure = status_failure("POST", self._url, status, text)
+        failure = status_failure("POST", self._url, status)
         if failure is not None:
             raise failure
         return decode_response(text)
@@ -143,18 +161,20 @@ class OAuthToken:
         headers = {"Authorization": f"Basic {credentials}", **{p.key: p.value for p in extra.header_parameters}}
         form = {"grant_type": "client_credentials", **{p.key: p.value for p in extra.body_parameters}}
         params = {p.key: p.value for p in extra.query_string_parameters}
+        endpoint = safe_url(self._oauth.authorization_endpoint)
         try:
             async with session.request(
                 self._oauth.http_method, self._oauth.authorization_endpoint, headers=headers, params=params,
-                data=form if self._oauth.http_method != "GET" else None,
+                data=form if self._oauth.http_method != "GET" else None, allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=API_DESTINATION_TIMEOUT_SECONDS),
             ) as response:
-                if response.status >= 400:
-                    raise TargetFailed(f"OAuth endpoint answered {response.status}", code=DlqErrorCode.NO_PERMISSIONS,
+                if response.status >= 300:
+                    raise TargetFailed(f"OAuth endpoint {endpoint} answered {response.status}", code=DlqErrorCode.NO_PERMISSIONS,
                                        retryable=response.status >= 500 or response.status == 429)
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise TargetFailed(f"OAuth endpoint unreachable or unreadable: {exc!r}", code=DlqErrorCode.CONNECTION_FAILURE) from exc
+            raise TargetFailed(f"OAuth endpoint {endpoint} unreachable or unreadable: {type(exc).__name__}",
+                               code=DlqErrorCode.CONNECTION_FAILURE) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str):
             raise TargetFailed("OAuth endpoint answered without an access_token", code=DlqErrorCode.NO_PERMISSIONS, retryable=False)
@@ -179,7 +199,7 @@ class ApiDestinationTarget:
         status, text = await self._request(body, refresh_token=False)
         if status == 401 and self._oauth is not None:
             status, text = await self._request(body, refresh_token=True)
-        failure = status_failure(self._method, self._url, status, text)
+        failure = status_failure(self._method, self._url, status)
         if failure is not None:
             raise failure
         return decode_response(text)
