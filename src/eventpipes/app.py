@@ -43,7 +43,7 @@ from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import Handler, PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
 from eventpipes.kafka.topics import (
-    TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic,
+    TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic, retry_topic,
 )
 from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord, Record, RecordSink
@@ -91,8 +91,8 @@ def topic_specs(topology: Topology) -> list[TopicSpec]:
     for rule in topology.rules:
         partitions = topology.bus(rule.event_bus_name).partitions
         for target in rule.targets:
-            topic = delivery_topic(rule.event_bus_name, rule.name, target.id)
-            specs[topic] = internal_topic_spec(topic, partitions)
+            for topic in target_topics(rule.event_bus_name, rule.name, target.id):
+                specs[topic] = internal_topic_spec(topic, partitions)
             if (target_topic := target.destination_of("Topic")) is not None:
                 specs.setdefault(target_topic, TopicSpec(target_topic, partitions))
             if target.dead_letter_config:
@@ -129,7 +129,8 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
         publish_governance(settings, {bus.name: bus.schema_governance for bus in topology.event_buses})
     buses = [bus_topic(name) for name in topology.bus_names()]
     buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
-    deliveries = [delivery_topic(rule.event_bus_name, rule.name, target.id) for rule in topology.rules for target in rule.targets]
+    deliveries = [topic for rule in topology.rules for target in rule.targets
+                  for topic in target_topics(rule.event_bus_name, rule.name, target.id)]
     bootstrap, group = settings.bootstrap_servers, options.group
     if "routing" in options.roles:
         if not has_offsets(bootstrap, group, buses):  # this group's routers start now, for the first time
@@ -137,6 +138,11 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
         commit_end_offsets_if_new(bootstrap, group, buses)
     elif "delivery" in options.roles and deliveries:
         wait_for_routers(bootstrap, group, buses)
+
+
+def target_topics(bus: str, rule: str, target: str) -> tuple[str, str]:
+    """A target's delivery topic (the router fills it) and its retry topic (events waiting for another attempt)."""
+    return delivery_topic(bus, rule, target), retry_topic(bus, rule, target)
 
 
 def has_offsets(bootstrap: str, group: str, topics: list[str]) -> bool:
@@ -248,6 +254,7 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
                 worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
                                         account=settings.account, backoff=backoff, group=options.group)
                 handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
+                handlers[worker.retry_topic] = worker.handle_retries
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
     follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))

@@ -1,11 +1,20 @@
-"""Delivery: one worker per target, draining that target's delivery topic.
+"""Delivery: one worker per target, draining that target's delivery topic and its retry topic.
 
-For each event: transform it as the target asks, offer it to the target, and on
-failure retry under the target's retry policy with exponential backoff and
-jitter. When the policy gives up (or the error cannot succeed on retry) the event
-goes to the target's dead-letter topic with EventBridge's attributes as headers;
-without a dead-letter topic it is counted and logged. ``handle`` returns only when
-one of those has happened, so the offset after it may be committed.
+For each event: transform it as the target asks and offer it to the target. A failed event
+does not hold back the ones after it (EventBridge retries each event on its own and keeps
+delivering the others): while the target's retry policy allows another attempt, the event
+is written to the target's retry topic (``eventpipes.retry.<bus>.<rule>.<target>``) with the
+attempts made and when the next one is due (exponential backoff, full jitter), and the
+delivery topic moves on. The same worker reads the retry topic, waits for each event's due
+time, and tries again. When the policy gives up (or the error cannot succeed on retry) the
+event goes to the target's dead-letter topic with EventBridge's attributes as headers;
+without a dead-letter topic it is counted and logged.
+
+At-least-once: a batch's handler returns only when each of its events is delivered, waiting
+on the retry topic (acknowledged by Kafka) or dead-lettered, so the offset after it may be
+committed; a worker killed meanwhile reads the uncommitted records again, retry topic
+included. Retried events may therefore reach the target after later ones; EventBridge does
+not promise order either.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import ingestion_time_ms
 from eventpipes.targets.adapters import EventSender
 from eventpipes.targets.base import Item, TargetFailed, TargetSpec
-from eventpipes.kafka.headers import GROUP_HEADER, TRACE_HEADER
+from eventpipes.kafka.headers import ATTEMPTS_HEADER, GROUP_HEADER, RETRY_AT_HEADER, TRACE_HEADER
+from eventpipes.kafka.topics import retry_topic
 from eventpipes.records import OutRecord, Record, RecordSink
 from eventpipes.retry import Backoff, DeadLetterInfo, DlqErrorCode, RetryPolicy, dead_letter_headers
 from eventpipes.topology.model import Rule, Target
@@ -71,15 +81,17 @@ class DeliveryWorker:
         )
         self._clock, self._sleep = clock, sleep
         self._group = group.encode() if group is not None else None
+        self.retry_topic = retry_topic(bus, rule.name, target.id)
+        """Where this target's failed events wait for their next attempt."""
 
     async def handle_all(self, records: list[Record]) -> None:
-        """Deliver a batch of routed records; returns once each is delivered or given up on.
+        """Deliver a batch of routed records; returns once each is delivered, waiting for a retry, or given up on.
 
         A target that takes batches (``EventSender.batched``) gets every prepared event in one
-        call first; the events whose first attempt failed then go on alone, under the retry
-        policy. Other targets get each event concurrently (EventBridge, too, delivers
-        without order). Records another group's routers wrote (``GROUP_HEADER``) are
-        skipped: that group delivers them.
+        call; other targets get each event concurrently (EventBridge, too, delivers without
+        order). Events whose attempt failed go to the retry topic (see the module docstring).
+        Records another group's routers wrote (``GROUP_HEADER``) are skipped: that group
+        delivers them.
         """
         if self._group is not None:
             records = [record for record in records if self._ours(record)]
@@ -98,7 +110,7 @@ class DeliveryWorker:
             if failure is None:
                 self._delivered(delivery)
             else:
-                later.append(self._retry(record, delivery, failure))
+                later.append(self._after_failure(record, delivery, failure, attempts=1))
         if later:
             await asyncio.gather(*later)
 
@@ -108,36 +120,52 @@ class DeliveryWorker:
                 return value == self._group
         return True  # routed before routers named their group: delivered, as then
 
-    async def handle(self, record: Record) -> None:
-        """Deliver one routed record, retrying as the policy allows, else dead-letter it."""
+    async def handle(self, record: Record, *, attempts_made: int = 0) -> None:
+        """Attempt one record (routed, or due again from the retry topic) and see it through."""
         try:
             delivery = self._delivery(record)
         except TargetFailed as unprepared:
-            await self._give_up(record, unprepared, attempts=0, condition=None)
+            await self._give_up(record, unprepared, attempts=attempts_made, condition=None)
             return
         failure = await self._attempt(delivery)
         if failure is None:
             self._delivered(delivery)
         else:
-            await self._retry(record, delivery, failure)
+            await self._after_failure(record, delivery, failure, attempts=attempts_made + 1)
 
-    async def _retry(self, record: Record, delivery: Delivery, first: TargetFailed) -> None:
-        """Go on after a failed first attempt: retry as the policy allows, else dead-letter."""
-        attempts, failure = 1, first
-        while True:
-            age = self._clock() - delivery.ingestion_time_ms / 1000
-            decision = self._policy.decide(attempts_made=attempts, event_age_seconds=age, retryable=failure.retryable)
-            if not decision.retry:
-                await self._give_up(record, failure, attempts=attempts, condition=decision.exhausted_condition)
-                return
-            self._metrics.retried(self.bus, self.rule.name, self.target.id)
-            await self._sleep(decision.delay_seconds)
-            attempts += 1
-            latest = await self._attempt(delivery)
-            if latest is None:
-                self._delivered(delivery)
-                return
-            failure = latest  # the latest failure decides, and is what a dead letter reports
+    async def handle_retries(self, records: list[Record]) -> None:
+        """Attempt each record of the retry topic once it is due; returns when each is seen through.
+
+        Each record waits on its own (due times differ with jitter), so one far-off retry holds
+        back only its own batch's commit, never the delivery topic.
+        """
+        if self._group is not None:
+            records = [record for record in records if self._ours(record)]
+        await asyncio.gather(*(self._when_due(record) for record in records))
+
+    async def _when_due(self, record: Record) -> None:
+        attempts, due_ms = _retry_state(record)
+        delay = due_ms / 1000 - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+        await self.handle(record, attempts_made=attempts)
+
+    async def _after_failure(self, record: Record, delivery: Delivery, failure: TargetFailed, *, attempts: int) -> None:
+        """After a failed attempt: to the retry topic while the policy allows, else dead-letter.
+
+        The latest failure decides, and is what a dead letter reports.
+        """
+        age = self._clock() - delivery.ingestion_time_ms / 1000
+        decision = self._policy.decide(attempts_made=attempts, event_age_seconds=age, retryable=failure.retryable)
+        if not decision.retry:
+            await self._give_up(record, failure, attempts=attempts, condition=decision.exhausted_condition)
+            return
+        self._metrics.retried(self.bus, self.rule.name, self.target.id)
+        due_ms = int((self._clock() + decision.delay_seconds) * 1000)
+        headers = [(k, v) for k, v in record.headers if k not in (ATTEMPTS_HEADER, RETRY_AT_HEADER)]
+        headers += [(ATTEMPTS_HEADER, str(attempts).encode()), (RETRY_AT_HEADER, str(due_ms).encode())]
+        # If this write fails the exception stops the handler before the offset is committed: read again later.
+        await self._sink.send_all([OutRecord(self.retry_topic, record.key, record.value or b"", headers)])
 
     async def _attempt(self, delivery: Delivery) -> TargetFailed | None:
         try:
@@ -191,6 +219,15 @@ def target_spec(rule: Rule, target: Target) -> TargetSpec:
     """What one of a rule's targets is, for ``eventpipes.targets.build.make_target``."""
     return TargetSpec(target.kind_row, target.destination, "rule", name=rule.name,
                       partition_key_path=target.partition_key_path, http_parameters=target.http_parameters)
+
+
+def _retry_state(record: Record) -> tuple[int, int]:
+    """``(attempts made, next attempt due at, ms)`` of a retry-topic record (unreadable: 1 made, due now)."""
+    found = {k: v for k, v in record.headers if k in (ATTEMPTS_HEADER, RETRY_AT_HEADER)}
+    try:
+        return int(found[ATTEMPTS_HEADER]), int(found[RETRY_AT_HEADER])
+    except (KeyError, ValueError):
+        return 1, 0
 
 
 def _event_id(record: Record) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventpipes.kafka.offsets import committed_offsets, end_offsets
-from eventpipes.kafka.topics import bus_topic, delivery_topic
+from eventpipes.kafka.topics import bus_topic, delivery_topic, retry_topic
 from eventpipes.topology.model import Topology
 
 Labels = tuple[str, ...]
@@ -76,6 +76,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
                 "Id": target.id,
                 "Kind": target.kind,
                 "Lag": lag(bootstrap, group, delivery_topic(bus, rule.name, target.id)),
+                "WaitingForRetry": lag(bootstrap, group, retry_topic(bus, rule.name, target.id)),
                 "Delivered": delivered,
                 "Retried": count("eventpipes_target_retried_total", *labels),
                 "Failed": count("eventpipes_target_failed_total", *labels),

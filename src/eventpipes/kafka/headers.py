@@ -40,6 +40,11 @@ REPLAY_POSITION_HEADER: Final = "eventpipes-replay-position"
 ENCRYPTION_HEADER: Final = "eventpipes-encryption"
 """On archive records of an encrypted archive: the key check and nonce."""
 
+ATTEMPTS_HEADER: Final = "eventpipes-attempts"
+"""On retry-topic records: how many attempts at the target the event has had."""
+RETRY_AT_HEADER: Final = "eventpipes-retry-at"
+"""On retry-topic records: when the next attempt is due (milliseconds since the epoch)."""
+
 ROUTED_CARRIED_HEADERS: Final = frozenset({TRACE_HEADER, PATH_HEADER})
 """What a router copies from a bus record onto its delivery records: the trace, and the
 bus path so a bus target further on can refuse a loop."""

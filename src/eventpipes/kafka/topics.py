@@ -40,6 +40,11 @@ def delivery_topic(bus: str, rule: str, target: str) -> str:
     return f"{PREFIX}.target.{bus}.{rule}.{target}"
 
 
+def retry_topic(bus: str, rule: str, target: str) -> str:
+    """Where events wait for their next attempt at one target of one rule (non-blocking retries)."""
+    return f"{PREFIX}.retry.{bus}.{rule}.{target}"
+
+
 def invalid_events_topic(bus: str) -> str:
     """Where the router sets aside records of a bus topic that are not EventBridge events."""
     return f"{PREFIX}.invalid.{bus}"

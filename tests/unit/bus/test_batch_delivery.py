@@ -8,7 +8,7 @@ from typing import Any
 
 from eventpipes.bus.delivery import DeliveryWorker, target_spec
 from eventpipes.bus.metrics import Metrics
-from eventpipes.kafka.headers import GROUP_HEADER, INGESTION_HEADER, PATH_HEADER
+from eventpipes.kafka.headers import ATTEMPTS_HEADER, GROUP_HEADER, INGESTION_HEADER, PATH_HEADER, RETRY_AT_HEADER
 from eventpipes.records import OutRecord, Record
 from eventpipes.retry import Backoff
 from eventpipes.testing import metric_value
@@ -21,13 +21,15 @@ from eventpipes.topology.model import Rule
 class FlakySink:
     """Fails its first ``failures`` calls (a broker away), then keeps what it is given."""
 
-    def __init__(self, failures: int = 0) -> None:
+    def __init__(self, failures: int = 0, only: str | None = None) -> None:
         self.failures = failures
+        self.only = only
+        """Fail only calls writing to this topic (the target's), not the worker's own writes."""
         self.calls: list[list[OutRecord]] = []
 
     async def send_all(self, records: list[OutRecord]) -> None:
         self.calls.append(records)
-        if self.failures:
+        if self.failures and (self.only is None or records[0].topic == self.only):
             self.failures -= 1
             raise ConnectionError("broker away")
 
@@ -58,17 +60,54 @@ def test_a_topic_target_takes_the_batch_in_one_produce_and_passes_the_event_on_u
     assert metric_value(metrics.exposition().decode(), "eventpipes_target_delivered_total", bus="orders", rule="r", target="t") == 5
 
 
-def test_a_failed_batch_is_retried_event_by_event() -> None:
-    sink, metrics = FlakySink(failures=2), Metrics()
+def as_read(records: list[OutRecord]) -> list[Record]:
+    """Records written to a topic, as a consumer of it reads them."""
+    return [Record(r.topic, 0, n, 0, r.key, r.value, tuple(r.headers)) for n, r in enumerate(records)]
+
+
+def test_a_failed_batch_waits_on_the_retry_topic_and_is_delivered_from_there() -> None:
+    sink, metrics = FlakySink(failures=1, only="out"), Metrics()
     records = [routed(n) for n in range(3)]
-    asyncio.run(worker({"Id": "t", "Topic": "out"}, sink, metrics).handle_all(records))
-    # The batch call failed, then the first retry of one event; every event got through in the end.
-    assert len(sink.calls) == 1 + 1 + 3
-    delivered = sorted(json.loads(r.value)["id"] for call in sink.calls[2:] for r in call)
+    target = worker({"Id": "t", "Topic": "out"}, sink, metrics)
+    asyncio.run(target.handle_all(records))
+    # The batch call failed; each event went to the retry topic with its attempt count and due time.
+    waiting = [r for call in sink.calls[1:] for r in call]
+    assert [r.topic for r in waiting] == ["eventpipes.retry.orders.r.t"] * 3
+    assert all(dict(r.headers)[ATTEMPTS_HEADER] == b"1" for r in waiting)
+    assert all(int(dict(r.headers)[RETRY_AT_HEADER]) >= 1764028801000 for r in waiting)
+    asyncio.run(target.handle_retries(as_read(waiting)))
+    delivered = sorted(json.loads(r.value)["id"] for call in sink.calls[1:] for r in call if r.topic == "out")
     assert delivered == ["id-0", "id-1", "id-2"]
     text = metrics.exposition().decode()
     assert metric_value(text, "eventpipes_target_delivered_total", bus="orders", rule="r", target="t") == 3
-    assert metric_value(text, "eventpipes_target_retried_total", bus="orders", rule="r", target="t") == 4
+    assert metric_value(text, "eventpipes_target_retried_total", bus="orders", rule="r", target="t") == 3
+
+
+def test_a_failing_event_never_holds_back_the_batch_it_came_in() -> None:
+    sink, metrics = FlakySink(failures=1), Metrics()
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    target = worker({"Id": "t", "Topic": "out"}, sink, metrics)
+    target._sleep = sleep  # type: ignore[method-assign]
+    asyncio.run(target.handle_all([routed(0)]))
+    assert slept == []  # the batch returned at once: the event waits on the retry topic instead
+
+
+def test_an_event_whose_retries_run_out_on_the_retry_topic_is_dead_lettered() -> None:
+    sink, metrics = FlakySink(failures=3, only="out"), Metrics()
+    target = worker({"Id": "t", "Topic": "out", "RetryPolicy": {"MaximumRetryAttempts": 1}, "DeadLetterConfig": {"Arn": "dlq"}},
+                    sink, metrics)
+    asyncio.run(target.handle_all([routed(0)]))  # attempt 1 fails: waits for retry
+    waiting = [r for call in sink.calls for r in call if r.topic.startswith("eventpipes.retry.")]
+    sink.failures = 1
+    asyncio.run(target.handle_retries(as_read(waiting)))  # attempt 2 fails: no retry left
+    dead = [r for call in sink.calls for r in call if r.topic == "dlq"]
+    assert [r.key for r in dead] == [b"id-0"]
+    assert dict(dead[0].headers)["RETRY_ATTEMPTS"] == b"1"
+    assert dict(dead[0].headers)["EXHAUSTED_RETRY_CONDITION"] == b"MaximumRetryAttempts"
 
 
 def test_a_looping_event_in_a_batch_is_dead_lettered_and_the_others_are_delivered() -> None:
