@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
-from eventpipes.topology.checks import check, raw_pattern_findings
+from eventpipes.topology.checks import check, partial_findings
 from eventpipes.topology.errors import Problem, TopologyError
 from eventpipes.topology.model import Topology
 from eventpipes.topology.yamlguard import check_bounds
@@ -59,12 +59,19 @@ def load_text(text: str, *, file: str = "<topology>") -> Topology:
         topology = Topology.model_validate(document)
     except ValidationError as exc:
         problems = [_locate(document, _steps(e["loc"]), _message(e), file) for e in exc.errors()]
-        problems += [_locate(document, _split(path), message, file) for path, message in raw_pattern_findings(document)]
-        raise TopologyError(problems) from exc
+        findings = partial_findings(document)
+        problems += [_locate(document, _split(path), message, file) for path, message in findings]
+        raise TopologyError(_in_order(problems)) from exc
     findings = check(topology)
     if findings:
-        raise TopologyError([_locate(document, _split(path), message, file) for path, message in findings])
+        raise TopologyError(_in_order([_locate(document, _split(path), message, file) for path, message in findings]))
     return topology
+
+
+def _in_order(problems: list[Problem]) -> list[Problem]:
+    """Problems as they appear in the file, each once."""
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def _parse(text: str, file: str) -> Any:
