@@ -11,11 +11,15 @@ Python's ``json.loads`` and ``json.dumps`` (the C scanner and encoder) count eac
 against the interpreter's recursion limit (1000 by default, shared with the frames already on
 the stack), so they raise ``RecursionError`` somewhere under 1000 levels. Here:
 
-* the depth is measured first, from the text, whenever it could exceed the bound (the count of
-  ``{`` and ``[`` is an upper bound on the depth, so ordinary documents skip the scan), and
-  text deeper than the bound is refused with :class:`JsonTooDeep` before any parsing;
-* a parse or serialisation that still meets ``RecursionError`` runs again with the recursion
-  limit raised by :data:`HEADROOM` for its duration (:func:`recursion_headroom`).
+* text is parsed by the C scanner first. While the recursion limit is at or under the bound
+  (Python's default 1000 is), a parse that succeeds is shallower than the bound, so ordinary
+  documents cost nothing more;
+* on ``RecursionError`` (or when the limit is above the bound, so the parser alone would not
+  stop at it) the depth is measured from the text: deeper than the bound is refused with
+  :class:`JsonTooDeep`; otherwise it is parsed again with the recursion limit raised by
+  :data:`HEADROOM` for the duration (:func:`recursion_headroom`). The scan is skipped when the
+  count of ``{`` and ``[`` (an upper bound on the depth) is within the bound;
+* serialisation meeting ``RecursionError`` runs again the same way.
 
 Rejected alternative: a pure-Python iterative parser. It has no depth limit but runs 20-50x
 slower than the C scanner on every event; the C scanner with headroom handles the documented
@@ -100,12 +104,15 @@ def loads(text: str | bytes, *, limit: int, **options: Any) -> Any:
         JsonTooDeep: nested deeper than ``limit``.
         ValueError: not JSON (``json.JSONDecodeError``, ``UnicodeDecodeError``) or refused by a hook in ``options``.
     """
-    check_depth(text, limit)
+    if sys.getrecursionlimit() > limit:
+        check_depth(text, limit)  # the parser alone could go past the bound
     try:
         return json.loads(text, **options)
     except RecursionError:
-        with recursion_headroom():
-            return json.loads(text, **options)
+        pass
+    check_depth(text, limit)
+    with recursion_headroom():
+        return json.loads(text, **options)
 
 
 def dumps(value: Any, **options: Any) -> str:

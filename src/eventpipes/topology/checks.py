@@ -217,7 +217,7 @@ def function_problem(spec: str) -> str | None:
     module_name, _, name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # the user's module may raise anything while importing
+    except (Exception, SystemExit) as exc:  # the user's module may raise anything while importing, exit() too
         return f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
     if not hasattr(module, name):
         return f"module {module_name!r} has no attribute {name!r}"

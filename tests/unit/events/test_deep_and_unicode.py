@@ -122,3 +122,14 @@ def test_check_depth_reads_bytes_and_text_alike() -> None:
         jsontext.check_depth(text, 11)
         with pytest.raises(jsontext.JsonTooDeep):
             jsontext.check_depth(text, 10)
+
+
+def test_the_bound_holds_when_the_recursion_limit_is_already_above_it() -> None:
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(5000)
+    try:
+        prepare(nested(1100))
+        with pytest.raises(MalformedDetail):
+            prepare(nested(1101))
+    finally:
+        sys.setrecursionlimit(before)
