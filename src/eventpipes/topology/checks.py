@@ -41,13 +41,17 @@ SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
 _LEADING_INDEX = re.compile(r"^(?P<section>\w+)\[(?P<index>\d+)\]")
 
 
-def check(topology: Topology, *, declared: Mapping[str, Set[str]] | None = None) -> list[Finding]:
+def check(topology: Topology, *, declared: Mapping[str, Set[str]] | None = None,
+          import_functions: bool = False) -> list[Finding]:
     """Every cross-reference problem of a structurally valid topology.
 
     Args:
         topology: the topology.
         declared: more names per section (``EventBuses``, ``Connections``, ``ApiDestinations``)
             that references may use: those of items that failed validation.
+        import_functions: also import each ``Function`` target, as ``run`` will. Off by default:
+            commands that only read a topology (``status``, ``pipe``) run where the targets'
+            modules may not be importable.
     """
     extra = declared or {}
     return [
@@ -55,13 +59,13 @@ def check(topology: Topology, *, declared: Mapping[str, Set[str]] | None = None)
         *_references(topology, extra),
         *_patterns(topology),
         *_target_inputs(topology),
-        *_functions(topology),
+        *(_functions(topology) if import_functions else ()),
         *_governance(topology),
         *check_pipes(topology.pipes),
     ]
 
 
-def partial_findings(document: Any) -> list[Finding]:
+def partial_findings(document: Any, *, import_functions: bool = False) -> list[Finding]:
     """The problems :func:`check` finds in a document that failed structural validation.
 
     Paths use the items' indexes in the document. Items that failed are checked only for
@@ -94,7 +98,8 @@ def partial_findings(document: Any) -> list[Finding]:
         partial = Topology.model_validate(kept)
     except ValidationError:
         return []
-    findings = [(_reindex(path, indexes), message) for path, message in check(partial, declared=declared)]
+    found = check(partial, declared=declared, import_functions=import_functions)
+    findings = [(_reindex(path, indexes), message) for path, message in found]
     buses = {b.name for b in partial.event_buses} | declared.get("EventBuses", set()) | {DEFAULT_BUS}
     for index, rule in failed_rules:
         findings.extend(_raw_rule_findings(index, rule, buses))

@@ -29,8 +29,8 @@ from eventpipes.topology.yamlguard import check_bounds
 Step = str | int
 
 
-def load_file(path: str | Path) -> Topology:
-    """Read and validate a topology file.
+def load_file(path: str | Path, *, import_functions: bool = False) -> Topology:
+    """Read and validate a topology file (``import_functions`` as for :func:`load_text`).
 
     Raises:
         TopologyError: listing every problem found, each with its location.
@@ -45,11 +45,17 @@ def load_file(path: str | Path) -> Topology:
         line, column = _line_column(data, exc.start)
         raise TopologyError([Problem("", f"not UTF-8 text: byte 0x{data[exc.start]:02x} ({exc.reason})",
                                      str(path), line, column)]) from exc
-    return load_text(text, file=str(path))
+    return load_text(text, file=str(path), import_functions=import_functions)
 
 
-def load_text(text: str, *, file: str = "<topology>") -> Topology:
+def load_text(text: str, *, file: str = "<topology>", import_functions: bool = False) -> Topology:
     """Parse and validate topology YAML.
+
+    Args:
+        text: the YAML.
+        file: its name, for locations.
+        import_functions: also check that each ``Function`` target imports and is callable
+            (``eventpipes validate``); a module's top level runs when it is imported.
 
     Raises:
         TopologyError: listing every problem found, each with its location.
@@ -59,10 +65,10 @@ def load_text(text: str, *, file: str = "<topology>") -> Topology:
         topology = Topology.model_validate(document)
     except ValidationError as exc:
         problems = [_locate(document, _steps(e["loc"]), _message(e), file) for e in exc.errors()]
-        findings = partial_findings(document)
+        findings = partial_findings(document, import_functions=import_functions)
         problems += [_locate(document, _split(path), message, file) for path, message in findings]
         raise TopologyError(_in_order(problems)) from exc
-    findings = check(topology)
+    findings = check(topology, import_functions=import_functions)
     if findings:
         raise TopologyError(_in_order([_locate(document, _split(path), message, file) for path, message in findings]))
     return topology
