@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
 import click
 
@@ -11,6 +11,7 @@ from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException
 from eventpipes.arns import DEFAULT_BUS
+from eventpipes.events import jsontext
 from eventpipes.events.entries import bus_name_of
 from eventpipes.events.errors import EntryError, InvalidEvent
 from eventpipes.kafka.admin import Admin
@@ -25,11 +26,7 @@ from eventpipes.timestamps import parse_timestamp
 @click.option("--bus", default=DEFAULT_BUS, show_default=True, help="Bus for entries without EventBusName.")
 def put_events(entries: str, bus: str) -> None:
     """PutEvents: put up to 10 entries on a bus and print the per-entry results."""
-    text = read_argument(entries)
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise ValidationException(f"--entries is not valid JSON: {exc}") from exc
+    parsed = _entries(entries)
     with EventBusClient() as client:
         result = client.put_events(parsed, bus=_bus(bus))
     print_json(result.to_dict())
@@ -63,9 +60,43 @@ def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | No
                 click.echo(f"{record.where}: {exc.message}, skipped", err=True)
             continue
         try:
-            click.echo(json.dumps(json.loads(record.value or b""), ensure_ascii=False, separators=(",", ":")))
+            value = jsontext.loads(record.value or b"", limit=jsontext.MAX_EVENT_DEPTH)
+            click.echo(jsontext.dumps(value, ensure_ascii=False, separators=(",", ":")))
         except ValueError:
             click.echo(f"{record.where}: not a JSON event ({len(record.value or b'')} bytes), skipped", err=True)
+
+
+def _entries(argument: str) -> Any:
+    """The ``--entries`` document, or a one-line ``ValidationException`` saying where it is wrong.
+
+    It is refused before any parsing if nested deeper than PutEvents processes JSON
+    (``jsontext.MAX_DETAIL_DEPTH``; entries themselves are 3 levels deep).
+    """
+    try:
+        text = read_argument(argument)
+    except UnicodeDecodeError as exc:
+        raise ValidationException(f"--entries is not UTF-8: {_where(exc)}") from exc
+    try:
+        return jsontext.loads(text, limit=jsontext.MAX_DETAIL_DEPTH)
+    except jsontext.JsonTooDeep as exc:
+        line, column = _line_column(text, exc.position)
+        raise ValidationException(
+            f"--entries is nested more than {exc.limit} levels deep (line {line} column {column}); "
+            f"PutEvents processes JSON up to {jsontext.MAX_DETAIL_DEPTH} levels") from exc
+    except ValueError as exc:
+        raise ValidationException(f"--entries is not valid JSON: {exc}") from exc
+
+
+def _where(error: UnicodeDecodeError) -> str:
+    data = bytes(error.object)
+    line, column = _line_column(data, error.start)
+    return f"byte 0x{data[error.start]:02x} at line {line} column {column} ({error.reason})"
+
+
+def _line_column(text: str | bytes, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    newline = "\n" if isinstance(before, str) else b"\n"
+    return before.count(newline) + 1, offset - (before.rfind(newline) + 1) + 1  # type: ignore[arg-type]
 
 
 def _bus(name: str) -> str:

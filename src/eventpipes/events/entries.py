@@ -7,7 +7,6 @@ or into the per-entry failure EventBridge would report. The Kafka side lives in
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from eventpipes.arns import DEFAULT_BUS, bus_of_arn
 from eventpipes.errors import ValidationException
+from eventpipes.events import jsontext
 from eventpipes.events.envelope import Event, format_time, parse_time
 from eventpipes.events.errors import EntryError, InvalidArgument, MalformedDetail, NotAuthorizedForSource
 
@@ -92,11 +92,18 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     for name in ("Source", "DetailType", "Detail"):
         value = entry.get(name)
         if isinstance(value, str):
-            size += len(value.encode("utf-8"))
-    for resource in entry.get("Resources") or ():
+            size += _utf8_size(value)
+    resources = entry.get("Resources")
+    for resource in resources if isinstance(resources, list) else ():
         if isinstance(resource, str):
-            size += len(resource.encode("utf-8"))
+            size += _utf8_size(resource)
     return size
+
+
+def _utf8_size(text: str) -> int:
+    # A lone surrogate has no UTF-8 form; it is counted as the 3 bytes its code point would
+    # take, and the entry is then refused by the field's own check.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def check_entry_list(entries: Any) -> Sequence[Any]:
@@ -189,18 +196,40 @@ def prepare_entry(
 
 
 def parse_detail(text: str) -> dict[str, Any]:
-    """Parse ``Detail``: a JSON object, with finite numbers only.
+    """Parse ``Detail``: a JSON object of valid Unicode, finite numbers, nested at most 1100 levels.
+
+    A lone surrogate, raw in the text or as a ``\\ud800`` escape, is not Unicode: it has no
+    UTF-8 form, so the event could not be written or delivered. EventBridge requires the
+    detail to be valid JSON (RFC 8259 text, UTF-8), so the entry fails as malformed.
 
     Raises:
-        MalformedDetail: not JSON, or JSON that is not an object.
+        MalformedDetail: not JSON, not an object, nested deeper than
+            ``jsontext.MAX_DETAIL_DEPTH``, or holding a lone surrogate.
     """
     try:
-        detail = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except ValueError as exc:
+        text.encode("utf-8")  # a raw lone surrogate
+        detail = jsontext.loads(text, limit=jsontext.MAX_DETAIL_DEPTH, parse_constant=_reject_constant,
+                                parse_float=_finite_float)
+    except ValueError as exc:  # UnicodeEncodeError, JSONDecodeError, JsonTooDeep
         raise MalformedDetail() from exc
     if not isinstance(detail, dict):
         raise MalformedDetail()
+    if _SURROGATE_ESCAPE.search(text) and not _is_unicode(detail):
+        raise MalformedDetail()
     return detail
+
+
+#: A ``\uD800``-``\uDFFF`` escape: JSON that may decode to a lone surrogate (a pair decodes
+#: to one character; a lone one stays a surrogate, which :func:`_is_unicode` finds).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _is_unicode(detail: dict[str, Any]) -> bool:
+    try:
+        jsontext.dumps(detail, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:
@@ -223,7 +252,21 @@ def _required_string(entry: Mapping[str, Any], name: str) -> str:
             f"Parameter {name} is not valid. Reason: {name} must be a string, not {type(value).__name__}.",
             field=name,
         )
+    if name != "Detail":
+        _check_unicode(name, value)
     return value
+
+
+def _check_unicode(name: str, value: str) -> None:
+    """Refuse text holding a lone surrogate: it has no UTF-8 form to put on a bus."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument(
+            f"Parameter {name} is not valid. Reason: {name} holds a lone surrogate (U+{ord(value[exc.start]):04X}) "
+            f"at character {exc.start}, which is not valid Unicode.",
+            field=name,
+        ) from exc
 
 
 def _resources(value: Any) -> tuple[str, ...]:
@@ -231,6 +274,8 @@ def _resources(value: Any) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise InvalidArgument("Parameter Resources is not valid. Reason: Resources must be an array of strings.", field="Resources")
+    for item in value:
+        _check_unicode("Resources", item)
     return tuple(value)
 
 
@@ -242,6 +287,7 @@ def _trace_header(value: Any) -> str | None:
             f"Parameter TraceHeader is not valid. Reason: TraceHeader must be a string of 1 to {MAX_TRACE_HEADER} characters.",
             field="TraceHeader",
         )
+    _check_unicode("TraceHeader", value)
     return value
 
 

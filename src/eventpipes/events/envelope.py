@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from eventpipes.events import jsontext
 from eventpipes.events.errors import InvalidEvent
 
 #: The only envelope version EventBridge has ever written.
@@ -75,8 +75,22 @@ class Event:
         return body
 
     def to_json(self) -> bytes:
-        """Compact UTF-8 JSON, the form an event takes on a bus topic."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        """Compact UTF-8 JSON, the form an event takes on a bus topic.
+
+        A detail nested up to ``jsontext.MAX_DETAIL_DEPTH`` levels is written whatever the
+        recursion limit.
+
+        Raises:
+            InvalidEvent: the detail holds a lone surrogate (no UTF-8 form) or is nested
+                deeper than an event may be; ``parse_detail`` refuses both, so only an
+                ``Event`` built by hand can.
+        """
+        try:
+            return jsontext.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidEvent(f"event holds a lone surrogate, which is not valid Unicode: {exc.reason}", field="detail") from exc
+        except jsontext.JsonTooDeep as exc:
+            raise InvalidEvent(f"event is nested more than {jsontext.MAX_EVENT_DEPTH} levels deep", field="detail") from exc
 
     @staticmethod
     def check(body: Any) -> dict[str, Any]:
@@ -130,10 +144,11 @@ class Event:
         """Parse an envelope from JSON text.
 
         Raises:
-            InvalidEvent: the text is not JSON or not a valid envelope.
+            InvalidEvent: the text is not JSON, is nested deeper than an event can be
+                (``jsontext.MAX_EVENT_DEPTH``), or is not a valid envelope.
         """
         try:
-            body = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = jsontext.loads(data, limit=jsontext.MAX_EVENT_DEPTH)
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, JsonTooDeep
             raise InvalidEvent(f"event is not valid JSON: {exc}") from exc
         return cls.from_dict(body)

@@ -1,31 +1,128 @@
 """Checks that span the document: names that must exist, names that must be unique,
-patterns that must compile. Each finding is a (path, message) pair; ``load`` locates it."""
+patterns that must compile, functions that must import. Each finding is a (path, message)
+pair; ``load`` locates it.
+
+``eventpipes validate`` reports every problem of a file in one run. A document that fails
+structural validation is still checked here (:func:`partial_findings`): each item of each
+section is validated on its own, the cross-reference checks run on the items that pass (at
+their own index in the file), and names declared by items that failed still count as
+declared, so a broken bus declaration is reported once rather than again by every rule on it.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Set
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from eventpipes.archive.model import Archive
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
 from eventpipes.pipes.checks import check_pipes
+from eventpipes.pipes.model import Pipe
 from eventpipes.transform import InvalidTargetInput, parse_path, target_input_from_dict
 from eventpipes.arns import DEFAULT_BUS
-from eventpipes.topology.model import Topology
+from eventpipes.topology.model import ApiDestination, Connection, EventBus, Rule, Topology
 
 Finding = tuple[str, str]
 
+#: Each list section of a topology, the model of its items and the key naming an item.
+SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
+    "EventBuses": (EventBus, "Name"),
+    "Connections": (Connection, "Name"),
+    "ApiDestinations": (ApiDestination, "Name"),
+    "Rules": (Rule, "Name"),
+    "Archives": (Archive, "ArchiveName"),
+    "Pipes": (Pipe, "Name"),
+}
 
-def check(topology: Topology) -> list[Finding]:
-    """Every cross-reference problem of a structurally valid topology."""
+_LEADING_INDEX = re.compile(r"^(?P<section>\w+)\[(?P<index>\d+)\]")
+
+
+def check(topology: Topology, *, declared: Mapping[str, Set[str]] | None = None,
+          import_functions: bool = False) -> list[Finding]:
+    """Every cross-reference problem of a structurally valid topology.
+
+    Args:
+        topology: the topology.
+        declared: more names per section (``EventBuses``, ``Connections``, ``ApiDestinations``)
+            that references may use: those of items that failed validation.
+        import_functions: also import each ``Function`` target, as ``run`` will. Off by default:
+            commands that only read a topology (``status``, ``pipe``) run where the targets'
+            modules may not be importable.
+    """
+    extra = declared or {}
     return [
         *_unique_names(topology),
-        *_references(topology),
+        *_references(topology, extra),
         *_patterns(topology),
         *_target_inputs(topology),
+        *(_functions(topology) if import_functions else ()),
         *_governance(topology),
         *check_pipes(topology.pipes),
     ]
+
+
+def partial_findings(document: Any, *, import_functions: bool = False) -> list[Finding]:
+    """The problems :func:`check` finds in a document that failed structural validation.
+
+    Paths use the items' indexes in the document. Items that failed are checked only for
+    what can be read from them raw (a rule's pattern and bus), since their structural
+    errors are reported already.
+    """
+    if not isinstance(document, Mapping):
+        return []
+    kept: dict[str, list[Any]] = {}
+    indexes: dict[str, list[int]] = {}
+    declared: dict[str, set[str]] = {}
+    failed_rules: list[tuple[int, Mapping[str, Any]]] = []
+    for section, (model, name_key) in SECTIONS.items():
+        items = document.get(section)
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            try:
+                model.model_validate(item)
+            except ValidationError:
+                name = item.get(name_key) if isinstance(item, Mapping) else None
+                if isinstance(name, str):
+                    declared.setdefault(section, set()).add(name)
+                if section == "Rules" and isinstance(item, Mapping):
+                    failed_rules.append((index, item))
+                continue
+            kept.setdefault(section, []).append(item)
+            indexes.setdefault(section, []).append(index)
+    try:
+        partial = Topology.model_validate(kept)
+    except ValidationError:
+        return []
+    found = check(partial, declared=declared, import_functions=import_functions)
+    findings = [(_reindex(path, indexes), message) for path, message in found]
+    buses = {b.name for b in partial.event_buses} | declared.get("EventBuses", set()) | {DEFAULT_BUS}
+    for index, rule in failed_rules:
+        findings.extend(_raw_rule_findings(index, rule, buses))
+    return findings
+
+
+def _reindex(path: str, indexes: Mapping[str, list[int]]) -> str:
+    """``Rules[1].X`` of the partial topology as ``Rules[<index in the file>].X``."""
+    match = _LEADING_INDEX.match(path)
+    if match is None or match["section"] not in indexes:
+        return path
+    original = indexes[match["section"]][int(match["index"])]
+    return f"{match['section']}[{original}]{path[match.end():]}"
+
+
+def _raw_rule_findings(index: int, rule: Mapping[str, Any], buses: Set[str]) -> Iterator[Finding]:
+    """What can be checked of a rule that failed validation: its bus exists, its pattern compiles."""
+    bus = rule.get("EventBusName", DEFAULT_BUS)
+    if isinstance(bus, str) and bus not in buses:
+        yield f"Rules[{index}].EventBusName", f"no bus named {bus!r} under EventBuses"
+    if isinstance(rule.get("EventPattern"), Mapping):
+        yield from _pattern_finding(index, dict(rule["EventPattern"]))
 
 
 def _duplicates(names: list[str]) -> set[str]:
@@ -54,10 +151,10 @@ def _unique_names(topology: Topology) -> Iterator[Finding]:
                 yield f"Rules[{index}].Targets[{t_index}].Id", f"target Id {target.id!r} is used more than once in rule {rule.name!r}"
 
 
-def _references(topology: Topology) -> Iterator[Finding]:
-    buses = {b.name for b in topology.event_buses} | {DEFAULT_BUS}
-    destinations = {d.name for d in topology.api_destinations}
-    connections = {c.name for c in topology.connections}
+def _references(topology: Topology, declared: Mapping[str, Set[str]]) -> Iterator[Finding]:
+    buses = {b.name for b in topology.event_buses} | {DEFAULT_BUS} | declared.get("EventBuses", set())
+    destinations = {d.name for d in topology.api_destinations} | declared.get("ApiDestinations", set())
+    connections = {c.name for c in topology.connections} | declared.get("Connections", set())
     for index, destination in enumerate(topology.api_destinations):
         if destination.connection_name not in connections:
             yield f"ApiDestinations[{index}].ConnectionName", f"no connection named {destination.connection_name!r} under Connections"
@@ -108,17 +205,32 @@ def _patterns(topology: Topology) -> Iterator[Finding]:
         yield from _pattern_finding(index, rule.event_pattern)
 
 
-def raw_pattern_findings(document: Any) -> list[Finding]:
-    """Pattern problems of a document that failed structural validation, so one run reports both."""
-    rules = document.get("Rules") if isinstance(document, Mapping) else None
-    if not isinstance(rules, list):
-        return []
-    return [
-        finding
-        for index, rule in enumerate(rules)
-        if isinstance(rule, Mapping) and isinstance(rule.get("EventPattern"), Mapping)
-        for finding in _pattern_finding(index, dict(rule["EventPattern"]))
-    ]
+def _functions(topology: Topology) -> Iterator[Finding]:
+    """Function targets import and are callable, as ``run`` will need them (it imports them the same way)."""
+    for index, rule in enumerate(topology.rules):
+        for t_index, target in enumerate(rule.targets):
+            if (function := target.destination_of("Function")) is not None:
+                problem = function_problem(function)
+                if problem is not None:
+                    yield f"Rules[{index}].Targets[{t_index}].Function", problem
+
+
+def function_problem(spec: str) -> str | None:
+    """Why ``module:name`` cannot be called, or ``None`` if it imports and is callable.
+
+    Importing runs the module's top level, as the worker will; whatever it raises is
+    reported (by class and message), not propagated.
+    """
+    module_name, _, name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, SystemExit) as exc:  # the user's module may raise anything while importing, exit() too
+        return f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}"
+    if not hasattr(module, name):
+        return f"module {module_name!r} has no attribute {name!r}"
+    if not callable(getattr(module, name)):
+        return f"{spec!r} is not callable"
+    return None
 
 
 def _pattern_finding(index: int, pattern: Any) -> Iterator[Finding]:

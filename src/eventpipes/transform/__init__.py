@@ -23,11 +23,25 @@ Differences from EventBridge
 * The CloudWatch Logs target's special unquoted ``"timestamp": <timestamp>`` output (in
   EventBridge's examples) is target-specific and not reproduced: the value is quoted.
 * ``<aws.events.event>`` takes ``time`` from the envelope's ``time``.
+* A placeholder inside quotes in a JSON template whose value is an object or array: EventBridge
+  accepts the rule and the event and delivers nothing to that target. Here rendering raises
+  :class:`ObjectInsideQuotes` (non-retryable), so the event goes to the target's dead-letter
+  topic with that reason rather than vanishing (and is logged when the target has none).
+
+Matching EventBridge (recorded deliveries): in a text template an object or array is written
+in EventBridge's compact unquoted form (``{a:x-1,b:y}``, ``[A,B]``); see
+:mod:`eventpipes.transform.template` for the nested cases.
 """
 
 from __future__ import annotations
 
-from eventpipes.transform.errors import InvalidInputTransformer, InvalidJsonPath, InvalidTargetInput
+from eventpipes.transform.errors import (
+    InvalidInputTransformer,
+    InvalidJsonPath,
+    InvalidTargetInput,
+    ObjectInsideQuotes,
+    TransformFailed,
+)
 from eventpipes.transform.jsonpath import MISSING, JsonPath, parse_path
 from eventpipes.transform.model import (
     ConstantInput,
@@ -38,25 +52,29 @@ from eventpipes.transform.model import (
     target_input_from_dict,
 )
 from eventpipes.transform.render import render, transform
-from eventpipes.transform.template import Quoting, Template, format_value, parse_template
+from eventpipes.transform.template import Flavour, Quoting, Template, format_value, parse_template, unquoted
 
 __all__ = [
     "MISSING",
     "ConstantInput",
+    "Flavour",
     "InputTransformer",
     "InvalidInputTransformer",
     "InvalidJsonPath",
     "InvalidTargetInput",
     "JsonPath",
+    "ObjectInsideQuotes",
     "PathInput",
     "Quoting",
     "TargetInput",
     "Template",
     "TemplateInput",
+    "TransformFailed",
     "format_value",
     "parse_path",
     "parse_template",
     "render",
     "target_input_from_dict",
     "transform",
+    "unquoted",
 ]

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from eventpipes.transform.jsonpath import MISSING
 from eventpipes.transform.model import ConstantInput, InputTransformer, PathInput, TargetInput, TemplateInput
 from eventpipes.transform.reserved import eventbridge_reserved_values
-from eventpipes.transform.template import compact_json
+from eventpipes.transform.template import Flavour, compact_json
 
 
 def render(target_input: TargetInput, event: Mapping[str, Any], *, rule_name: str, rule_arn: str,
@@ -30,6 +30,8 @@ def render(target_input: TargetInput, event: Mapping[str, Any], *, rule_name: st
 
     Raises:
         InvalidTargetInput: the target input was never validated and is not valid.
+        ObjectInsideQuotes: the template puts an object or array inside quotes; EventBridge
+            delivers nothing for such an event, the caller dead-letters it (non-retryable).
     """
     if target_input is None:
         return compact_json(dict(event)).encode()
@@ -45,9 +47,9 @@ def render(target_input: TargetInput, event: Mapping[str, Any], *, rule_name: st
 
 def transform(transformer: InputTransformer, event: Mapping[str, Any], *, rule_name: str, rule_arn: str,
               ingestion_time: str) -> str:
-    """Fill an ``InputTransformer``'s template from one event (arguments as for :func:`render`)."""
+    """Fill an ``InputTransformer``'s template from one event (arguments and errors as for :func:`render`)."""
     compiled = transformer.compiled()
     values: dict[str, Any] = {name: path.find(event) for name, path in compiled.paths.items()}
     values.update(eventbridge_reserved_values(event, rule_name=rule_name, rule_arn=rule_arn,
                                               ingestion_time=ingestion_time))
-    return compiled.template.render(lambda name: values.get(name, MISSING))
+    return compiled.template.render(lambda name: values.get(name, MISSING), flavour=Flavour.RULES)

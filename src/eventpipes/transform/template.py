@@ -9,21 +9,34 @@ rule-target side is :mod:`eventpipes.transform.render`; a Pipes transformer pass
 its own lookup (JSON paths through :func:`~eventpipes.transform.jsonpath.parse_path`,
 ``aws.pipes.*`` from a dict) and reuses everything here.
 
-How a value is inserted, as EventBridge does it:
+How a value is inserted, as EventBridge does it for rule targets (:attr:`Flavour.RULES`):
 
 * The template is **JSON** when its first non-blank character is ``{`` or ``[``.
   A placeholder outside quotes (``"state": <state>``) becomes the value as compact
   JSON: a string gets its quotes, an object, array, number, ``true``/``false`` or
   ``null`` is written as is. A placeholder inside quotes
-  (``"msg": "now <state>"``) becomes the string's characters, or the JSON text of
-  any other value, escaped so the string stays valid JSON. The result is minified
+  (``"msg": "now <state>"``) becomes the string's characters, or the JSON text of a
+  number, boolean or null, escaped so the string stays valid JSON. An object or array
+  inside quotes (``{"p": "<obj>"}``, ``"users/<obj>"``) makes EventBridge accept the
+  rule and the event and deliver nothing to the target (recorded); here rendering
+  raises :class:`~eventpipes.transform.errors.ObjectInsideQuotes`, which the delivery
+  code sends to the target's dead-letter topic with its reason. The result is minified
   (whitespace outside strings removed), as EventBridge passes it on.
 * Any other template is **text** (including a quoted string such as
   ``"instance <instance> is in <state>"``): strings are inserted as their
-  characters, anything else as compact JSON, nothing is escaped, and the text is
-  kept byte for byte.
+  characters, numbers, booleans and null as JSON, and an object or array in
+  EventBridge's compact unquoted form (recorded: ``{"a": "x-1", "b": "y"}`` gives
+  ``{a:x-1,b:y}``, ``["A","B"]`` gives ``[A,B]``). Our reading of nested cases, which the
+  recordings do not cover: the form applies all the way down (``[{"a": 1}, ["b c"]]``
+  gives ``[{a:1},[b c]]``), keys and strings are their characters unescaped (spaces,
+  quotes and commas included), numbers, ``true``, ``false`` and ``null`` as in JSON. Nothing
+  is escaped, and the text around placeholders is kept byte for byte.
 * A variable whose path matched nothing is the empty string: ``""`` outside quotes
   in JSON, nothing at all inside quotes or in text (recorded from EventBridge).
+
+EventBridge Pipes templates (:attr:`Flavour.PIPES`, the default) keep the earlier rules for
+objects and arrays, which nothing recorded from Pipes contradicts: compact JSON in text, and
+JSON text escaped inside quotes.
 
 ``<`` and ``>`` cannot be escaped: every ``<...>`` without whitespace inside is a
 placeholder, and one the lookup does not define is refused when the template is
@@ -38,7 +51,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Callable, Union
 
-from eventpipes.transform.errors import InvalidTargetInput
+from eventpipes.transform.errors import InvalidTargetInput, ObjectInsideQuotes
 from eventpipes.transform.jsonpath import MISSING
 
 #: A placeholder: ``<`` name ``>``, the name holding no whitespace and no angle bracket.
@@ -58,6 +71,15 @@ class Quoting(StrEnum):
     """Inside quotes in a JSON template: the value's characters, JSON-escaped."""
     TEXT = "text"
     """Anywhere in a text template: the value's characters, unescaped."""
+
+
+class Flavour(StrEnum):
+    """Whose rules insert objects and arrays (see the module docstring)."""
+
+    RULES = "rules"
+    """EventBridge rule targets: unquoted compact form in text, refused inside quotes."""
+    PIPES = "pipes"
+    """EventBridge Pipes: compact JSON in text and, escaped, inside quotes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,27 +111,53 @@ class Template:
         """Every distinct placeholder name, in order of first use."""
         return tuple(dict.fromkeys(part.name for part in self.parts if isinstance(part, Slot)))
 
-    def render(self, lookup: Lookup) -> str:
-        """Fill every slot with the lookup's value, quoted for where it stands."""
-        return "".join(part if isinstance(part, str) else format_value(lookup(part.name), part.quoting)
+    def render(self, lookup: Lookup, *, flavour: Flavour = Flavour.PIPES) -> str:
+        """Fill every slot with the lookup's value, quoted for where it stands.
+
+        Raises:
+            ObjectInsideQuotes: (``Flavour.RULES``) an object or array for a placeholder inside quotes.
+        """
+        return "".join(part if isinstance(part, str) else format_value(lookup(part.name), part.quoting, flavour,
+                                                                        placeholder=part.name)
                        for part in self.parts)
 
 
-def format_value(value: Any, quoting: Quoting) -> str:
+def format_value(value: Any, quoting: Quoting, flavour: Flavour = Flavour.PIPES, *, placeholder: str = "") -> str:
     """Write one value as it is inserted at a placeholder.
 
     Args:
         value: a parsed JSON value, or ``MISSING`` for a path that matched nothing.
         quoting: where the placeholder stands.
+        flavour: whose rules apply to objects and arrays.
+        placeholder: the placeholder's name, for the error.
+
+    Raises:
+        ObjectInsideQuotes: (``Flavour.RULES``) an object or array inside quotes in a JSON template.
     """
     if value is MISSING:
         return '""' if quoting is Quoting.JSON_VALUE else ""
     if quoting is Quoting.JSON_VALUE:
         return compact_json(value)
+    if flavour is Flavour.RULES and isinstance(value, (dict, list)):
+        if quoting is Quoting.TEXT:
+            return unquoted(value)
+        raise ObjectInsideQuotes(placeholder, "object" if isinstance(value, dict) else "array")
     characters = value if isinstance(value, str) else compact_json(value)
     if quoting is Quoting.TEXT:
         return characters
     return json.dumps(characters, ensure_ascii=False)[1:-1]
+
+
+def unquoted(value: Any) -> str:
+    """A value in EventBridge's compact unquoted form: ``{a:x-1,b:[1,true,null]}``.
+
+    Keys and strings are their characters; numbers, booleans and null are JSON.
+    """
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{key}:{unquoted(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(unquoted(item) for item in value) + "]"
+    return value if isinstance(value, str) else compact_json(value)
 
 
 def compact_json(value: Any) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from eventpipes.transform import render, target_input_from_dict
+from eventpipes.transform import ObjectInsideQuotes, render, target_input_from_dict
 
 EC2_EVENT: dict[str, Any] = {
     "version": "0",
@@ -150,3 +150,43 @@ def test_constant_input_is_sent_unchanged() -> None:
     body = render(target_input_from_dict({"Id": "t", "Input": text}), EC2_EVENT,
                   rule_name="r", rule_arn="a", ingestion_time="t")
     assert body == text.encode()
+
+
+# Recorded from EventBridge: objects and arrays in text templates, and inside quotes in JSON ones.
+
+SHAPES_EVENT: dict[str, Any] = dict(EC2_EVENT, detail={
+    "obj": {"a": "x-1", "b": "y"}, "severity": ["HIGH"], "codes": ["A", "B"],
+    "mixed": [{"a": 1}, ["b c"], True, None, 2.5, "d,e"], "empty": {}, "none": [],
+})
+SHAPES = {name: f"$.detail.{name}" for name in SHAPES_EVENT["detail"]}
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    pytest.param("Object: <obj>", "Object: {a:x-1,b:y}", id="object in text"),
+    pytest.param('"severity <severity>"', '"severity [HIGH]"', id="one-item array in a quoted text template"),
+    pytest.param("<codes>", "[A,B]", id="array alone"),
+    # Our reading of nested values (not recorded): the unquoted form all the way down.
+    pytest.param("<mixed>", "[{a:1},[b c],true,null,2.5,d,e]", id="nested, our reading"),
+    pytest.param("<empty> <none>", "{} []", id="empty object and array"),
+])
+def test_recorded_objects_and_arrays_in_text_templates_are_unquoted(template: str, expected: str) -> None:
+    assert run(template, SHAPES, SHAPES_EVENT) == expected
+
+
+@pytest.mark.parametrize("template", [
+    pytest.param('{"p": "<obj>"}', id="object alone inside quotes"),
+    pytest.param('{"p": "users/<obj>"}', id="object inside a longer string"),
+    pytest.param('{"p": "<codes>"}', id="array inside quotes"),
+    pytest.param('["<severity>"]', id="inside quotes in an array template"),
+])
+def test_recorded_object_inside_quotes_in_json_is_not_delivered(template: str) -> None:
+    # EventBridge accepts the rule and the event and delivers nothing; eventpipes raises a
+    # non-retryable error so the delivery code dead-letters the event with this reason.
+    with pytest.raises(ObjectInsideQuotes) as caught:
+        run(template, SHAPES, SHAPES_EVENT)
+    assert caught.value.retryable is False
+    assert "inside quotes in a JSON InputTemplate" in caught.value.message
+
+
+def test_objects_outside_quotes_in_json_are_still_json() -> None:
+    assert run('{"p": <obj>, "c": <codes>}', SHAPES, SHAPES_EVENT) == '{"p":{"a":"x-1","b":"y"},"c":["A","B"]}'

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from eventpipes.transform import MISSING, InputTransformer, Quoting, format_value, parse_template, transform
+from eventpipes.transform import (
+    MISSING,
+    Flavour,
+    InputTransformer,
+    ObjectInsideQuotes,
+    Quoting,
+    format_value,
+    parse_template,
+    transform,
+)
 
 DETAIL: dict[str, Any] = {
     "text": "RUNNING", "number": 42, "float": 2.5, "yes": True, "no": False, "nothing": None,
@@ -38,8 +47,7 @@ def test_bare_placeholder_in_json_is_the_value_as_json(name: str, bare: str) -> 
 
 
 @pytest.mark.parametrize(("name", "inside"), [
-    ("text", "RUNNING"), ("number", "42"), ("yes", "true"), ("nothing", "null"),
-    ("object", '{"a":1,"b":[1,2]}'), ("array", '["x",1,null]'), ("quote", 'say "hi"'),
+    ("text", "RUNNING"), ("number", "42"), ("yes", "true"), ("nothing", "null"), ("quote", 'say "hi"'),
     ("newline", "line1\nline2"), ("unicode", "Grüße ☃"), ("backslash", "a\\b"),
 ])
 def test_quoted_placeholder_in_json_is_text_inside_a_valid_string(name: str, inside: str) -> None:
@@ -47,8 +55,16 @@ def test_quoted_placeholder_in_json_is_text_inside_a_valid_string(name: str, ins
     assert json.loads(out)["v"] == f"[{inside}]"
 
 
+@pytest.mark.parametrize(("name", "kind"), [("object", "object"), ("array", "array")])
+def test_an_object_or_array_inside_quotes_in_json_fails_the_event(name: str, kind: str) -> None:
+    for template in (f'{{"v": "<{name}>"}}', f'{{"v": "users/<{name}>"}}', f'["<{name}>"]'):
+        with pytest.raises(ObjectInsideQuotes) as caught:
+            fill(template)
+        assert (caught.value.placeholder, caught.value.kind, caught.value.retryable) == (name, kind, False)
+
+
 @pytest.mark.parametrize(("name", "text"), [
-    ("text", "RUNNING"), ("number", "42"), ("nothing", "null"), ("object", '{"a":1,"b":[1,2]}'),
+    ("text", "RUNNING"), ("number", "42"), ("nothing", "null"), ("object", "{a:1,b:[1,2]}"), ("array", "[x,1,null]"),
     ("quote", 'say "hi"'), ("newline", "line1\nline2"), ("unicode", "Grüße ☃"),
 ])
 def test_text_template_inserts_characters_unescaped(name: str, text: str) -> None:
@@ -82,9 +98,9 @@ def test_wildcard_variable_gives_a_list() -> None:
     assert fill('{"v": <all>}', all="$.detail.array[*]") == '{"v":["x",1,null]}'
 
 
-def test_reserved_event_json_inside_a_string_is_escaped() -> None:
-    out = fill('{"e": "<aws.events.event.json>"}')
-    assert json.loads(json.loads(out)["e"]) == EVENT
+def test_reserved_event_json_inside_a_string_fails_the_event_as_any_object_does() -> None:
+    with pytest.raises(ObjectInsideQuotes, match="<aws.events.event.json>"):
+        fill('{"e": "<aws.events.event.json>"}')
 
 
 def test_escaped_quote_before_placeholder_keeps_string_context() -> None:
@@ -97,6 +113,17 @@ def test_format_value_directly() -> None:
     assert format_value("a\"b", Quoting.JSON_STRING) == 'a\\"b'
     assert format_value("a\"b", Quoting.TEXT) == 'a"b'
     assert format_value(MISSING, Quoting.JSON_VALUE) == '""'
+    assert format_value({"a": [1, "b c"]}, Quoting.TEXT, Flavour.RULES) == "{a:[1,b c]}"
+    with pytest.raises(ObjectInsideQuotes):
+        format_value([1], Quoting.JSON_STRING, Flavour.RULES, placeholder="p")
+
+
+def test_pipes_keep_json_for_objects_in_text_and_inside_quotes() -> None:
+    assert format_value({"a": [1, "b"]}, Quoting.TEXT) == '{"a":[1,"b"]}'
+    assert format_value({"a": 1}, Quoting.JSON_STRING, Flavour.PIPES) == '{\\"a\\":1}'
+    template = parse_template('{"v": "<$.body>", "w": "<$.list>"}')
+    values = {"$.body": {"k": "v"}, "$.list": [1]}
+    assert json.loads(template.render(lambda name: values[name])) == {"v": '{"k":"v"}', "w": "[1]"}
 
 
 def test_template_engine_is_reusable_with_pipes_style_placeholders() -> None:
