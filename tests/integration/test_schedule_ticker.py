@@ -17,13 +17,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
 from eventpipes.kafka.schedule_progress import read_progress
 from eventpipes.kafka.schedule_ticker import ScheduleTicker
-from eventpipes.kafka.topics import schedules_topic
+from eventpipes.kafka.topics import schedules_topic, schedules_topic_spec
 from eventpipes.records import OutRecord, Record, record_from_message
-from eventpipes.schedules import RateSchedule, Schedule, ScheduledRule, Tick, parse_schedule, scheduled_event
+from eventpipes.schedules import Progress, RateSchedule, Schedule, ScheduledRule, Tick, parse_schedule, scheduled_event
 from eventpipes.testing import KafkaCluster, unique_name, wait_until
 
 SUPPORT = Path(__file__).parent / "support"
@@ -188,6 +189,74 @@ def test_a_ticker_killed_just_before_a_tick_and_restarted_fires_it_once(kafka: K
     assert records[1].timestamp_ms / 1000 > killed_at.timestamp()  # fired by the restarted process
     print(f"tick due {second_tick.time()} killed {killed_at.time()}, fired at "
           f"{datetime.fromtimestamp(records[1].timestamp_ms / 1000, timezone.utc).time()} by the restarted process")
+
+
+def test_a_transaction_left_open_by_a_dead_owner_is_aborted_and_its_tick_fired_once(kafka: KafkaCluster) -> None:
+    """What a SIGKILL inside the tick's transaction leaves: outputs and progress written, never committed."""
+    topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
+    kafka.admin.ensure_topic(schedules_topic_spec(group))
+    anchor = whole_second_now()
+    period = timedelta(seconds=3)
+    fast = rule("fast", RateSchedule("test", period), anchor)
+    first_tick = anchor + period
+
+    async def die_inside_a_transaction() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, transactional_id=schedules_topic(group), acks="all")
+        await producer.start()
+        await producer.begin_transaction()
+        [record] = outputs_to(topic)(Tick(fast, first_tick, catch_up=False))
+        await producer.send_and_wait(record.topic, record.value, key=record.key, headers=record.headers)
+        done = Progress(first_tick, first_tick).to_json()
+        await producer.send_and_wait(schedules_topic(group), done, key=b"fast", partition=0)
+        # No commit, no abort, no stop: the process is gone as far as Kafka can tell.
+
+    asyncio.run(die_inside_a_transaction())
+    assert len(kafka.read_all(topic)) == 1  # the uncommitted output is in the log ...
+    assert read_committed(kafka.bootstrap, topic) == []  # ... and invisible to read_committed readers
+    wait_until(lambda: datetime.now(timezone.utc) > first_tick, timeout=10, what="the first tick due")
+
+    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [fast], outputs_to(topic)))
+    try:
+        wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 2, timeout=30, what="two committed ticks")
+    finally:
+        ticker.stop()
+    fired = instants(read_committed(kafka.bootstrap, topic))
+    assert fired == [anchor + k * period for k in range(1, len(fired) + 1)]  # the dead owner's tick once, by the new owner
+
+
+def test_a_new_owner_reads_all_committed_progress_before_firing(kafka: KafkaCluster) -> None:
+    """Progress long enough that reading it takes a while: a tick already fired is not fired again."""
+    topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
+    kafka.admin.ensure_topic(schedules_topic_spec(group))
+    anchor = whole_second_now()
+    period = timedelta(seconds=4)
+    fast = rule("fast", RateSchedule("test", period), anchor)
+    first_tick = anchor + period
+    wait_until(lambda: datetime.now(timezone.utc) > first_tick, timeout=10, what="the first tick due")
+
+    async def an_earlier_owner_fired_the_first_tick() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, transactional_id=schedules_topic(group), acks="all")
+        await producer.start()
+        try:
+            await producer.begin_transaction()
+            filler = Progress(anchor, None).to_json()
+            for n in range(20_000):  # other rules' progress, read before "fast"'s
+                await producer.send(schedules_topic(group), filler, key=f"other-{n}".encode(), partition=0)
+            [record] = outputs_to(topic)(Tick(fast, first_tick, catch_up=False))
+            await producer.send(record.topic, record.value, key=record.key, headers=record.headers)
+            await producer.send(schedules_topic(group), Progress(first_tick, first_tick).to_json(), key=b"fast", partition=0)
+            await producer.commit_transaction()
+        finally:
+            await producer.stop()
+
+    asyncio.run(an_earlier_owner_fired_the_first_tick())
+    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [fast], outputs_to(topic)))
+    try:
+        wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 2, timeout=30, what="the second tick")
+    finally:
+        ticker.stop()
+    fired = instants(read_committed(kafka.bootstrap, topic))
+    assert fired == [anchor + k * period for k in range(1, len(fired) + 1)]  # the first tick not again
 
 
 @pytest.mark.real_time

@@ -237,8 +237,11 @@ class ScheduleTicker:
                 self._set_owning(True)
                 await self._tick(producer)
             except _LostOwnership:
-                log.warning("another worker fenced this ticker's producer; it no longer fires schedules")
-                return
+                # Another worker started the producer after ours: it believes it owns the partition.
+                # One of the two is about to be revoked; until then, starting again fences it, and
+                # as each incarnation re-reads the progress first, no tick fires twice meanwhile.
+                log.warning("another worker fenced this ticker's producer; taking ownership again unless revoked")
+                await self._pause(RETRY_SECONDS)
             except KafkaError:
                 log.warning("schedule ticker's producer failed; starting a new one", exc_info=True)
                 await self._pause(RETRY_SECONDS)
