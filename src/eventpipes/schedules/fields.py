@@ -69,10 +69,10 @@ def parse_value(text: str, spec: FieldSpec) -> int:
     if upper in spec.names:
         return spec.low + spec.names.index(upper)
     if not text.isascii() or not text.isdigit():
-        raise FieldError(f"{text!r} is not a value of {spec.name}")
+        raise FieldError(f"{text!r} is not a number" + (" or a name" if spec.names else ""))
     value = int(text)
     if not spec.low <= value <= spec.high:
-        raise FieldError(f"{value} is outside {spec.name}'s {spec.low}-{spec.high}")
+        raise FieldError(f"{value} is outside {spec.low}-{spec.high}")
     return value
 
 
@@ -92,7 +92,7 @@ def _item_values(item: str, spec: FieldSpec) -> list[int]:
 
 def _step(text: str, spec: FieldSpec) -> int:
     if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= spec.span:
-        raise FieldError(f"step {text!r} of {spec.name} must be 1-{spec.span}")
+        raise FieldError(f"step {text!r} must be 1-{spec.span}")
     return int(text)
 
 
@@ -100,5 +100,5 @@ def _run(start: int, end: int, spec: FieldSpec) -> list[int]:
     if start <= end:
         return list(range(start, end + 1))
     if not spec.wraps:
-        raise FieldError(f"range {start}-{end} of {spec.name} runs backwards")
+        raise FieldError(f"range {start}-{end} runs backwards")
     return list(range(start, spec.high + 1)) + list(range(spec.low, end + 1))

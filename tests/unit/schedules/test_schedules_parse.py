@@ -161,7 +161,9 @@ def test_invalid_forms_are_refused_with_eventbridge_error(text: str) -> None:
 def test_reason_names_the_field() -> None:
     with pytest.raises(InvalidScheduleExpression) as caught:
         parse_schedule("cron(0 25 * * ? *)")
-    assert caught.value.reason.startswith("hours:")
+    assert caught.value.reason == "hours: 25 is outside 0-23"
+    assert str(caught.value) == ("ValidationException: Parameter ScheduleExpression is not valid. "
+                                 "(hours: 25 is outside 0-23: 'cron(0 25 * * ? *)')")
     with pytest.raises(InvalidScheduleExpression) as caught:
         parse_schedule("cron(7 20 * * 1-7 *)")
     assert "day-of-month and day-of-week" in caught.value.reason
