@@ -64,7 +64,7 @@ def whole_second_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def rule(name: str, schedule: Schedule, anchor: datetime) -> ScheduledRule:
+def rule(name: str, schedule: Schedule, anchor: datetime | None) -> ScheduledRule:
     return ScheduledRule(name, f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}", schedule, anchor)
 
 
@@ -122,6 +122,44 @@ def test_one_ticker_delivers_one_scheduled_event_per_tick(kafka: KafkaCluster) -
     assert len({json.loads(r.value or b"")["id"] for r in records}) == len(records)
     progress = read_progress(kafka.bootstrap, group)
     assert progress["fast"].last_fired == expected[-1] == progress["fast"].handled_through
+
+
+def test_a_rule_without_anchor_keeps_the_anchor_recorded_in_kafka_across_restarts(kafka: KafkaCluster) -> None:
+    topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
+    period = timedelta(seconds=2)
+    topo = rule("topo", RateSchedule("test", period), anchor=None)  # e.g. a rule from a topology file
+    for ticks in (2, 4):
+        ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [topo], outputs_to(topic)))
+        try:
+            wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= ticks, timeout=30, what=f"{ticks} ticks")
+        finally:
+            ticker.stop()
+        if ticks == 2:
+            anchor = read_progress(kafka.bootstrap, group)["topo"].anchor
+            assert anchor is not None
+    assert read_progress(kafka.bootstrap, group)["topo"].anchor == anchor  # the second ticker kept it
+    fired = instants(read_committed(kafka.bootstrap, topic))
+    assert len(set(fired)) == len(fired) >= 4
+    assert all((t - anchor) % period == timedelta(0) and t > anchor for t in fired)  # one phase throughout
+
+
+def test_rules_updated_while_running_take_effect_at_once(kafka: KafkaCluster) -> None:
+    topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
+    period = timedelta(seconds=2)
+    slow = rule("slow", RateSchedule("test", timedelta(hours=1)), whole_second_now())
+    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [slow], outputs_to(topic)))
+    try:
+        wait_until(lambda: ticker.ticker.is_owner, timeout=30, what="the ticker owning")
+        anchor = whole_second_now()
+        added = rule("added", RateSchedule("test", period), anchor)
+        assert ticker.loop is not None
+        ticker.loop.call_soon_threadsafe(ticker.ticker.update_rules, [slow, added])
+        wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 2, timeout=30, what="two ticks of the added rule")
+    finally:
+        ticker.stop()
+    fired = read_committed(kafka.bootstrap, topic)
+    assert {r.key for r in fired} == {b"added"}
+    assert instants(fired) == [anchor + k * period for k in range(1, len(fired) + 1)]
 
 
 def test_two_tickers_in_one_group_deliver_each_tick_once(kafka: KafkaCluster) -> None:

@@ -38,7 +38,7 @@ from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.schedule_progress import apply_progress
 from eventpipes.kafka.topics import schedules_topic, schedules_topic_spec
 from eventpipes.records import OutRecord, record_from_message
-from eventpipes.schedules.progress import Progress, ScheduledRule, Tick, due_tick, next_due
+from eventpipes.schedules.progress import Progress, ScheduledRule, Tick, after_firing, anchor_of, baseline, due_tick, next_due
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,10 @@ class ScheduleTicker:
         return self._owning
 
     def update_rules(self, rules: Sequence[ScheduledRule]) -> None:
-        """Replace the scheduled rules (a rule's progress is kept by name); takes effect at once."""
+        """Replace the scheduled rules (a rule's progress is kept by name); takes effect at once.
+
+        Like ``stop``, call it on the ticker's event loop (``loop.call_soon_threadsafe`` from elsewhere).
+        """
         self._rules = _by_name(rules)
         self._rules_changed = True
         self._wake.set()
@@ -203,6 +206,7 @@ class ScheduleTicker:
     async def _take_ownership(self) -> None:
         consumer = self._consumer
         assert consumer is not None
+        await self._relinquish()  # an assignment without a revocation first: never two owner tasks
         self._progress.clear()
         await consumer.seek_to_beginning(self._tp)
         self._relinquishing.clear()
@@ -266,10 +270,11 @@ class ScheduleTicker:
 
     async def _tick(self, producer: AIOKafkaProducer) -> None:
         """Fire what is due, sleep until the next due instant, again, until relinquished."""
-        heap = self._plan()
+        heap: list[tuple[datetime, str]] | None = None
         while not self._relinquishing.is_set():
-            if self._rules_changed:
+            if heap is None or self._rules_changed:
                 self._rules_changed = False
+                await self._baseline(producer)
                 heap = self._plan()
             now = self._now()
             due: list[Tick] = []
@@ -311,7 +316,24 @@ class ScheduleTicker:
                 records.extend(await result if inspect.isawaitable(result) else result)
             except Exception as exc:
                 raise TickerFailed(f"outputs of rule {tick.rule.name!r} at {tick.instant.isoformat()} failed: {exc!r}") from exc
-        updates = {tick.rule.name: Progress(tick.instant, tick.instant) for tick in ticks}
+        updates = {tick.rule.name: after_firing(tick, self._progress.get(tick.rule.name)) for tick in ticks}
+        if await self._commit(producer, records, updates):
+            late = (self._now() - max(t.instant for t in ticks)).total_seconds()
+            log.info("fired %d scheduled tick(s), %.3f s after the latest's instant", len(ticks), late)
+
+    async def _baseline(self, producer: AIOKafkaProducer) -> None:
+        """Anchor the rules given without an anchor at now, recorded in their progress."""
+        now = self._now()
+        updates = {name: baseline(self._progress.get(name), now) for name, rule in self._rules.items()
+                   if anchor_of(rule, self._progress.get(name)) is None}
+        if updates:
+            await self._commit(producer, [], updates)
+
+    async def _commit(self, producer: AIOKafkaProducer, records: list[OutRecord], updates: dict[str, Progress]) -> bool:
+        """Write ``records`` and ``updates`` in one transaction, retrying what Kafka refuses.
+
+        Returns False when relinquished before it succeeded (nothing was written).
+        """
         while True:
             try:
                 await self._transaction(producer, records, updates)
@@ -323,11 +345,9 @@ class ScheduleTicker:
                 await producer.abort_transaction()  # a failure here starts a new producer (_own)
                 await self._pause(RETRY_SECONDS)
                 if self._relinquishing.is_set():
-                    return
-        for name, progress in updates.items():
-            self._progress[name] = progress
-        late = (self._now() - max(t.instant for t in ticks)).total_seconds()
-        log.info("fired %d scheduled tick(s), %.3f s after the latest's instant", len(ticks), late)
+                    return False
+        self._progress.update(updates)
+        return True
 
     async def _transaction(self, producer: AIOKafkaProducer, records: list[OutRecord], updates: dict[str, Progress]) -> None:
         await producer.begin_transaction()

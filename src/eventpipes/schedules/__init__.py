@@ -8,7 +8,7 @@ from eventpipes.schedules.cron import CronSchedule
 from eventpipes.schedules.errors import InvalidScheduleExpression
 from eventpipes.schedules.event import SCHEDULED_DETAIL_TYPE, SCHEDULED_SOURCE, scheduled_event
 from eventpipes.schedules.parse import Schedule, parse_schedule
-from eventpipes.schedules.progress import Progress, ScheduledRule, Tick, due_tick, next_due
+from eventpipes.schedules.progress import Progress, ScheduledRule, Tick, after_firing, anchor_of, baseline, due_tick, next_due
 from eventpipes.schedules.rate import RateSchedule
 
 __all__ = [
@@ -21,6 +21,9 @@ __all__ = [
     "Schedule",
     "ScheduledRule",
     "Tick",
+    "after_firing",
+    "anchor_of",
+    "baseline",
     "due_tick",
     "next_due",
     "parse_schedule",

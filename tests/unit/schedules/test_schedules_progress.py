@@ -6,7 +6,18 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from eventpipes.events import Event
-from eventpipes.schedules import Progress, RateSchedule, ScheduledRule, due_tick, next_due, parse_schedule, scheduled_event
+from eventpipes.schedules import (
+    Progress,
+    RateSchedule,
+    ScheduledRule,
+    after_firing,
+    anchor_of,
+    baseline,
+    due_tick,
+    next_due,
+    parse_schedule,
+    scheduled_event,
+)
 
 ARN = "arn:aws:events:us-east-1:000000000000:rule/nightly"
 
@@ -87,3 +98,26 @@ def test_scheduled_event_envelope() -> None:
     other = scheduled_event(ARN, at("2026-03-01 10:00"), account="123456789012", region="eu-west-1")
     assert other.id != event.id
     assert scheduled_event(ARN, at("2026-03-01 10:00"), account="1", region="r", event_id="fixed").id == "fixed"
+
+
+def test_a_rule_without_anchor_waits_for_its_baseline() -> None:
+    r = ScheduledRule("topo", ARN, parse_schedule("rate(5 minutes)"), None)
+    assert anchor_of(r, None) is None
+    assert due_tick(r, None, at("2026-03-01 10:00")) is None and next_due(r, None, at("2026-03-01 10:00")) is None
+    first = baseline(None, at("2026-03-01 10:00:30"))
+    assert first == Progress(at("2026-03-01 10:00:30"), None, at("2026-03-01 10:00:30"))
+    assert Progress.from_json(first.to_json()) == first
+    assert next_due(r, first, at("2026-03-01 10:01")) == at("2026-03-01 10:05:30")
+    tick = due_tick(r, first, at("2026-03-01 10:05:31"))
+    assert tick is not None and tick.instant == at("2026-03-01 10:05:30")
+    fired = after_firing(tick, first)
+    assert fired == Progress(tick.instant, tick.instant, first.anchor)  # the recorded anchor is kept
+
+
+def test_a_rule_with_its_own_anchor_ignores_a_recorded_one() -> None:
+    r = rule("rate(5 minutes)", "2026-03-01 10:00")
+    recorded = Progress(at("2026-03-01 09:00:30"), None, at("2026-03-01 09:00:30"))
+    assert anchor_of(r, recorded) == at("2026-03-01 10:00")
+    assert next_due(r, recorded, at("2026-03-01 10:01")) == at("2026-03-01 10:05")
+    again = baseline(Progress(at("2026-03-01 11:00"), at("2026-03-01 11:00")), at("2026-03-01 10:30"))
+    assert again == Progress(at("2026-03-01 11:00"), at("2026-03-01 11:00"), at("2026-03-01 10:30"))
