@@ -111,3 +111,18 @@ def archive_topic_spec(archive: str, partitions: int, retention_ms: int, overrid
 def state_topic_spec(name: str) -> TopicSpec:
     """Archive definitions and replay state: one partition (one order for every reader), compacted."""
     return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
+
+
+def schedules_topic(group: str) -> str:
+    """Scheduled rules' progress for worker group ``group``: one record per rule, keyed by its name.
+
+    The same name is the consumer group whose member assigned the topic's one partition
+    owns (fires) every schedule, and the transactional id that owner writes with, so a
+    new owner fences a previous one that has not noticed it lost the partition.
+    """
+    return f"{PREFIX}.schedules.{group}"
+
+
+def schedules_topic_spec(group: str) -> TopicSpec:
+    """One partition (one owner, one order) and compacted: only each rule's latest progress matters."""
+    return TopicSpec(name=schedules_topic(group), partitions=1, config={"cleanup.policy": "compact"})
