@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from kafka import KafkaProducer
@@ -292,3 +293,42 @@ class HttpReceiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (a local broker takes two: client and controller)."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            import socket
+
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no two free ports in a row")
+
+
+class OwnBroker:
+    """A local broker of a test's own (own state dir, own ports), for faults the shared one must not see.
+
+    ``stop()`` and ``start()`` restart it on the same data, as an operator's restart would.
+    """
+
+    def __init__(self, state_dir: Path, *, heap: str = "384m") -> None:
+        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(), broker_heap=heap,
+                                 kafka_bootstrap_servers=None)
+
+    def start(self) -> "OwnBroker":
+        process.start(self.settings)
+        return self
+
+    def stop(self) -> None:
+        process.stop(self.settings)
+
+    def __enter__(self) -> "OwnBroker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

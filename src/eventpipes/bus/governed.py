@@ -68,11 +68,16 @@ def publish_governance(settings: Settings, buses: dict[str, SchemaGovernance | N
         producer.close(timeout=5)
 
 
-def read_governance(settings: Settings) -> dict[str, SchemaGovernance]:
-    """The governed buses, as ``eventpipes.buses`` holds them now (empty if the topic is missing)."""
+def read_governance(settings: Settings, *, timeout_seconds: float | None = None) -> dict[str, SchemaGovernance]:
+    """The governed buses, as ``eventpipes.buses`` holds them now (empty if the topic is missing).
+
+    Raises:
+        BrokerUnavailable: Kafka did not answer within ``timeout_seconds`` (default: the settings').
+    """
     table: dict[str, SchemaGovernance] = {}
+    timeout = settings.kafka_timeout_seconds if timeout_seconds is None else max(timeout_seconds, 0.001)
     try:
-        timeout_ms = int(settings.kafka_timeout_seconds * 1000)
+        timeout_ms = int(timeout * 1000)
         consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
                                  client_id="eventpipes-buses-reader", bootstrap_timeout_ms=timeout_ms,
                                  request_timeout_ms=max(timeout_ms, 1000))
@@ -85,7 +90,7 @@ def read_governance(settings: Settings) -> dict[str, SchemaGovernance]:
         consumer.assign([tp])
         consumer.seek_to_beginning(tp)
         end = consumer.end_offsets([tp])[tp]
-        deadline = time.monotonic() + settings.kafka_timeout_seconds
+        deadline = time.monotonic() + timeout
         while consumer.position(tp) < end and time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=200).values():
                 for r in records:
@@ -108,10 +113,22 @@ class GovernanceView:
         self._table: dict[str, SchemaGovernance] = {}
         self._read_at: float | None = None
 
-    def get(self, bus: str) -> SchemaGovernance | None:
-        """The bus's governance, or ``None`` when it is not governed."""
+    def get(self, bus: str, *, timeout_seconds: float | None = None) -> SchemaGovernance | None:
+        """The bus's governance, or ``None`` when it is not governed.
+
+        A refresh that finds Kafka away keeps what was read before (and tries again after
+        another TTL): a long-lived client goes on with the last known governance rather
+        than failing every call of an outage on it.
+
+        Raises:
+            BrokerUnavailable: Kafka did not answer and nothing was ever read.
+        """
         if self._read_at is None or time.monotonic() - self._read_at > self._ttl:
-            self._table = read_governance(self.settings)
+            try:
+                self._table = read_governance(self.settings, timeout_seconds=timeout_seconds)
+            except BrokerUnavailable:
+                if self._read_at is None:
+                    raise
             self._read_at = time.monotonic()
         return self._table.get(bus)
 

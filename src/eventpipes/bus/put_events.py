@@ -3,6 +3,12 @@
 A bad entry fails alone with EventBridge's code; the good ones in the same call are
 still written. An entry counts as put only once Kafka acknowledged it (acks=all).
 
+A call as a whole lasts at most ``EVENTPIPES_KAFKA_TIMEOUT`` (plus at most one second of a
+blocked send): every step takes what remains of that budget, and an entry Kafka has not
+acknowledged by then fails with ``InternalFailure``. A call that met a Kafka failure drops
+its producer, so a long-lived client starts afresh on the next call: kafka-python's
+producer was seen stuck for minutes after a broker restart while a new one worked at once.
+
 On a schema-governed bus (``eventpipes.bus.governed``) each entry's detail is also checked
 against its subject's schema; one that does not fit fails alone with ``InvalidArgument``
 naming the fields, and the others are written as Confluent-framed Avro (``bus.codec``).
@@ -11,12 +17,14 @@ naming the fields, and the others are written as Confluent-framed Avro (``bus.co
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, TRACE_HEADER
 from eventpipes.events.entries import (
@@ -31,7 +39,8 @@ from eventpipes.events.entries import (
 from eventpipes.bus.governed import DetailEncoder, GovernanceView
 from eventpipes.events.errors import EntryError, InternalFailure
 from eventpipes.kafka.admin import Admin
-from eventpipes.kafka.producer import delivery_timeout_seconds, make_producer
+from eventpipes.kafka.errors import BrokerUnavailable
+from eventpipes.kafka.producer import MAX_BLOCK_SECONDS, delivery_timeout_seconds, make_producer
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings, get_settings
 
@@ -47,7 +56,6 @@ class EventBusClient:
         self.settings = settings or get_settings()
         self._admin = Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
-        self._delivery_timeout = delivery_timeout_seconds(self.settings.kafka_timeout_seconds)
         # Schema-governed buses (eventpipes.bus.governed): which buses are governed, read from
         # the eventpipes.buses topic; their details checked and Avro-encoded per entry.
         self._governance = GovernanceView(self.settings)
@@ -67,6 +75,7 @@ class EventBusClient:
             ValidationException: the request as a whole is invalid (not 1..10 entries).
             BrokerUnavailable: Kafka did not answer; no entry was put.
         """
+        deadline = time.monotonic() + self.settings.kafka_timeout_seconds
         check_entry_list(list(entries) if isinstance(entries, tuple) else entries)
         default_bus = bus_name_of(bus)
         now = datetime.now(timezone.utc)
@@ -74,8 +83,8 @@ class EventBusClient:
         for name in sorted({o.bus for o in outcomes if isinstance(o, PreparedEntry)}):
             self._admin.ensure_topic(bus_topic_spec(name, self.settings.bus_partitions))
         encoded: dict[int, _Encoded] = {}
-        outcomes = [self._govern(index, outcome, encoded) for index, outcome in enumerate(outcomes)]
-        return PutEventsResult(tuple(self._send_all(outcomes, encoded)))
+        outcomes = [self._govern(index, outcome, encoded, deadline) for index, outcome in enumerate(outcomes)]
+        return PutEventsResult(tuple(self._send_all(outcomes, encoded, deadline)))
 
     def _prepare(self, entry: Any, default_bus: str, now: datetime) -> PreparedEntry | EntryError:
         try:
@@ -90,11 +99,12 @@ class EventBusClient:
         except EntryError as error:
             return error
 
-    def _govern(self, index: int, outcome: PreparedEntry | EntryError, encoded: dict[int, _Encoded]) -> PreparedEntry | EntryError:
+    def _govern(self, index: int, outcome: PreparedEntry | EntryError, encoded: dict[int, _Encoded],
+                deadline: float) -> PreparedEntry | EntryError:
         """On a schema-governed bus: the entry's detail checked and encoded, or the entry's error."""
         if isinstance(outcome, EntryError):
             return outcome
-        governance = self._governance.get(outcome.bus)
+        governance = self._governance.get(outcome.bus, timeout_seconds=deadline - time.monotonic())
         if governance is None:
             return outcome
         try:
@@ -105,11 +115,19 @@ class EventBusClient:
             encoded[index] = record
         return outcome
 
-    def _send_all(self, outcomes: list[PreparedEntry | EntryError], encoded: dict[int, _Encoded]) -> list[PutEventsResultEntry]:
-        producer = self._get_producer()
-        pending = [self._send(producer, o, encoded.get(i)) if isinstance(o, PreparedEntry) else o for i, o in enumerate(outcomes)]
+    def _send_all(self, outcomes: list[PreparedEntry | EntryError], encoded: dict[int, _Encoded],
+                  deadline: float) -> list[PutEventsResultEntry]:
+        producer = self._get_producer(deadline)
+        pending: list[Any] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, EntryError):
+                pending.append(outcome)
+            elif pending and any(isinstance(p, InternalFailure) for p in pending):
+                pending.append(InternalFailure("Kafka did not accept the event: not sent, Kafka failed an earlier entry of the call"))
+            else:
+                pending.append(self._send(producer, outcome, encoded.get(index), deadline))
         try:
-            producer.flush(timeout=self._delivery_timeout)
+            producer.flush(timeout=max(deadline - time.monotonic(), 0.0))
         except KafkaError:
             pass  # each entry's own future below says whether it was acknowledged
         results = []
@@ -118,35 +136,53 @@ class EventBusClient:
                 results.append(PutEventsResultEntry.failed(sent))
             else:
                 assert isinstance(outcome, PreparedEntry)
-                results.append(self._acknowledged(sent, outcome))
+                results.append(self._acknowledged(sent, outcome, deadline))
+        if any(r.error_code == InternalFailure.code for r in results):
+            self._drop_producer()
         return results
 
-    def _send(self, producer: KafkaProducer, prepared: PreparedEntry, encoded: _Encoded | None) -> Any:
+    def _send(self, producer: KafkaProducer, prepared: PreparedEntry, encoded: _Encoded | None, deadline: float) -> Any:
         value, headers = encoded if encoded is not None else (prepared.event.to_json(), [(CONTENT_TYPE, CONTENT_TYPE_JSON)])
         headers = list(headers)
         if prepared.trace_header is not None:
             headers.append((TRACE_HEADER, prepared.trace_header.encode()))
-        try:
-            return producer.send(
-                bus_topic(prepared.bus),
-                key=prepared.event.id.encode(),
-                value=value,
-                headers=headers,
-            )
-        except KafkaError as exc:
-            return _internal_failure(exc)
+        while True:  # a send blocks at most MAX_BLOCK_SECONDS for metadata; try again while the call has time
+            try:
+                return producer.send(bus_topic(prepared.bus), key=prepared.event.id.encode(), value=value, headers=headers)
+            except KafkaTimeoutError as exc:
+                if time.monotonic() >= deadline:
+                    return _internal_failure(exc)
+            except KafkaError as exc:
+                return _internal_failure(exc)
 
-    def _acknowledged(self, future: Any, prepared: PreparedEntry) -> PutEventsResultEntry:
+    def _acknowledged(self, future: Any, prepared: PreparedEntry, deadline: float) -> PutEventsResultEntry:
         try:
-            future.get(timeout=self._delivery_timeout)
+            future.get(timeout=max(deadline - time.monotonic(), 0.001))
         except KafkaError as exc:
             return PutEventsResultEntry.failed(_internal_failure(exc))
         return PutEventsResultEntry(event_id=prepared.event.id)
 
-    def _get_producer(self) -> KafkaProducer:
+    def _get_producer(self, deadline: float) -> KafkaProducer:
+        """The client's producer, made now if the last call dropped it (within what remains of the call).
+
+        Raises:
+            BrokerUnavailable: no broker answered in time; no entry was put.
+        """
         if self._producer is None:
-            self._producer = make_producer(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
+            timeout = self.settings.kafka_timeout_seconds
+            self._producer = make_producer(self.settings.bootstrap_servers, timeout_seconds=timeout,
+                                           bootstrap_seconds=deadline - time.monotonic(),
+                                           max_block_seconds=min(MAX_BLOCK_SECONDS, timeout))
         return self._producer
+
+    def _drop_producer(self) -> None:
+        """Start afresh on the next call; the old producer closes in the background (closing can block)."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            # kafka-python's close() first flushes, and raises if the flush times out (leaving the
+            # sender thread running): give it the records' delivery timeout, by which each is settled.
+            grace = delivery_timeout_seconds(self.settings.kafka_timeout_seconds) + 1
+            threading.Thread(target=_close_quietly, args=(old, grace), name="eventpipes-producer-close", daemon=True).start()
 
     def close(self) -> None:
         if self._producer is not None:
@@ -160,6 +196,14 @@ class EventBusClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _close_quietly(producer: KafkaProducer, grace: float) -> None:
+    """Close a dropped producer away from the caller; what it still held was already reported failed."""
+    try:
+        producer.close(timeout=grace)
+    except KafkaError:
+        pass
 
 
 def _internal_failure(exc: Exception) -> InternalFailure:

@@ -15,6 +15,10 @@ from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES
 #: Records wait this long to be batched together; PutEvents sends up to 10 at once.
 LINGER_MS = 5
 
+#: Longest a ``send()`` blocks for metadata before it raises: short, so that a caller with a
+#: deadline (PutEvents) can try again while time remains instead of being held a whole timeout.
+MAX_BLOCK_SECONDS = 1.0
+
 
 def delivery_timeout_seconds(timeout_seconds: float) -> float:
     """How long a record may take to be acknowledged before its entry fails (InternalFailure).
@@ -24,13 +28,16 @@ def delivery_timeout_seconds(timeout_seconds: float) -> float:
     return 2 * timeout_seconds + LINGER_MS / 1000
 
 
-def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> KafkaProducer:
+def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0, bootstrap_seconds: float | None = None,
+                  max_block_seconds: float | None = None) -> KafkaProducer:
     """A producer that waits for every in-sync replica (acks=all): an accepted event is durable.
 
     Args:
         bootstrap: the cluster.
-        timeout_seconds: how long one request, the first connection or a blocked
-            ``send()`` (no metadata, full buffer) may take.
+        timeout_seconds: how long one request may take, and by default the first connection
+            and a blocked ``send()`` (no metadata, full buffer).
+        bootstrap_seconds: how long the first connection may take, if not ``timeout_seconds``.
+        max_block_seconds: how long a ``send()`` may block, if not ``timeout_seconds``.
 
     Raises:
         BrokerUnavailable: no broker answered.
@@ -41,11 +48,11 @@ def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0) -> KafkaProd
             acks="all",
             linger_ms=LINGER_MS,
             max_request_size=BUS_MAX_MESSAGE_BYTES,
-            max_block_ms=int(timeout_seconds * 1000),
+            max_block_ms=int((max_block_seconds if max_block_seconds is not None else timeout_seconds) * 1000),
             request_timeout_ms=int(timeout_seconds * 1000),
             delivery_timeout_ms=int(delivery_timeout_seconds(timeout_seconds) * 1000),
             client_id="eventpipes-producer",
-            bootstrap_timeout_ms=int(timeout_seconds * 1000),
+            bootstrap_timeout_ms=max(1, int((bootstrap_seconds if bootstrap_seconds is not None else timeout_seconds) * 1000)),
         )
     except (KafkaError, OSError) as exc:
         raise BrokerUnavailable(bootstrap, repr(exc)) from exc
