@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from eventpipes.bus.put_events import EventBusClient
-from eventpipes.kafka.topics import retry_topic
+from eventpipes.kafka.topics import delivery_topic, retry_topic
+from eventpipes.status import status
+from eventpipes.topology import load_file
 from eventpipes.testing import HttpReceiver, KafkaCluster, ReceivedRequest, WorkerProcess, free_port, unique_name, wait_until
 
 TOPOLOGY = """
@@ -65,7 +67,8 @@ def test_one_event_failing_forever_holds_back_none_of_the_others(kafka: KafkaClu
     receiver = HttpReceiver(respond)
     names = {"bus": unique_name("bus"), "dlq": unique_name("dlq")}
     # Six retries, the n-th after up to 2**(n-1) s: the poison keeps trying for about half a minute.
-    worker = start(kafka, tmp_path, receiver, 6, unique_name("group"), names)
+    group = unique_name("group")
+    worker = start(kafka, tmp_path, receiver, 6, group, names)
     try:
         put(kafka, names["bus"], [{"poison": True}])
         wait_until(lambda: receiver.received("/hook"), timeout=30, what="the poison's first attempt")
@@ -81,6 +84,13 @@ def test_one_event_failing_forever_holds_back_none_of_the_others(kafka: KafkaClu
     assert [json.loads(r.value or b"")["detail"] for r in dead] == [{"poison": True}]
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert headers["RETRY_ATTEMPTS"] == "6" and headers["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    # With no worker left, status still tells what happened, from Kafka alone.
+    report = status(load_file(tmp_path / "topology.yaml"), bootstrap=kafka.bootstrap, group=group, metrics_urls=[])
+    target = report["Rules"][0]["Targets"][0]
+    assert target["Kafka"]["Delivery"] == {"Topic": delivery_topic(names["bus"], "all", "hook"), "Committed": 1001, "End": 1001, "Lag": 0}
+    assert target["Kafka"]["Retry"]["Committed"] == target["Kafka"]["Retry"]["End"] == 6
+    assert target["Kafka"]["DeadLetter"] == {"Topic": names["dlq"], "Records": 1}
+    assert target["SinceWorkerStart"] is None
 
 
 def test_a_worker_killed_while_events_wait_for_retry_loses_none_of_them(kafka: KafkaCluster, tmp_path: Path) -> None:

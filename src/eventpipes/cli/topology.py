@@ -55,7 +55,7 @@ def validate(files: tuple[str, ...]) -> None:
 def status(file: str, group: str | None, web_ports: tuple[int, ...]) -> None:
     """Summarize a topology: lag per bus and target (from Kafka), counters per rule and target (summed over its workers)."""
     from eventpipes.app import default_group
-    from eventpipes.bus.status import status as topology_status
+    from eventpipes.status import status as topology_status
     from eventpipes.cli.output import print_json
     from eventpipes.settings import get_settings
 

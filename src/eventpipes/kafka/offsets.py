@@ -51,3 +51,42 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
+
+
+def group_position(bootstrap: str, group: str, topic: str) -> dict[str, object]:
+    """Where ``group`` stands on ``topic``, summed over its partitions: what Kafka keeps across restarts.
+
+    ``Committed`` counts the records the group has finished (a partition without a committed
+    offset counts as 0), ``End`` the records written, ``Lag`` the difference.
+
+    Raises:
+        BrokerUnavailable: Kafka did not answer.
+    """
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
+    except (KafkaError, OSError) as exc:
+        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        committed = sum(consumer.committed(tp) or 0 for tp in partitions)
+        end = sum(ends.values())
+        return {"Topic": topic, "Committed": committed, "End": end, "Lag": end - committed}
+    finally:
+        consumer.close()
+
+
+def records_in(bootstrap: str, topic: str) -> int:
+    """How many records ``topic`` holds now (end minus beginning offsets; 0 if it does not exist)."""
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="eventpipes-offsets")
+    except (KafkaError, OSError) as exc:
+        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        if not partitions:
+            return 0
+        ends, starts = consumer.end_offsets(partitions), consumer.beginning_offsets(partitions)
+        return sum(ends[tp] - starts[tp] for tp in partitions)
+    finally:
+        consumer.close()

@@ -1,10 +1,13 @@
 """``eventpipes status``: what a topology's workers have done, from Kafka and from their metrics.
 
-Kafka answers even when no worker runs: each bus's and each target's lag (records not
-yet committed by the topology's consumer group). The running workers' ``/metrics``
-add the counters, summed over every worker that answers (workers split the partitions,
-or the roles: a routing worker counts matches, a delivery worker deliveries): matched
-per rule; delivered, retried, failed, dead-lettered and mean latency per target.
+Two kinds of figures, kept apart because they mean different things after a crash:
+
+* ``Kafka``: what the cluster knows, whether or not a worker runs, and across restarts:
+  the consumer group's committed position, end and lag on every bus, delivery and retry
+  topic (and each pipe's source), and how many records each dead-letter topic holds.
+* ``SinceWorkerStart``: the running workers' ``/metrics`` counters, summed over every
+  worker that answers (workers split the partitions or the roles). They start at zero
+  when a worker starts, so they say what this run did, not what a crash cost.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from eventpipes.kafka.offsets import committed_offsets, end_offsets
+from eventpipes.kafka.offsets import committed_offsets, end_offsets, group_position, records_in
 from eventpipes.kafka.topics import bus_topic, delivery_topic, retry_topic
+from eventpipes.pipes.model import Pipe
 from eventpipes.topology.model import Topology
 
 Labels = tuple[str, ...]
@@ -72,28 +76,52 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
             labels = (bus, rule.name, target.id)
             delivered = count("eventpipes_target_delivered_total", *labels)
             latency_sum = count("eventpipes_target_delivery_latency_seconds_sum", *labels)
+            delivery = group_position(bootstrap, group, delivery_topic(bus, rule.name, target.id))
+            retry = group_position(bootstrap, group, retry_topic(bus, rule.name, target.id))
+            dlq = target.dead_letter_config.topic if target.dead_letter_config else None
             targets.append({
                 "Id": target.id,
                 "Kind": target.kind,
-                "Lag": lag(bootstrap, group, delivery_topic(bus, rule.name, target.id)),
-                "WaitingForRetry": lag(bootstrap, group, retry_topic(bus, rule.name, target.id)),
-                "Delivered": delivered,
-                "Retried": count("eventpipes_target_retried_total", *labels),
-                "Failed": count("eventpipes_target_failed_total", *labels),
-                "DeadLettered": count("eventpipes_target_dead_lettered_total", *labels),
-                "MeanLatencySeconds": round(latency_sum / delivered, 4) if delivered and latency_sum is not None else None,
+                "Lag": delivery["Lag"],
+                "WaitingForRetry": retry["Lag"],
+                "Kafka": {"Delivery": delivery, "Retry": retry,
+                          "DeadLetter": {"Topic": dlq, "Records": records_in(bootstrap, dlq)} if dlq else None},
+                "SinceWorkerStart": None if metrics is None else {
+                    "Delivered": delivered,
+                    "Retried": count("eventpipes_target_retried_total", *labels),
+                    "Failed": count("eventpipes_target_failed_total", *labels),
+                    "DeadLettered": count("eventpipes_target_dead_lettered_total", *labels),
+                    "MeanLatencySeconds": round(latency_sum / delivered, 4) if delivered and latency_sum is not None else None,
+                },
             })
         rules.append({
             "Name": rule.name,
             "EventBusName": bus,
             "State": rule.state,
-            "Matched": count("eventpipes_rule_matched_total", bus, rule.name, ""),
+            "SinceWorkerStart": None if metrics is None else {"Matched": count("eventpipes_rule_matched_total", bus, rule.name, "")},
             "Targets": targets,
         })
-    buses = [{"Name": name, "Lag": lag(bootstrap, group, bus_topic(name))} for name in topology.bus_names() if topology.rules_on(name)]
+    buses = []
+    for name in topology.bus_names():
+        if topology.rules_on(name):
+            position = group_position(bootstrap, group, bus_topic(name))
+            buses.append({"Name": name, "Lag": position["Lag"], "Kafka": position})
     return {
         "Group": group,
         "Workers": [{"MetricsUrl": url, "Reachable": samples is not None} for url, samples in answers.items()],
         "EventBuses": buses,
         "Rules": rules,
+        "Pipes": [pipe_status(pipe, bootstrap) for pipe in topology.pipes],
+    }
+
+
+def pipe_status(pipe: Pipe, bootstrap: str) -> dict[str, Any]:
+    """A pipe's standing in Kafka: its consumer group on its source, and its dead-letter topic."""
+    dlq = pipe.stream.dead_letter_config.topic if pipe.stream.dead_letter_config else None
+    return {
+        "Name": pipe.name,
+        "DesiredState": pipe.desired_state,
+        "ConsumerGroup": pipe.consumer_group,
+        "Kafka": {"Source": group_position(bootstrap, pipe.consumer_group, pipe.source_topic),
+                  "DeadLetter": {"Topic": dlq, "Records": records_in(bootstrap, dlq)} if dlq else None},
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eventpipes.bus.status import summed
+from eventpipes.status import summed
 
 
 def test_counters_of_several_workers_are_added_per_name_and_labels() -> None:
