@@ -174,8 +174,8 @@ def _cidr(operand: str, value: Any) -> bool:
         address = ipaddress.ip_address(text)
     except ValueError:
         return False
-    host = (1 << (base.max_prefixlen - int(bits))) - 1
-    return address.version == base.version and int(base) <= int(address) <= (int(base) | host)
+    network = ipaddress.ip_network(f"{base}/{bits}", strict=False)  # host bits of the base cleared
+    return address.version == base.version and address in network
 
 
 def _anything_but(operand: Any, value: Any) -> bool:

@@ -49,6 +49,9 @@ ROWS: list[tuple[Any, str, str]] = [
     ({"a": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}, "Rule is too complex", "a[0]"),
     ({"a": [{"cidr": "10.0.0.0/32"}]}, "IPv4 mask bits must be < 32", "a[0]"),
     ({"a": [{"cidr": "::/128"}]}, "IPv6 mask bits must be < 128", "a[0]"),
+    # event-ruler refuses single-address blocks too, host bits or not
+    ({"a": [{"cidr": "10.1.2.77/32"}]}, "IPv4 mask bits must be < 32", "a[0]"),
+    ({"a": [{"cidr": "2001:db8::1/128"}]}, "IPv6 mask bits must be < 128", "a[0]"),
     ({"a": [{"cidr": "10.0.0.0/-1"}]}, "Malformed CIDR, mask bits must not be negative", "a[0]"),
     ({"$or": {"a": [1]}}, "It must be an Array followed with $or.", "$or"),
     ({"x": {"$or": [{"a": [1]}]}}, "There must have at least 2 Objects in $or relationship.", "x.$or"),
