@@ -58,7 +58,7 @@ ROWS: list[tuple[Any, str, str]] = [
     ({"$or": [{"a": [1]}, 5]}, "Only JSON object is allowed in array of $or relationship.", "$or[1]"),
     ({"$or": [{"a": [1]}, {"prefix": [1]}]}, "prefix is Ruler reserved fieldName which cannot be used inside $or.", "prefix"),
     ({"a": ["x" * 5000]}, "at most 4096 characters", ""),
-    ({f"k{i}": {"$or": [{"a": [1]}, {"b": [1]}]} for i in range(11)}, "more than 1024 combinations", "k10.$or"),
+    ({f"k{i}": {"$or": [{"a": [1]}, {"b": [1]}]} for i in range(11)}, "more than 1000 combinations", "k9.$or"),
 ]
 
 
@@ -89,3 +89,20 @@ def test_accepted_edge_cases() -> None:
         '{"a": [1], "a": [2]}',  # a repeated key keeps the last, as in EventBridge
     ):
         compile_pattern(pattern)
+
+
+def _or_product(*sizes: int) -> dict[str, Any]:
+    """Sibling ``$or`` lists of these sizes: their branches multiply out to the product of the sizes."""
+    return {f"k{i}": {"$or": [{f"f{j}": [j]} for j in range(size)]} for i, size in enumerate(sizes)}
+
+
+def test_or_combinations_up_to_eventbridges_1000_are_accepted() -> None:
+    """EventBridge documents 1,000 combinations as the limit of a pattern's ``$or`` branches."""
+    assert len(compile_pattern(_or_product(10, 10, 10)).sub_rules) == 1000
+
+
+def test_or_combinations_past_1000_are_refused() -> None:
+    with pytest.raises(InvalidEventPattern) as info:
+        compile_pattern(_or_product(7, 11, 13))  # 1,001
+    assert "more than 1000 combinations" in info.value.reason
+    assert info.value.path == "k2.$or"
