@@ -246,7 +246,6 @@ def _anything_but(value: Any) -> Matcher:
 
 
 _READERS: Final[dict[str, Callable[[Any], Any]]] = {
-    "equals": lambda v: Exact(_string(v, "exact match pattern must be a string")),
     "prefix": _prefix,
     "suffix": _suffix,
     "equals-ignore-case": lambda v: EqualsIgnoreCase(

@@ -202,7 +202,6 @@ def _anything_but(operand: Any, value: Any) -> bool:
 
 
 _OPERATORS = {
-    "equals": lambda operand, value: isinstance(value, str) and value == operand,
     "prefix": _prefix,
     "suffix": _suffix,
     "equals-ignore-case": lambda operand, value: isinstance(value, str) and value.lower() == operand.lower(),

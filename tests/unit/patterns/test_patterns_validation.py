@@ -53,6 +53,9 @@ ROWS: list[tuple[Any, str, str]] = [
     ({"a": [{"cidr": "10.1.2.77/32"}]}, "IPv4 mask bits must be < 32", "a[0]"),
     ({"a": [{"cidr": "2001:db8::1/128"}]}, "IPv6 mask bits must be < 128", "a[0]"),
     ({"a": [{"cidr": "10.0.0.0/-1"}]}, "Malformed CIDR, mask bits must not be negative", "a[0]"),
+    # EventBridge has no "equals" operator (exact values are written as they are); event-ruler
+    # 2.1.0 refuses it with this reason (found by benchmarks/differential_ruler.py)
+    ({"a": [{"equals": "x"}]}, "Unrecognized match type equals", "a[0]"),
     ({"$or": {"a": [1]}}, "It must be an Array followed with $or.", "$or"),
     ({"x": {"$or": [{"a": [1]}]}}, "There must have at least 2 Objects in $or relationship.", "x.$or"),
     ({"$or": [{"a": [1]}, 5]}, "Only JSON object is allowed in array of $or relationship.", "$or[1]"),
@@ -106,3 +109,10 @@ def test_or_combinations_past_1000_are_refused() -> None:
         compile_pattern(_or_product(7, 11, 13))  # 1,001
     assert "more than 1000 combinations" in info.value.reason
     assert info.value.path == "k2.$or"
+
+
+def test_equals_is_a_field_name_not_an_operator() -> None:
+    """As in event-ruler 2.1.0: ``equals`` may name a field, inside ``$or`` too."""
+    pattern = compile_pattern({"$or": [{"equals": [1]}, {"b": [1]}]})
+    assert pattern.matches({"equals": 1}) is True
+    assert pattern.matches({"equals": 2}) is False
