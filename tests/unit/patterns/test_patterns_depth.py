@@ -139,3 +139,40 @@ def test_a_pattern_of_the_deepest_objects_that_fit_compiles() -> None:
     assert len(dumps_compact(pattern)) == 4083
     assert compile_pattern(pattern).matches(nested(679, {"b": 1})) is True
     assert compile_pattern(dumps_compact(pattern)).matches(nested(679, {"b": 2})) is False
+
+
+def _widest_pattern() -> dict[str, Any]:
+    """As many conditions as fit in 4096 characters (460 one- and two-letter keys): one machine level each."""
+    import itertools
+    import string
+
+    pattern: dict[str, Any] = {}
+    for letters in (t for n in (1, 2) for t in itertools.product(string.ascii_letters, repeat=n)):
+        pattern["".join(letters)] = [1]
+        if len(dumps_compact(pattern)) > 4096:
+            del pattern["".join(letters)]
+            return pattern
+    raise AssertionError("unreachable")
+
+
+def _from_deep_stack(frames: int, work: Any) -> Any:
+    return work() if frames == 0 else _from_deep_stack(frames - 1, work)
+
+
+def test_compiling_adding_and_removing_the_widest_pattern_needs_no_deep_stack() -> None:
+    import sys
+
+    pattern = _widest_pattern()
+    assert len(pattern) == 460
+    event = dict.fromkeys(pattern, 1)
+
+    def work() -> tuple[bool, set[str], set[str]]:
+        ruler = Ruler({"wide": pattern, "other": {"a": [1]}})
+        found = ruler.matches(event)
+        ruler.remove("wide")
+        return compile_pattern(pattern).matches(event), found, ruler.matches(event)
+
+    # Called with all but 150 of Python's frames already used (a recursive machine needed 460 more).
+    assert _from_deep_stack(sys.getrecursionlimit() - 150 - len(__import__("inspect").stack()), work) == (
+        True, {"wide", "other"}, {"other"},
+    )
