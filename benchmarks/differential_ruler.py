@@ -20,6 +20,9 @@ must hold a Maven build of ``/work/shared/peers/event-ruler`` (``target/classes`
 if it does not, the folder is copied there and built (``mvn dependency:copy-dependencies`` and
 ``mvn compile``, as the peer's README says), which needs Maven Central once.
 
+``--cases-file`` runs a given cases file instead (the recorded EventBridge vectors, say: there
+event-ruler 2.1.0 and eventpipes agree on every case but the wildcard complexity one).
+
 Exit status: 0 when nothing disagrees, 1 otherwise.
 """
 
@@ -246,9 +249,18 @@ def main() -> int:
     parser.add_argument("--peer-dir", type=Path, default=DEFAULT_PEER_DIR, help="built copy of the peer harness")
     parser.add_argument("--show", type=int, default=3, help="examples printed per kind of disagreement")
     parser.add_argument("--keep", type=Path, help="also write the cases file here")
+    parser.add_argument(
+        "--cases-file", type=Path,
+        help="run this cases file (name, pattern, event per line) instead of random cases, for example"
+        " /work/shared/conformance/event-patterns/aws-validated.jsonl",
+    )
     args = parser.parse_args()
 
-    cases = make_cases(args.cases, args.seed)
+    if args.cases_file:
+        lines = args.cases_file.read_text(encoding="utf-8").splitlines()
+        cases = [json.loads(line) for line in lines if line.strip() and not line.startswith("#")]
+    else:
+        cases = make_cases(args.cases, args.seed)
     peer = ensure_peer(args.peer_dir)
     with tempfile.TemporaryDirectory() as scratch:
         cases_file = Path(args.keep) if args.keep else Path(scratch) / "cases.jsonl"
@@ -269,7 +281,8 @@ def main() -> int:
             where = known if explained else kinds
             where[explained or f"eventpipes {ours[0]} / event-ruler {theirs[0]}"].append((case, ours, theirs))
     disagreements = sum(len(found) for found in kinds.values())
-    print(f"{len(cases)} cases (seed {args.seed}); " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    source = args.cases_file or f"seed {args.seed}"
+    print(f"{len(cases)} cases ({source}); " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
     print(f"known differences (event-ruler 2.1.0 vs EventBridge): {sum(len(f) for f in known.values())}; "
           f"unexplained disagreements: {disagreements}")
     for title, groups in (("KNOWN", known), ("DISAGREEMENT", kinds)):
