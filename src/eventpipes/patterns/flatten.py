@@ -130,11 +130,58 @@ class _Walk:
                 self.members[path].append(member)
 
 
+    def walk_iteratively(self, root: Mapping[str, Any]) -> None:
+        """What calling :meth:`walk` on each wanted top-level field does, with an explicit stack.
+
+        Used when the recursive walk runs out of Python frames (an event nested about
+        1,000 levels deep, on the paths some rule reads). Nodes are taken in the same
+        order (depth first, document order), so arrays get the same numbers and values
+        the same order as the recursive walk gives them.
+        """
+        wanted, inner, leaves = self.wanted, self.inner, self.leaves
+        pending: list[tuple[Any, str, Membership]] = [
+            (child, key, ()) for key, child in reversed(list(root.items())) if wanted is None or key in wanted
+        ]
+        while pending:
+            node, path, member = pending.pop()
+            if _is_object(node):
+                if inner is not None and path not in inner:
+                    continue
+                children = [(child, f"{path}.{key}" if path else key) for key, child in node.items()]
+                pending.extend(
+                    (child, child_path, member)
+                    for child, child_path in reversed(children)
+                    if wanted is None or child_path in wanted
+                )
+            elif isinstance(node, list):
+                self.arrays += 1
+                array = self.arrays
+                for index in range(len(node) - 1, -1, -1):
+                    child = node[index]
+                    if type(child) is list or _is_object(child):
+                        self.nested = True
+                        pending.append((child, path, member + ((array, index),)))
+                    else:
+                        pending.append((child, path, member))
+            elif leaves is None or path in leaves:
+                self.values.setdefault(path, []).append(leaf_value(node))
+                self.members.setdefault(path, []).append(member)
+
+
 def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEvent:
-    """Flatten an event (a JSON object) into its leaf fields; with ``only``, just the leaves at those paths."""
+    """Flatten an event (a JSON object) into its leaf fields; with ``only``, just the leaves at those paths.
+
+    Any depth works: the walk recurses (the fast way, on the routing path) and starts over
+    with an explicit stack if an event is too deep for Python's recursion limit. A depth
+    check before every walk was the alternative; it would cost every event for the rare one.
+    """
     state = _Walk(None, None) if only is None else _Walk(only.leaves, only.inner)
     wanted = state.wanted
-    for key, child in event.items():
-        if wanted is None or key in wanted:
-            state.walk(child, key, ())
+    try:
+        for key, child in event.items():
+            if wanted is None or key in wanted:
+                state.walk(child, key, ())
+    except RecursionError:
+        state = _Walk(state.leaves, state.inner)
+        state.walk_iteratively(event)
     return FlatEvent(state.values, state.members, state.nested)

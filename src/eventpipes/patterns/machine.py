@@ -109,49 +109,63 @@ class NameState:
         return not self.rules and not self.children
 
 
-def _add(state: NameState, steps: SubRule, at: int, name: str, owner: object, ids: Iterable[int]) -> NameState:
-    state = state.owned(owner)
-    if at == len(steps):
-        state.rules = state.rules | {name}
-        return state
-    condition = steps[at]
-    child_id = state.keys.get(condition)
-    if child_id is None:
-        child_id = next(iter(ids))
-        state.keys[condition] = child_id
-        child = NameState(owner)
-        if condition.matchers:
-            current = state.paths.get(condition.path)
-            index = current.owned(owner) if current is not None else ValueIndex(owner)
-            index.add(child_id, condition.matchers)
-            state.paths[condition.path] = index
-        if condition.absent:
-            state.absent = {**state.absent, condition.path: state.absent.get(condition.path, ()) + (child_id,)}
-    else:
-        child = state.children[child_id]
-    state.children[child_id] = _add(child, steps, at + 1, name, owner, ids)
-    return state
+def _add(root: NameState, steps: SubRule, name: str, owner: object, ids: Iterable[int]) -> NameState:
+    """``root`` (or the copy of it ``owner`` owns) with one sub-rule's path added, ending in ``name``.
+
+    A loop down the path, not a recursion: a 4096-character pattern can hold some 460
+    conditions in one sub-rule, one level each, and must compile from any caller's stack.
+    """
+    top = root.owned(owner)
+    state = top
+    for condition in steps:
+        child_id = state.keys.get(condition)
+        if child_id is None:
+            child_id = next(iter(ids))
+            state.keys[condition] = child_id
+            child = NameState(owner)
+            if condition.matchers:
+                current = state.paths.get(condition.path)
+                index = current.owned(owner) if current is not None else ValueIndex(owner)
+                index.add(child_id, condition.matchers)
+                state.paths[condition.path] = index
+            if condition.absent:
+                state.absent = {**state.absent, condition.path: state.absent.get(condition.path, ()) + (child_id,)}
+        else:
+            child = state.children[child_id].owned(owner)
+        state.children[child_id] = child
+        state = child
+    state.rules = state.rules | {name}
+    return top
 
 
-def _remove(state: NameState, steps: SubRule, at: int, name: str, owner: object) -> NameState:
-    if at == len(steps):
-        if name not in state.rules:
-            return state
-        state = state.owned(owner)
-        state.rules = (state.rules - {name}) or _NO_RULES
-        return state
-    condition = steps[at]
-    child_id = state.keys.get(condition)
-    if child_id is None:
-        return state
-    child = state.children[child_id]
-    new_child = _remove(child, steps, at + 1, name, owner)
-    if new_child is child:
-        return state
-    state = state.owned(owner)
-    if not new_child.is_empty():
-        state.children[child_id] = new_child
-        return state
+def _remove(root: NameState, steps: SubRule, name: str, owner: object) -> NameState:
+    """``root`` without ``name`` at the end of one sub-rule's path; ``root`` itself if it has none there.
+
+    States left empty are pruned on the way back up (a loop, as in :func:`_add`).
+    """
+    path: list[tuple[NameState, Condition, int]] = []
+    state = root
+    for condition in steps:
+        child_id = state.keys.get(condition)
+        if child_id is None:
+            return root
+        path.append((state, condition, child_id))
+        state = state.children[child_id]
+    if name not in state.rules:
+        return root
+    changed = state.owned(owner)
+    changed.rules = (changed.rules - {name}) or _NO_RULES
+    for parent, condition, child_id in reversed(path):
+        parent = parent.owned(owner)
+        if not changed.is_empty():
+            parent.children[child_id] = changed
+        else:
+            _unlink(parent, condition, child_id, owner)
+        changed = parent
+    return changed
+
+
+def _unlink(state: NameState, condition: Condition, child_id: int, owner: object) -> None:
     del state.children[child_id]
     del state.keys[condition]
     if condition.matchers:
@@ -167,7 +181,6 @@ def _remove(state: NameState, steps: SubRule, at: int, name: str, owner: object)
         if rest:
             absent[condition.path] = rest
         state.absent = absent or _NO_ABSENT
-    return state
 
 
 class Machine:
@@ -192,10 +205,10 @@ class Machine:
             names = list(remove) + list(add or {})
             for name in names:
                 for sub_rule in self._sub_rules.pop(name, ()):
-                    root = _remove(root, ordered(sub_rule), 0, name, owner)
+                    root = _remove(root, ordered(sub_rule), name, owner)
             for name, sub_rules in (add or {}).items():
                 for sub_rule in sub_rules:
-                    root = _add(root, ordered(sub_rule), 0, name, owner, self._ids)
+                    root = _add(root, ordered(sub_rule), name, owner, self._ids)
                 self._sub_rules[name] = sub_rules
             self._root = root
             paths = FieldPaths.of(c.path for subs in self._sub_rules.values() for sub in subs for c in sub)

@@ -131,8 +131,10 @@ def ip_number(text: str) -> tuple[int, int] | None:
 class Cidr:
     """``{"cidr": "10.0.0.0/24"}``: IPv4 or IPv6 addresses in a block.
 
-    As in event-ruler, the block runs from the address as written up to that
-    address with every host bit set (so ``10.0.0.5/24`` starts at .5, not .0).
+    The block is the whole network the address lies in: host bits set in the
+    written address are ignored, so ``10.0.0.5/24`` covers 10.0.0.0-10.0.0.255, as
+    in event-ruler and EventBridge. Masks run from 0 to 31 (IPv4) and 0 to 127
+    (IPv6); event-ruler refuses /32 and /128.
     """
 
     version: int

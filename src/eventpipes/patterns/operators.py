@@ -167,8 +167,11 @@ def _cidr(value: Any) -> Matcher:
     width = address.max_prefixlen
     if mask >= width:
         raise _Reject(f"IPv{address.version} mask bits must be < {width}")
-    base = int(address)
-    return Cidr(address.version, base, base | ((1 << (width - mask)) - 1))
+    # The block is the whole network: host bits written in the address are cleared
+    # (10.1.2.77/24 covers 10.1.2.0-10.1.2.255), as event-ruler and EventBridge do.
+    host = (1 << (width - mask)) - 1
+    network = int(address) & ~host
+    return Cidr(address.version, network, network | host)
 
 
 def _exists(value: Any) -> Matcher | object:
@@ -243,7 +246,6 @@ def _anything_but(value: Any) -> Matcher:
 
 
 _READERS: Final[dict[str, Callable[[Any], Any]]] = {
-    "equals": lambda v: Exact(_string(v, "exact match pattern must be a string")),
     "prefix": _prefix,
     "suffix": _suffix,
     "equals-ignore-case": lambda v: EqualsIgnoreCase(

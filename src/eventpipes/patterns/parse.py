@@ -13,11 +13,11 @@ and the path where it applies.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final, Mapping, NoReturn
 
 from eventpipes.patterns import operators
 from eventpipes.patterns.errors import InvalidEventPattern
+from eventpipes.patterns.jsondepth import MAX_EVENT_DEPTH, TooDeep, depth, dumps_compact, loads
 from eventpipes.patterns.model import Condition, Exact, Matcher, SubRule
 from eventpipes.patterns.operators import ABSENT, OPERATOR_NAMES, is_number, read_operator
 from eventpipes.patterns.values import exact_key, to_num
@@ -29,10 +29,16 @@ MAX_PATTERN_CHARS: Final = 4096
 
 OR_KEY: Final = "$or"
 
-#: Most sub-rules one pattern may multiply out to. EventBridge documents no such
-#: number; without one, a 4096-character pattern of nested ``$or`` pairs could
-#: expand to 2**100 branches and hang the parser. Real patterns stay far below.
-MAX_SUB_RULES: Final = 1024
+#: Most combinations one pattern's ``$or`` branches may multiply out to (sub-rules, as
+#: written, before duplicates are merged): EventBridge documents 1,000. Without a bound a
+#: 4096-character pattern of nested ``$or`` pairs could expand to 2**100 branches and hang
+#: the parser. event-ruler itself enforces no such limit (its callers do).
+MAX_SUB_RULES: Final = 1000
+
+#: The deepest pattern JSON read: an event's depth (:data:`~eventpipes.patterns.jsondepth.MAX_EVENT_DEPTH`),
+#: since a pattern reaching further could match nothing. The 4096-character limit keeps real
+#: patterns far shallower; the bound is for arrays nested in arrays, 2 characters a level.
+MAX_PATTERN_DEPTH: Final = MAX_EVENT_DEPTH
 
 
 def _reject(reason: str, path: str = "") -> NoReturn:
@@ -42,26 +48,43 @@ def _reject(reason: str, path: str = "") -> NoReturn:
 def load_pattern(pattern: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
     """The pattern as a JSON object, from a mapping or from JSON text.
 
+    The length is checked before the text is parsed (an API parameter's length is, in
+    EventBridge), and no nesting depth raises ``RecursionError``.
+
     Raises:
-        InvalidEventPattern: not JSON, not an object, or longer than EventBridge allows.
+        InvalidEventPattern: not JSON, not an object, longer than EventBridge allows, or
+            nested deeper than :data:`MAX_PATTERN_DEPTH` levels.
     """
     if isinstance(pattern, (str, bytes, bytearray)):
         text = pattern.decode("utf-8", "replace") if isinstance(pattern, (bytes, bytearray)) else pattern
+        _check_length(text)
         try:
-            loaded = json.loads(text, parse_constant=_no_constant)
+            loaded = loads(text, limit=MAX_PATTERN_DEPTH, parse_constant=_no_constant)
+        except TooDeep as exc:
+            _reject(_too_deep(exc.limit))
         except ValueError as exc:
             _reject(f"Filter is not valid JSON: {exc}")
     else:
         loaded = pattern
         try:
-            text = json.dumps(pattern, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            text = dumps_compact(pattern)
         except (TypeError, ValueError) as exc:
             _reject(f"Filter is not valid JSON: {exc}")
+        _check_length(text)
+        if depth(pattern) > MAX_PATTERN_DEPTH:
+            _reject(_too_deep(MAX_PATTERN_DEPTH))
     if not isinstance(loaded, Mapping):
         _reject("Filter is not an object")
+    return dict(loaded)
+
+
+def _check_length(text: str) -> None:
     if len(text) > MAX_PATTERN_CHARS:
         _reject(f"Event pattern must be at most {MAX_PATTERN_CHARS} characters long, not {len(text)}")
-    return dict(loaded)
+
+
+def _too_deep(limit: int) -> str:
+    return f"Filter is not valid JSON: nested deeper than {limit} levels"
 
 
 def _no_constant(name: str) -> Any:
@@ -90,17 +113,29 @@ def _join(prefix: str, key: str) -> str:
 def _read_object(
     obj: Mapping[str, Any], prefix: str, branches: list[dict[str, Condition]], *, in_or: bool
 ) -> list[dict[str, Condition]]:
+    # Nested objects are walked with an explicit stack (keys in document order, depth first,
+    # as a recursive walk would), so a deeply nested pattern costs no Python frames; only
+    # ``$or`` recurses, and the 4096-character limit keeps that to a few hundred levels.
     if not obj:
         _reject("Empty objects are not allowed", prefix)
-    for key, value in obj.items():
-        if key == OR_KEY:
-            branches = _read_or(value, prefix, branches)
+    pending = [(prefix, iter(obj.items()))]
+    while pending:
+        where, items = pending[-1]
+        entry = next(items, None)
+        if entry is None:
+            pending.pop()
             continue
-        path = _join(prefix, key)
+        key, value = entry
+        if key == OR_KEY:
+            branches = _read_or(value, where, branches)
+            continue
+        path = _join(where, key)
         if in_or and key in OPERATOR_NAMES:
             _reject(f"{key} is Ruler reserved fieldName which cannot be used inside {OR_KEY}.", path)
         if isinstance(value, Mapping):
-            branches = _read_object(value, path, branches, in_or=in_or)
+            if not value:
+                _reject("Empty objects are not allowed", path)
+            pending.append((path, iter(value.items())))
         elif isinstance(value, list):
             condition = _read_values(value, path)
             for branch in branches:

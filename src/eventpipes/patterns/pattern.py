@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
 from eventpipes.errors import ValidationException
 from eventpipes.patterns.flatten import FieldPaths, FlatEvent, flatten
+from eventpipes.patterns.jsondepth import MAX_DETAIL_DEPTH, MAX_EVENT_DEPTH, TooDeep, loads
 from eventpipes.patterns.machine import Machine
 from eventpipes.patterns.model import SubRule
 from eventpipes.patterns.parse import parse_pattern
@@ -36,12 +36,21 @@ def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
 def event_object(event: Mapping[str, Any] | str | bytes) -> Mapping[str, Any]:
     """An event given as a JSON object or its text, as the object.
 
+    Text may nest up to :data:`~eventpipes.patterns.jsondepth.MAX_EVENT_DEPTH` levels (a
+    ``detail`` as deep as PutEvents processes, inside its envelope).
+
     Raises:
-        ValidationException: EventBridge's "Parameter Event is not valid.": not JSON, or not an object.
+        ValidationException: EventBridge's "Parameter Event is not valid.": not JSON, nested
+            too deep, or not an object.
     """
     if isinstance(event, (str, bytes, bytearray)):
         try:
-            event = json.loads(event)
+            event = loads(event, limit=MAX_EVENT_DEPTH)
+        except TooDeep as exc:
+            raise ValidationException(
+                f"Parameter Event is not valid. Reason: nested deeper than {exc.limit} levels "
+                f"(PutEvents processes JSON nested up to {MAX_DETAIL_DEPTH} levels deep)"
+            ) from exc
         except ValueError as exc:
             raise ValidationException(f"Parameter Event is not valid. Reason: not JSON: {exc}") from exc
     if not isinstance(event, Mapping):

@@ -174,8 +174,8 @@ def _cidr(operand: str, value: Any) -> bool:
         address = ipaddress.ip_address(text)
     except ValueError:
         return False
-    host = (1 << (base.max_prefixlen - int(bits))) - 1
-    return address.version == base.version and int(base) <= int(address) <= (int(base) | host)
+    network = ipaddress.ip_network(f"{base}/{bits}", strict=False)  # host bits of the base cleared
+    return address.version == base.version and address in network
 
 
 def _anything_but(operand: Any, value: Any) -> bool:
@@ -202,7 +202,6 @@ def _anything_but(operand: Any, value: Any) -> bool:
 
 
 _OPERATORS = {
-    "equals": lambda operand, value: isinstance(value, str) and value == operand,
     "prefix": _prefix,
     "suffix": _suffix,
     "equals-ignore-case": lambda operand, value: isinstance(value, str) and value.lower() == operand.lower(),

@@ -28,7 +28,6 @@ OPERATORS = st.one_of(
     st.builds(lambda s: {"prefix": {"equals-ignore-case": s}}, _STRING_OPERAND),
     st.builds(lambda s: {"suffix": {"equals-ignore-case": s}}, _STRING_OPERAND),
     st.builds(lambda s: {"equals-ignore-case": s}, st.sampled_from(STRINGS)),
-    st.builds(lambda s: {"equals": s}, st.sampled_from(STRINGS)),
     st.builds(lambda s: {"wildcard": s}, st.sampled_from(_WILDCARDS)),
     st.builds(lambda v: {"anything-but": v}, st.sampled_from(STRINGS) | st.sampled_from(_PATTERN_NUMBERS)),
     st.builds(lambda v: {"anything-but": v}, st.lists(st.sampled_from(STRINGS), min_size=1, max_size=3)),

@@ -52,3 +52,48 @@ def test_an_event_without_its_envelope_exits_2() -> None:
     for bad in ('"just a string"', "[1]", "{oops"):
         code, _, err = _run('{"source": ["aws.ec2"]}', bad)
         assert code == 2 and "Parameter Event is not valid." in err
+
+
+def _nested(levels: int, leaf: object) -> object:
+    for _ in range(levels):
+        leaf = {"a": leaf}
+    return leaf
+
+
+def _deep_event(detail_depth: int) -> str:
+    from eventpipes.patterns.jsondepth import dumps_compact
+
+    return dumps_compact({**EVENT, "detail": _nested(detail_depth - 1, {"x": 5})})
+
+
+def test_an_event_nested_1100_deep_gets_a_result(tmp_path: Path) -> None:
+    (tmp_path / "e.json").write_text(_deep_event(1100))
+    code, out, _ = _run('{"source": ["aws.ec2"]}', f"file://{tmp_path / 'e.json'}")
+    assert code == 0 and json.loads(out) == {"Result": True}
+    deep_path = "detail." + "a." * 1099 + "x"
+    code, out, _ = _run(json.dumps({deep_path: [5]}), f"file://{tmp_path / 'e.json'}")
+    assert code == 0 and json.loads(out) == {"Result": True}
+
+
+def test_an_event_deeper_than_the_limit_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "e.json").write_text(_deep_event(1101))
+    code, out, err = _run('{"source": ["aws.ec2"]}', f"file://{tmp_path / 'e.json'}")
+    assert code == 2 and out == ""
+    assert err.startswith("ValidationException: Parameter Event is not valid. Reason: nested deeper than 1101 levels")
+    assert err.count("\n") == 1
+
+
+def test_a_pattern_nested_1100_deep_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text("{\"a\":" * 1100 + '["x"]' + "}" * 1100)
+    (tmp_path / "q.json").write_text('{"a":' + "[" * 1101 + "]" * 1101 + "}")
+    for name, reason in (("p.json", "at most 4096 characters"), ("q.json", "nested deeper than 1101 levels")):
+        code, out, err = _run(f"file://{tmp_path / name}", json.dumps(EVENT))
+        assert code == 2 and out == ""
+        assert err.startswith("InvalidEventPatternException:") and reason in err and err.count("\n") == 1
+
+
+def test_an_argument_file_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "e.json").write_bytes(b'{"source": "\xff\xfe"}')
+    code, out, err = _run('{"source": ["aws.ec2"]}', f"file://{tmp_path / 'e.json'}")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert err.startswith("ValidationException:") and "UTF-8" in err

@@ -49,13 +49,19 @@ ROWS: list[tuple[Any, str, str]] = [
     ({"a": [{"wildcard": "*:*:*:*:*:event-bus/*"}]}, "Rule is too complex", "a[0]"),
     ({"a": [{"cidr": "10.0.0.0/32"}]}, "IPv4 mask bits must be < 32", "a[0]"),
     ({"a": [{"cidr": "::/128"}]}, "IPv6 mask bits must be < 128", "a[0]"),
+    # event-ruler refuses single-address blocks too, host bits or not
+    ({"a": [{"cidr": "10.1.2.77/32"}]}, "IPv4 mask bits must be < 32", "a[0]"),
+    ({"a": [{"cidr": "2001:db8::1/128"}]}, "IPv6 mask bits must be < 128", "a[0]"),
     ({"a": [{"cidr": "10.0.0.0/-1"}]}, "Malformed CIDR, mask bits must not be negative", "a[0]"),
+    # EventBridge has no "equals" operator (exact values are written as they are); event-ruler
+    # 2.1.0 refuses it with this reason (found by benchmarks/differential_ruler.py)
+    ({"a": [{"equals": "x"}]}, "Unrecognized match type equals", "a[0]"),
     ({"$or": {"a": [1]}}, "It must be an Array followed with $or.", "$or"),
     ({"x": {"$or": [{"a": [1]}]}}, "There must have at least 2 Objects in $or relationship.", "x.$or"),
     ({"$or": [{"a": [1]}, 5]}, "Only JSON object is allowed in array of $or relationship.", "$or[1]"),
     ({"$or": [{"a": [1]}, {"prefix": [1]}]}, "prefix is Ruler reserved fieldName which cannot be used inside $or.", "prefix"),
     ({"a": ["x" * 5000]}, "at most 4096 characters", ""),
-    ({f"k{i}": {"$or": [{"a": [1]}, {"b": [1]}]} for i in range(11)}, "more than 1024 combinations", "k10.$or"),
+    ({f"k{i}": {"$or": [{"a": [1]}, {"b": [1]}]} for i in range(11)}, "more than 1000 combinations", "k9.$or"),
 ]
 
 
@@ -86,3 +92,27 @@ def test_accepted_edge_cases() -> None:
         '{"a": [1], "a": [2]}',  # a repeated key keeps the last, as in EventBridge
     ):
         compile_pattern(pattern)
+
+
+def _or_product(*sizes: int) -> dict[str, Any]:
+    """Sibling ``$or`` lists of these sizes: their branches multiply out to the product of the sizes."""
+    return {f"k{i}": {"$or": [{f"f{j}": [j]} for j in range(size)]} for i, size in enumerate(sizes)}
+
+
+def test_or_combinations_up_to_eventbridges_1000_are_accepted() -> None:
+    """EventBridge documents 1,000 combinations as the limit of a pattern's ``$or`` branches."""
+    assert len(compile_pattern(_or_product(10, 10, 10)).sub_rules) == 1000
+
+
+def test_or_combinations_past_1000_are_refused() -> None:
+    with pytest.raises(InvalidEventPattern) as info:
+        compile_pattern(_or_product(7, 11, 13))  # 1,001
+    assert "more than 1000 combinations" in info.value.reason
+    assert info.value.path == "k2.$or"
+
+
+def test_equals_is_a_field_name_not_an_operator() -> None:
+    """As in event-ruler 2.1.0: ``equals`` may name a field, inside ``$or`` too."""
+    pattern = compile_pattern({"$or": [{"equals": [1]}, {"b": [1]}]})
+    assert pattern.matches({"equals": 1}) is True
+    assert pattern.matches({"equals": 2}) is False
