@@ -22,38 +22,34 @@ has a core instead of sharing one interpreter (``benchmarks/routing.py``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
 from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
 from eventpipes.archive.store import ArchiveStore
-from eventpipes.bus.delivery import DeliveryWorker, target_spec
 from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.router import Router
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.sink import WorkerSink
-from eventpipes.kafka.worker import Handler, PartitionWorker
+from eventpipes.kafka.worker import PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic, retry_topic,
 )
 from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
-from eventpipes.records import OutRecord, Record, RecordSink
-from eventpipes.retry import Backoff
+from eventpipes.records import OutRecord
+from eventpipes.parts import WorkerParts
 from eventpipes.settings import Settings
 from eventpipes.targets.adapters import EventSender
-from eventpipes.targets.base import TargetContext
-from eventpipes.targets.build import make_target
-from eventpipes.targets.ratelimit import TokenBucket
-from eventpipes.topology.model import WORKER_ROLES, ApiDestination, Connection, Topology
+from eventpipes.topology.model import WORKER_ROLES, Topology
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +96,7 @@ def topic_specs(topology: Topology) -> list[TopicSpec]:
     return list(specs.values())
 
 
-def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> None:
+def prepare(topology: Topology, settings: Settings, options: WorkerOptions, previous: Topology | None = None) -> None:
     """Create missing topics and give a new consumer group its starting point on the buses.
 
     A new group starts at the end of each bus and replay topic (a rule sees events put
@@ -114,13 +110,18 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     Each declared bus's ``SchemaGovernance`` (or its absence) is published to
     ``eventpipes.buses``, where PutEvents reads it (``eventpipes.bus.governed``).
 
+    With ``previous`` (a running worker's topology, changing into ``topology``) only what is
+    new is made, and no offset is committed (see the comment below).
+
     Raises:
         ArchiveKeyError: an encrypted archive's key is not in the environment.
         ResourceAlreadyExistsException: an archive of that name reads another bus.
     """
+    known = {spec.name for spec in topic_specs(previous)} if previous is not None else set()
     with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
         for spec in topic_specs(topology):
-            admin.ensure_topic(spec)
+            if spec.name not in known:
+                admin.ensure_topic(spec)
     if topology.archives:
         with ArchiveStore(settings) as store:
             for archive in topology.archives:
@@ -132,6 +133,12 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     deliveries = [topic for rule in topology.rules for target in rule.targets
                   for topic in target_topics(rule.event_bus_name, rule.name, target.id)]
     bootstrap, group = settings.bootstrap_servers, options.group
+    if previous is not None:
+        # A running group cannot have offsets committed from outside (Kafka refuses a non-member's
+        # commit), and needs none: a topic new to the worker is read from its beginning, which for
+        # a topic this change created is everything; the routers' new rules match only events put
+        # from the change on, so an existing bus read anew routes nothing older to them.
+        return
     if "routing" in options.roles:
         if not has_offsets(bootstrap, group, buses):  # this group's routers start now, for the first time
             commit_end_offsets_if_new(bootstrap, group, deliveries)
@@ -172,7 +179,8 @@ class Worker:
     runtime: PartitionWorker
     sink: WorkerSink
     metrics: Metrics
-    senders: list[EventSender]
+    parts: WorkerParts
+    """Routers and delivery workers, updated in place by ``reconfigure``."""
     web_port: int | None
     follower: ArchiveFollower
 
@@ -185,6 +193,8 @@ class Worker:
     """PutEvents for the pipes' bus targets (closed with the worker)."""
     web_host: str = "127.0.0.1"
     """Address /metrics binds (``EVENTPIPES_METRICS_HOST``, ``eventpipes run --web-host``)."""
+    settings: Settings | None = None
+    options: WorkerOptions | None = None
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
@@ -201,7 +211,7 @@ class Worker:
         finally:
             pipe_failure = await self.pipes.stop()
             self.follower.stop()
-            for sender in self.senders:
+            for sender in self.parts.senders():
                 await sender.close()
             if self.put_events is not None:
                 self.put_events.close()
@@ -215,6 +225,28 @@ class Worker:
         self.runtime.stop()
         self.pipes.request_stop()
 
+    async def reconfigure(self, topology: Topology) -> None:
+        """Bring the running worker to ``topology`` without a restart (see ``eventpipes.parts``).
+
+        New topics are made and given their starting point first (``prepare`` does the same
+        for a whole topology), so that no router writes to a delivery topic before its
+        starting offset is fixed; then routers, delivery workers and pipes change.
+
+        Raises:
+            EventPipesError: a topic, an archive or a target cannot be made (nothing changed).
+        """
+        assert self.settings is not None and self.options is not None
+        previous = self.parts.topology
+        await asyncio.to_thread(prepare, topology, self.settings, self.options, previous)
+        dropped = self.parts.apply(topology, now_ms=int(time.time() * 1000))
+        handlers = self.parts.handlers()
+        await self.sink.warm_up(sorted(set(handlers) | {spec.name for spec in topic_specs(topology)}))
+        self.runtime.update_handlers(handlers)
+        self.pipes.update(pipes_to_run(topology.pipes) if "pipes" in self.options.roles else ())
+        if dropped:
+            # Batches already handed to a dropped target finish with it; close it once they have.
+            asyncio.get_running_loop().call_later(DROPPED_SENDER_GRACE_SECONDS, _close_later, dropped)
+
     def _pipes_ended(self, error: BaseException | None) -> None:
         if error is not None:  # fail the worker, as a failing router does, rather than run on without the pipe
             self.stop()
@@ -224,45 +256,39 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     """The worker for a topology; ``prepare`` must have run first."""
     metrics = Metrics()
     sink = WorkerSink(settings.bootstrap_servers)
-    buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
-    handlers: dict[str, Handler] = {}
-    senders: list[EventSender] = []
-    backoff = Backoff(base_seconds=settings.retry_base_seconds)
     with ArchiveStore(settings) as store:
         archives = list(store.archives().values())
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
     admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
-    archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
-                 for name in topology.bus_names()}
-    routing, delivery = "routing" in options.roles, "delivery" in options.roles
-    for name in topology.bus_names():
-        rules = topology.rules_on(name)
-        count = sink.partition_count
-        if routing:
-            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count,
-                                               group=options.group).route
-            if rules:
-                handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count,
-                                                      group=options.group).route
-        context = TargetContext(sink, settings.region, settings.account, source_bus=name,
-                                api_destination=_destinations(topology, buckets))
-        for rule in rules if delivery else []:
-            for target in rule.targets:
-                sender = EventSender(make_target(target_spec(rule, target), context))
-                senders.append(sender)
-                worker = DeliveryWorker(name, rule, target, sender, sink, metrics, region=settings.region,
-                                        account=settings.account, backoff=backoff, group=options.group)
-                handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
-                handlers[worker.retry_topic] = worker.handle_retries
+    archivers: dict[str, Archiver] = {}
+
+    def archiver_for(bus: str) -> Archiver:
+        if bus not in archivers:
+            archivers[bus] = Archiver(bus, _archive_sink(sink), archives, partition_count=partition_count(admin))
+        return archivers[bus]
+
+    parts = WorkerParts(settings, options.group, options.roles, sink, metrics, archiver_for)
+    parts.apply(topology)
+    handlers = parts.handlers()
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
+    follower = ArchiveFollower(settings.bootstrap_servers, archivers if "routing" in options.roles else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition, put_events=put_events)
-    return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
-                  routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host)
+    return Worker(runtime, sink, metrics, parts, options.web_port, follower, outputs + sorted(handlers), pipes,
+                  routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host, settings=settings,
+                  options=options)
+
+
+#: A target dropped by a live change is closed this long after (its batches in flight finish first).
+DROPPED_SENDER_GRACE_SECONDS = 30.0
+
+
+def _close_later(senders: list[EventSender]) -> None:
+    for sender in senders:
+        asyncio.ensure_future(sender.close())
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:
@@ -278,19 +304,6 @@ def _archive_sink(sink: WorkerSink) -> Callable[[list[ArchiveRecord]], Awaitable
     return send
 
 
-def _destinations(topology: Topology, buckets: dict[str, TokenBucket]) -> Callable[[str], tuple[ApiDestination, Connection, TokenBucket]]:
-    """API destination name → the destination, its connection and its rate limit (one per destination)."""
-
-    def resolve(name: str) -> tuple[ApiDestination, Connection, TokenBucket]:
-        destination = topology.api_destination(name)
-        return destination, topology.connection(destination.connection_name), buckets[name]
-
-    return resolve
-
-
-def _deliver_all(worker: DeliveryWorker) -> Handler:
-    # The batch is finished once every event is delivered or dead-lettered.
-    return worker.handle_all
 
 
 async def _serve_metrics(metrics: Metrics, port: int, host: str) -> web.AppRunner:

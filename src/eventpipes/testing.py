@@ -135,7 +135,7 @@ class WorkerProcess:
     READY = WORKER_READY
 
     def __init__(self, topology_file: str, *, group: str, web_port: int, env: dict[str, str] | None = None,
-                 log_file: str | None = None, roles: tuple[str, ...] = ()) -> None:
+                 log_file: str | None = None, roles: tuple[str, ...] = (), args: tuple[str, ...] = ()) -> None:
         import os
         import subprocess
         import sys
@@ -146,7 +146,7 @@ class WorkerProcess:
         self.web_port = web_port
         self.process = subprocess.Popen(
             [sys.executable, "-m", "eventpipes", "run", topology_file, "--group", group, "--web-port", str(web_port),
-             "--loglevel", "info", *(arg for role in roles for arg in ("--role", role))],
+             "--loglevel", "info", *(arg for role in roles for arg in ("--role", role)), *args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True,
         )

@@ -103,8 +103,8 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
             report = status(kafka, topology, group, router.web_port, deliverer.web_port)
             assert [w["Reachable"] for w in report["Workers"]] == [True, True]
             [rule] = report["Rules"]
-            assert rule["Matched"] == EVENTS
-            assert rule["Targets"][0]["Delivered"] == EVENTS
+            assert rule["SinceWorkerStart"]["Matched"] == EVENTS
+            assert rule["Targets"][0]["SinceWorkerStart"]["Delivered"] == EVENTS
 
 
 def test_a_worker_with_nothing_to_do_in_its_roles_says_so(kafka: KafkaCluster, tmp_path: Path) -> None:

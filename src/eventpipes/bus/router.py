@@ -69,9 +69,31 @@ class Router:
         self._sink = sink
         self._metrics = metrics
         self._tap = None if replay else tap
+        self._since: dict[str, int] = {}
+        self.rules: list[Rule] = []
+        self.update(rules)
+
+    def update(self, rules: list[Rule], *, since_ms: dict[str, int] | None = None) -> None:
+        """Route by ``rules`` from now on (a live change of the bus's rules).
+
+        Args:
+            since_ms: per rule, the earliest bus record time it may match: a rule created,
+                enabled or given a new pattern while the worker runs matches only events put
+                after that (as EventBridge's new rules do), not older ones still waiting to
+                be routed. Rules not named match whatever is routed.
+        """
         enabled = [rule for rule in rules if rule.state == "ENABLED"]
-        self._ruler = Ruler({rule.name: rule.event_pattern for rule in enabled})
-        self._routes = {rule.name: [Route(rule.name, t.id, delivery_topic(bus, rule.name, t.id)) for t in rule.targets] for rule in enabled}
+        ruler = Ruler({rule.name: rule.event_pattern for rule in enabled})
+        self._routes = {rule.name: [Route(rule.name, t.id, delivery_topic(self.bus, rule.name, t.id)) for t in rule.targets]
+                        for rule in enabled}
+        self._ruler = ruler
+        self._since = {name: ms for name, ms in (since_ms or {}).items() if name in self._routes and ms > 0}
+        self.rules = list(rules)
+
+    @property
+    def since_ms(self) -> dict[str, int]:
+        """Rules that match only bus records from some time on (see ``update``), and that time."""
+        return dict(self._since)
 
     def plan(self, record: Record) -> list[OutRecord]:
         """The records a bus record turns into: one per target of each matching rule."""
@@ -91,6 +113,8 @@ class Router:
         matched = self._ruler.matches(body)
         if self.replay:
             matched = _only_named_rules(matched, record.headers)
+        if self._since and matched and not self.replay:  # a replay routes to the rules in force now
+            matched = {rule for rule in matched if record.timestamp_ms >= self._since.get(rule, 0)}
         if not matched:
             return []
         headers = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS]

@@ -6,13 +6,17 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from eventpipes.errors import ConfigurationError
+from eventpipes.errors import ConfigurationError, EventPipesError
 from eventpipes.settings import get_settings
 from eventpipes.topology import load_file
 from eventpipes.topology.model import WORKER_ROLES as ROLES
+
+if TYPE_CHECKING:
+    from eventpipes.app import Worker
 
 
 #: The line a worker prints once it consumes (tests and demos wait for it).
@@ -28,7 +32,10 @@ READY = "eventpipes: worker ready"
 @click.option("--loglevel", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--role", "roles", multiple=True, type=click.Choice(ROLES),
               help="Run only this part of the topology (repeatable) [default: all of them].")
-def run(file: str, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...]) -> None:
+@click.option("--watch", is_flag=True,
+              help="Apply changes to FILE while running (rules, targets, buses, pipes), without a restart.")
+def run(file: str, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...],
+        watch: bool) -> None:
     """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
 
     Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
@@ -38,6 +45,10 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
       routing   match bus and replay events against the rules, archive them
       delivery  deliver the routed events to the targets (retries, dead letters)
       pipes     run the topology's pipes
+
+    With --watch, an edit of FILE is applied within a couple of seconds: new and changed rules
+    match events put after the change, a disabled or deleted rule stops, new targets start and
+    removed ones stop, pipes start and stop. A file with problems is reported and ignored.
 
     SIGTERM or Ctrl-C stops it after the batches in flight finish and their offsets are committed.
     """
@@ -77,9 +88,41 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
-        await worker.run(on_ready=ready)
+        watcher = asyncio.create_task(_watch(Path(file), worker)) if watch else None
+        try:
+            await worker.run(on_ready=ready)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
 
     asyncio.run(main())
+
+
+#: How often --watch looks at the file: a change applies within about this long, plus the change itself.
+WATCH_INTERVAL_SECONDS = 0.5
+
+
+async def _watch(path: Path, worker: "Worker") -> None:
+    """Apply each saved change of ``path`` to the running worker; a file with problems is reported and skipped."""
+    log = logging.getLogger("eventpipes.run")
+    seen = path.stat().st_mtime_ns
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL_SECONDS)
+        try:
+            changed = path.stat().st_mtime_ns
+        except OSError as exc:
+            log.warning("cannot read %s (%s): running on with the last topology", path, exc.strerror)
+            continue
+        if changed == seen:
+            continue
+        seen = changed
+        try:
+            topology = load_file(path)
+            await worker.reconfigure(topology)
+        except EventPipesError as error:
+            log.error("not applied, running on with the last topology: %s", error)
+            continue
+        log.warning("applied the changes of %s", path)
 
 
 def _url_host(host: str) -> str:

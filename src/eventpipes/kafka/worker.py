@@ -17,6 +17,9 @@ at-least-once, per-partition order) in ~150 lines whose behaviour is easy to sta
 * A handler that raises stops the worker without committing that batch, so a restart
   processes it again (at-least-once) instead of skipping it.
 * On a rebalance, revoked partitions finish their batch in flight and commit first.
+* ``update_handlers`` changes the topics and their handlers while the worker runs (a live
+  change of the topology): batches already started finish with the handler they started
+  with; records of a topic no longer handled are left uncommitted for whoever handles it next.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class PartitionWorker:
         self._done: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
+        self._subscribed: set[str] = set()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Consume until ``stop()`` or a handler failure (re-raised as ``HandlerFailed``)."""
@@ -95,6 +99,7 @@ class PartitionWorker:
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         consumer.subscribe(list(self._handlers), listener=_Rebalance(self))
+        self._subscribed = set(self._handlers)
         await consumer.start()
         self._consumer = consumer
         if on_ready:
@@ -104,8 +109,9 @@ class PartitionWorker:
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
                 for tp, messages in batches.items():
-                    if messages:
-                        self._start(consumer, tp, [record_from_message(m) for m in messages])
+                    handler = self._handlers.get(tp.topic)
+                    if messages and handler is not None:
+                        self._start(consumer, tp, handler, [record_from_message(m) for m in messages])
             await self._drain(list(self._in_flight))
             await self._commit()
         finally:
@@ -117,17 +123,28 @@ class PartitionWorker:
     def stop(self) -> None:
         self._stopping.set()
 
-    def _start(self, consumer: AIOKafkaConsumer, tp: TopicPartition, records: list[Record]) -> None:
+    def update_handlers(self, handlers: dict[str, Handler]) -> None:
+        """Handle ``handlers``' topics from now on; subscribes anew if the topics changed (a rebalance).
+
+        Call it on the worker's event loop, with the new topics' starting offsets committed first.
+        """
+        self._handlers = dict(handlers)
+        consumer = self._consumer
+        if consumer is not None and set(handlers) != self._subscribed:
+            consumer.subscribe(list(handlers), listener=_Rebalance(self))
+            self._subscribed = set(handlers)
+
+    def _start(self, consumer: AIOKafkaConsumer, tp: TopicPartition, handler: Handler, records: list[Record]) -> None:
         batch = _Batch(records[-1].offset + 1)
         batches = self._in_flight.setdefault(tp, [])
         batches.append(batch)
         if len(batches) >= MAX_IN_FLIGHT:
             consumer.pause(tp)
-        batch.task = asyncio.create_task(self._handle(tp, batch, records))
+        batch.task = asyncio.create_task(self._handle(tp, batch, handler, records))
 
-    async def _handle(self, tp: TopicPartition, batch: "_Batch", records: list[Record]) -> None:
+    async def _handle(self, tp: TopicPartition, batch: "_Batch", handler: Handler, records: list[Record]) -> None:
         try:
-            await self._handlers[tp.topic](records)
+            await handler(records)
         except Exception as exc:  # stop without committing: the batch is processed again after a restart
             log.exception("handler for %s[%d] failed at offset %d; stopping", tp.topic, tp.partition, records[0].offset)
             self._failure = exc
@@ -152,6 +169,11 @@ class PartitionWorker:
         consumer = self._consumer
         if consumer is None or self._failure is not None:
             return
+        assigned = consumer.assignment()
+        for tp in [tp for tp in self._done if tp not in assigned]:
+            # No longer ours (a topic dropped by a live change, or taken by another member while
+            # the revoke waited): Kafka refuses the commit, and whoever holds it now reads on.
+            del self._done[tp]
         chosen = {tp: offset for tp, offset in self._done.items() if partitions is None or tp in partitions}
         if not chosen:
             return

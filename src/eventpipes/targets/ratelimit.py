@@ -26,6 +26,11 @@ class TokenBucket:
         self._updated = clock()
         self._lock = asyncio.Lock()
 
+    @property
+    def rate(self) -> float:
+        """Acquisitions per second."""
+        return self._rate
+
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
