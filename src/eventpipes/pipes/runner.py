@@ -44,7 +44,7 @@ from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
-from eventpipes.bus.codec import BusDecoder, as_json_record, has_avro_header
+from eventpipes.schemas.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
 from eventpipes.pipes.errors import InvocationFailed
