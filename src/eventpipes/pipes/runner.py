@@ -48,14 +48,15 @@ from eventpipes.schemas.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
 from eventpipes.pipes.errors import InvocationFailed
-from eventpipes.pipes.events import PipeArns, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
+from eventpipes.pipes.events import PipeArns, PipeTemplate, RecordFilter, reserved_values
 from eventpipes.pipes.failures import BatchResult, BatchRetry, DeadLetter
 from eventpipes.pipes.invokers import TopicInvoker, make_enrichment, make_target
 from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
-from eventpipes.pipes.sources.kafka import KafkaShaper
+from eventpipes.pipes.sources.kinds import source_shape
+from eventpipes.pipes.sources.shape import Conversion, PartitionShaper, SourceContext
 from eventpipes.records import Record
 from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
 from eventpipes.settings import Settings
@@ -133,8 +134,8 @@ class Counters:
 class _Partition:
     lanes: PartitionLanes[PipeRecord]
     offsets: OffsetTracker
-    shaper: KafkaShaper | None
-    """For a Kafka source: shapes the partition's records a fetch at a time."""
+    shaper: PartitionShaper
+    """Shapes the partition's records a fetch at a time, in the pipe's source shape."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     paused: bool = False
     revoked: bool = False
@@ -172,6 +173,9 @@ class PipeRunner:
         self._retry = self._stream.retry_policy()
         self._filter = RecordFilter(pipe.filters)
         self._bus_decoder = BusDecoder(registry_url=settings.schema_registry_url)
+        self._source = source_shape(pipe)
+        self._where = SourceContext(settings.bootstrap_servers, settings.region, settings.account)
+        self._conversion = Conversion(has_avro_header, self._as_json)
         self._arns = PipeArns.of(pipe, region=settings.region, account=settings.account)
         template = pipe.target_parameters.input_template
         self._target_template = PipeTemplate(template) if template else None
@@ -356,10 +360,7 @@ class PipeRunner:
         if partition is None:
             lanes: PartitionLanes[PipeRecord] = PartitionLanes(
                 self._stream.parallelization_factor, self._policy, time.monotonic, size=_SIZE, key=_KEY, offset=_OFFSET)
-            shaper = None
-            if self.pipe.source_kind == "kafka":
-                shaper = KafkaShaper(tp.topic, tp.partition, bootstrap_servers=self.settings.bootstrap_servers,
-                                     needs_conversion=has_avro_header, convert=self._as_json)
+            shaper = self._source.partition(tp.topic, tp.partition, self.pipe, self._where, self._conversion)
             partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset), shaper)
         return partition
 
@@ -369,20 +370,10 @@ class PipeRunner:
         partition = self._partition(tp, messages[0].offset)
         if partition.revoked:
             return
-        if partition.shaper is not None:
-            items = partition.shaper.shape(messages)
-        else:
-            items = [self._shape(message) for message in messages]
+        items = partition.shaper.shape(messages)
         partition.offsets.read_many(list(map(_OFFSET, messages)))
         partition.lanes.add_many(items)
         self.counters.records_read += len(messages)
-
-    def _shape(self, message: ConsumerRecord[bytes, bytes]) -> PipeRecord:
-        record = self._as_json(Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
-                                      message.value, tuple(message.headers or ())))
-        return to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
-                              region=self.settings.region, account=self.settings.account,
-                              timestamp_type=message.timestamp_type)
 
     def _as_json(self, record: Record) -> Record:
         return as_json_record(record, self._bus_decoder)  # a schema-governed bus's Avro event as JSON
