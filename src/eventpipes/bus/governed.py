@@ -10,7 +10,7 @@ for ``TTL_SECONDS``.
 How: ``DetailEncoder.encode`` finds the subject of the entry's ``(source, detail-type)``,
 fetches its schema (latest, or the pinned version) from the registry at
 ``SCHEMA_REGISTRY_URL``, checks the detail field by field (``schemas.avro_json``) and returns
-the value and headers of the bus record (see ``bus.codec``), or raises the entry's error.
+the value and headers of the bus record (see ``schemas.codec``), or raises the entry's error.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_AVRO, ENVELOPE_HEADER
-from eventpipes.bus.codec import envelope_header
+from eventpipes.schemas.codec import envelope_header
 from eventpipes.events.envelope import Event
 from eventpipes.events.errors import InternalFailure
 from eventpipes.kafka.admin import Admin

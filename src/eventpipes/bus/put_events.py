@@ -11,7 +11,7 @@ producer was seen stuck for minutes after a broker restart while a new one worke
 
 On a schema-governed bus (``eventpipes.bus.governed``) each entry's detail is also checked
 against its subject's schema; one that does not fit fails alone with ``InvalidArgument``
-naming the fields, and the others are written as Confluent-framed Avro (``bus.codec``).
+naming the fields, and the others are written as Confluent-framed Avro (``schemas.codec``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings, get_settings
 
 
-#: A governed entry's bus record: Avro value and headers (``eventpipes.bus.codec``).
+#: A governed entry's bus record: Avro value and headers (``eventpipes.schemas.codec``).
 _Encoded = tuple[bytes, list[tuple[str, bytes]]]
 
 

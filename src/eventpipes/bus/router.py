@@ -11,7 +11,7 @@ A second router per bus reads the bus's replay topic (``replay=True``): it route
 replayed events only to the rules the replay named (header ``eventpipes-replay-rules``,
 EventBridge's ``FilterArns``; absent: every rule) and never archives them.
 
-Bus records are read with ``bus.codec.BusDecoder``: JSON envelopes, or Avro details of a
+Bus records are read with ``schemas.codec.BusDecoder``: JSON envelopes, or Avro details of a
 schema-governed bus, which the router passes on as JSON envelopes. A record that is neither
 is set aside on ``eventpipes.invalid.<bus>`` with the reason and where it was.
 """
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from eventpipes.kafka.headers import ERROR_HEADER, GROUP_HEADER, INGESTION_HEADER, REPLAY_RULES_HEADER, ROUTED_CARRIED_HEADERS, RULE_HEADER, SOURCE_HEADER
-from eventpipes.bus.codec import BusDecoder
+from eventpipes.schemas.codec import BusDecoder
 from eventpipes.bus.metrics import Metrics
 from eventpipes.records import OutRecord, RecordSink
 from eventpipes.events.errors import InvalidEvent
@@ -106,7 +106,7 @@ class Router:
             self._metrics.invalid_event(self.bus)
             return [self._set_aside(record, error)]
         if value is not record.value:
-            # Schema-governed bus: targets, archives and replays get the JSON envelope (bus.codec).
+            # Schema-governed bus: targets, archives and replays get the JSON envelope (schemas.codec).
             record = dataclasses.replace(record, value=value)
         if self._tap is not None:
             archived.extend(self._tap.select(body, record))

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.schemas.codec import BusDecoder, is_avro
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException

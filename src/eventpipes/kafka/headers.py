@@ -44,6 +44,16 @@ ATTEMPTS_HEADER: Final = "eventpipes-attempts"
 """On retry-topic records: how many attempts at the target the event has had."""
 RETRY_AT_HEADER: Final = "eventpipes-retry-at"
 """On retry-topic records: when the next attempt is due (milliseconds since the epoch)."""
+PIPE_SOURCE_TOPIC: Final = "SOURCE_TOPIC"
+"""On a pipe's dead letters (besides EventBridge's attributes, ``eventpipes.retry``): where the
+record was read, so it can be found and read again: topic, partition, offset, timestamp (ms)."""
+PIPE_SOURCE_PARTITION: Final = "SOURCE_PARTITION"
+PIPE_SOURCE_OFFSET: Final = "SOURCE_OFFSET"
+PIPE_SOURCE_TIMESTAMP: Final = "SOURCE_TIMESTAMP"
+PIPE_EVENT_ID: Final = "EVENT_ID"
+"""On a pipe's dead letters: the record's ``eventID`` (the ``itemIdentifier`` a target names)."""
+PIPE_ATTEMPTS: Final = "ATTEMPTS"
+"""On a pipe's dead letters: how many times the target was invoked with the record (0: never)."""
 
 ROUTED_CARRIED_HEADERS: Final = frozenset({TRACE_HEADER, PATH_HEADER})
 """What a router copies from a bus record onto its delivery records: the trace, and the

@@ -20,11 +20,9 @@ from typing import Any, Final
 
 from eventpipes.patterns import compile_pattern
 from eventpipes.pipes.model import Pipe
-from eventpipes.pipes.record import PipeRecord, payload_size
-from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
-from eventpipes.pipes.sources.debezium import debezium_event
-from eventpipes.pipes.sources.dynamodb import dynamodb_event
-from eventpipes.pipes.sources.kafka import KafkaShaper, decoded_view
+from eventpipes.pipes.record import PipeRecord
+from eventpipes.pipes.sources.kinds import source_shape, view_of
+from eventpipes.pipes.sources.shape import SourceContext
 from eventpipes.records import Record
 from eventpipes.transform import MISSING, parse_path, parse_template
 
@@ -40,34 +38,12 @@ EVENT_JSON: Final = "aws.pipes.event.json"
 
 def to_pipe_record(record: Record, pipe: Pipe, *, bootstrap_servers: str, region: str, account: str,
                    timestamp_type: int = 0) -> PipeRecord:
-    """Give one record its source's shape (see :mod:`eventpipes.pipes.sources`).
+    """Give one record its source's shape (see :mod:`eventpipes.pipes.sources.kinds`).
 
-    The runner shapes Kafka records a partition's fetch at a time with
-    :class:`~eventpipes.pipes.sources.kafka.KafkaShaper`; this is the one-record form.
+    The runner shapes a partition's records a fetch at a time with its source kind's
+    :class:`~eventpipes.pipes.sources.shape.PartitionShaper`; this is the one-record form.
     """
-    if pipe.source_kind == "kafka":
-        return KafkaShaper(record.topic, record.partition, bootstrap_servers=bootstrap_servers).one(record, timestamp_type)
-    fallback_id = stable_event_id(record.topic, record.partition, record.offset)
-    try:
-        event: dict[str, Any] | None
-        if pipe.source_kind == "dynamodb":
-            event = dynamodb_event(record, region=region, account=account)
-        else:
-            params = pipe.source_parameters.dynamodb_stream
-            view = params.stream_view_type if params is not None else "NEW_AND_OLD_IMAGES"
-            event = debezium_event(record, view_type=view, region=region, account=account)
-    except InvalidSourceRecord as error:
-        return PipeRecord.of(record, None, fallback_id, len(record.value or b""), error)
-    if event is None:
-        return PipeRecord.of(record, None, fallback_id, 0)
-    return PipeRecord.of(record, event, str(event.get("eventID", fallback_id)), payload_size(event))
-
-
-def view_of(event: Any) -> Any:
-    """The event as filters and template paths see it: a Kafka record's ``value`` decoded."""
-    if isinstance(event, dict) and event.get("eventSource") == "SelfManagedKafka":
-        return decoded_view(event)
-    return event
+    return source_shape(pipe).one(record, pipe, SourceContext(bootstrap_servers, region, account), timestamp_type)
 
 
 class RecordFilter:

@@ -1,5 +1,12 @@
 """Runs one pipe: reads its source topic as consumer group ``eventpipes.pipe.<pipe>``, batches
-per lane, filters, enriches, invokes the target, retries or dead-letters, commits.
+per lane, hands each batch to the pipe's batch processor, commits what is finished.
+
+The runner answers for the consumer: its lifecycle (start, the status file and desired
+state, stop), rebalances, the loop, backpressure and commits. What happens to one batch
+(filter, enrichment, target, retries, bisection) is
+:class:`~eventpipes.pipes.processing.BatchProcessor`'s; writing dead letters is
+:class:`~eventpipes.pipes.dead_letters.DeadLetterWriter`'s; the shape of a source's
+records is its kind's (:mod:`eventpipes.pipes.sources.kinds`).
 
 Why the runner owns its aiokafka consumer: eventpipes' runtime is its own asyncio code on
 aiokafka, as the rule worker's is (``kafka.worker``); Faust is not a dependency and is
@@ -18,9 +25,9 @@ to the partition's :class:`~eventpipes.pipes.lanes.PartitionLanes` and
 :class:`~eventpipes.pipes.offsets.OffsetTracker` a fetch at a time, start every batch
 that may start (its lane idle, its batch due), and commit the partitions whose commit
 point moved, at most every :data:`COMMIT_INTERVAL` seconds. A batch runs as its own
-task through :class:`~eventpipes.pipes.failures.BatchRetry`, which goes on with its lane's
-next due batch; when a batch ends every record is delivered, filtered out or
-dead-lettered, and only then are its offsets finished.
+task, which hands it to the batch processor and then goes on with its lane's next due
+batch; when the processor returns, every record of the batch is delivered, filtered out
+or dead-lettered, and only then are its offsets finished.
 
 At-least-once: a crash loses nothing that was not committed, and nothing is committed
 before its work returned; records after the commit point are read again after a restart.
@@ -29,37 +36,39 @@ before its work returned; records after the commit point are read again after a 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from operator import attrgetter
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
-from eventpipes.bus.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
-from eventpipes.pipes.events import PipeArns, PipeTemplate, RecordFilter, reserved_values, to_pipe_record
-from eventpipes.pipes.failures import BatchResult, BatchRetry, DeadLetter
-from eventpipes.pipes import wiring
+from eventpipes.pipes.counters import Counters
+from eventpipes.pipes.dead_letters import DeadLetterWriter
+from eventpipes.pipes.events import PipeArns
 from eventpipes.pipes.lanes import LaneBatch, PartitionLanes
 from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.offsets import OffsetTracker
+from eventpipes.pipes.processing import BatchProcessor
 from eventpipes.pipes.record import BATCH_ITEMS_MAX_BYTES, PipeRecord
-from eventpipes.pipes.sources.kafka import KafkaShaper
+from eventpipes.pipes.sources.kinds import source_shape
+from eventpipes.pipes.sources.shape import Conversion, PartitionShaper, SourceContext
 from eventpipes.records import Record
-from eventpipes.retry import DeadLetterConfig, DlqErrorCode, dead_letter_headers
+from eventpipes.retry import DeadLetterConfig
+from eventpipes.schemas.codec import BusDecoder, as_json_record, has_avro_header
 from eventpipes.settings import Settings
-from eventpipes.targets.base import PutEvents, TargetFailed
+from eventpipes.targets.base import PutEvents
+
+__all__ = ["Counters", "PipeRunner", "buffer_limit", "fetch_records", "run_pipes"]
 
 log = logging.getLogger(__name__)
 
@@ -82,16 +91,11 @@ FETCH_MIN_RECORDS = 200
 #: In-flight batches get this long to finish on stop before they are cancelled (their
 #: records are not committed and are read again on the next start).
 STOP_GRACE_SECONDS = 10.0
-#: Dead-letter writes retry this often until Kafka takes them: a record is never finished
-#: without reaching its target or its dead-letter topic.
-DLQ_RETRY_SECONDS = 1.0
 
 
 _SIZE = attrgetter("size")
 _KEY = attrgetter("key")
 _OFFSET = attrgetter("offset")
-_EVENT = attrgetter("event")
-_EVENT_ID = attrgetter("event_id")
 
 
 def fetch_records(pipe: Pipe) -> int:
@@ -109,33 +113,11 @@ def buffer_limit(pipe: Pipe) -> int:
 
 
 @dataclass
-class Counters:
-    """What ``pipe describe`` shows of a running pipe."""
-
-    records_read: int = 0
-    records_filtered: int = 0
-    records_delivered: int = 0
-    records_dead_lettered: int = 0
-    records_discarded: int = 0
-    batches: int = 0
-    invocations: int = 0
-    failed_invocations: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "RecordsRead": self.records_read, "RecordsFilteredOut": self.records_filtered,
-            "RecordsDelivered": self.records_delivered, "RecordsDeadLettered": self.records_dead_lettered,
-            "RecordsDiscarded": self.records_discarded, "Batches": self.batches,
-            "TargetInvocations": self.invocations, "FailedInvocations": self.failed_invocations,
-        }
-
-
-@dataclass
 class _Partition:
     lanes: PartitionLanes[PipeRecord]
     offsets: OffsetTracker
-    shaper: KafkaShaper | None
-    """For a Kafka source: shapes the partition's records a fetch at a time."""
+    shaper: PartitionShaper
+    """Shapes the partition's records a fetch at a time, in the pipe's source shape."""
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     paused: bool = False
     revoked: bool = False
@@ -153,7 +135,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class PipeRunner:
-    """One pipe's consumer, lanes and invokers.
+    """One pipe's consumer, lanes and commits; its batches run through a :class:`BatchProcessor`.
 
     Args:
         pipe: the validated pipe.
@@ -172,14 +154,11 @@ class PipeRunner:
         self._stream = pipe.stream
         self._policy = BatchingPolicy(self._stream.batch_size, float(self._stream.maximum_batching_window_in_seconds),
                                       BATCH_ITEMS_MAX_BYTES)
-        self._retry = self._stream.retry_policy()
-        self._filter = RecordFilter(pipe.filters)
         self._bus_decoder = BusDecoder(registry_url=settings.schema_registry_url)
+        self._source = source_shape(pipe)
+        self._where = SourceContext(settings.bootstrap_servers, settings.region, settings.account)
+        self._conversion = Conversion(has_avro_header, self._as_json)
         self._arns = PipeArns.of(pipe, region=settings.region, account=settings.account)
-        template = pipe.target_parameters.input_template
-        self._target_template = PipeTemplate(template) if template else None
-        enrichment_template = pipe.enrichment_parameters.input_template if pipe.enrichment_parameters else None
-        self._enrichment_template = PipeTemplate(enrichment_template) if enrichment_template else None
         self._dlq: DeadLetterConfig | None = self._stream.dead_letter_config
         self._buffer_limit = buffer_limit(pipe)  # read every loop pass: the model's attributes cost ~1%
         self._fetch_records = fetch_records(pipe)
@@ -202,8 +181,9 @@ class PipeRunner:
                                           linger_ms=5, max_request_size=BUS_MAX_MESSAGE_BYTES,
                                           client_id=f"eventpipes-pipe-{self.pipe.name}")
         await self._producer.start()
-        shared = wiring.context(self.settings, self._producer, self._put_events)
-        self._target, self._enrichment = wiring.make_senders(self.pipe, shared)
+        dead_letters = DeadLetterWriter(self.pipe.name, self._dlq, self._producer, self._arns, self.counters)
+        self._processor = BatchProcessor.for_pipe(self.pipe, self.settings, self._producer, self._put_events,
+                                                  arns=self._arns, dead_letters=dead_letters, counters=self.counters)
         self._consumer = self._make_consumer()
         self._consumer.subscribe([self.pipe.source_topic], listener=_Listener(self))
         await self._consumer.start()
@@ -245,9 +225,7 @@ class PipeRunner:
         await self._commit(force=True)
         if self._consumer is not None:
             await self._consumer.stop()
-        if self._enrichment is not None:
-            await self._enrichment.close()
-        await self._target.close()
+        await self._processor.close()
         if self._producer is not None:
             await self._producer.stop()
 
@@ -359,10 +337,7 @@ class PipeRunner:
         if partition is None:
             lanes: PartitionLanes[PipeRecord] = PartitionLanes(
                 self._stream.parallelization_factor, self._policy, time.monotonic, size=_SIZE, key=_KEY, offset=_OFFSET)
-            shaper = None
-            if self.pipe.source_kind == "kafka":
-                shaper = KafkaShaper(tp.topic, tp.partition, bootstrap_servers=self.settings.bootstrap_servers,
-                                     needs_conversion=has_avro_header, convert=self._as_json)
+            shaper = self._source.partition(tp.topic, tp.partition, self.pipe, self._where, self._conversion)
             partition = self._partitions[tp] = _Partition(lanes, OffsetTracker(first_offset), shaper)
         return partition
 
@@ -372,20 +347,10 @@ class PipeRunner:
         partition = self._partition(tp, messages[0].offset)
         if partition.revoked:
             return
-        if partition.shaper is not None:
-            items = partition.shaper.shape(messages)
-        else:
-            items = [self._shape(message) for message in messages]
+        items = partition.shaper.shape(messages)
         partition.offsets.read_many(list(map(_OFFSET, messages)))
         partition.lanes.add_many(items)
         self.counters.records_read += len(messages)
-
-    def _shape(self, message: ConsumerRecord[bytes, bytes]) -> PipeRecord:
-        record = self._as_json(Record(message.topic, message.partition, message.offset, message.timestamp, message.key,
-                                      message.value, tuple(message.headers or ())))
-        return to_pipe_record(record, self.pipe, bootstrap_servers=self.settings.bootstrap_servers,
-                              region=self.settings.region, account=self.settings.account,
-                              timestamp_type=message.timestamp_type)
 
     def _as_json(self, record: Record) -> Record:
         return as_json_record(record, self._bus_decoder)  # a schema-governed bus's Avro event as JSON
@@ -440,11 +405,11 @@ class PipeRunner:
         in A/B runs, about the run-to-run noise). The loop is still woken when the
         partition may be resumed, and when the lane goes idle.
         """
-        lanes, half = partition.lanes, self._buffer_limit // 2
+        lanes, half, process = partition.lanes, self._buffer_limit // 2, self._processor.process
         next_batch: LaneBatch[PipeRecord] | None = batch
         try:
             while next_batch is not None:
-                await self._process(next_batch.items)
+                await process(next_batch.items)
                 partition.offsets.finish_many(list(map(_OFFSET, next_batch.items)))
                 if self._stopping or partition.revoked:
                     break
@@ -455,97 +420,6 @@ class PipeRunner:
         finally:
             lanes.release(batch.lane)
             self._wake_up()
-
-    async def _process(self, items: list[PipeRecord]) -> None:
-        self.counters.batches += 1
-        # map over attrgetters rather than comprehensions: these run for every record of every batch
-        events = items if None not in map(_EVENT, items) else [item for item in items if item.event is not None]
-        unusable = [item for item in items if item.error is not None] if len(events) < len(items) else []
-        for item in unusable:
-            assert item.error is not None
-            await self._dead_letter_now(item, DlqErrorCode.INVALID_JSON.value, item.error.message)
-        passing = events
-        if not self._filter.passes_all:
-            passing = [item for item in events if item.event is not None and self._filter.passes(item.event)]
-        self.counters.records_filtered += len(items) - len(unusable) - len(passing)
-        if not passing:
-            return
-        retry = BatchRetry(passing, policy=self._retry, bisect=self._stream.on_partial_batch_item_failure is not None,
-                           clock=time.time, pipe_arn=self._arns.pipe, target_arn=self._arns.target)
-        while (attempt := retry.next_attempt()) is not None:
-            delay = attempt.not_before - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            result = await self._invoke(attempt.items)
-            self.counters.invocations += 1
-            if not result.ok:
-                self.counters.failed_invocations += 1
-            retry.report(result)
-        self.counters.records_delivered += len(retry.succeeded)
-        for dead in retry.dead_letters:
-            await self._dead_letter(dead)
-
-    async def _invoke(self, items: Sequence[PipeRecord]) -> BatchResult:
-        events: list[Any] = list(map(_EVENT, items))
-        ids: list[str] | None = list(map(_EVENT_ID, items))
-        sources: Sequence[PipeRecord | None] = items
-        try:
-            if self._enrichment is not None:
-                given = self._render_all(self._enrichment_template, events, sources)
-                enriched = await self._enrichment.enrich(given)
-                if enriched in (None, "", {}, []):
-                    return BatchResult.success()  # EventBridge: the target is not invoked
-                events = enriched if isinstance(enriched, list) else [enriched]
-                if len(events) != len(items):
-                    ids, sources = None, [None] * len(events)
-            payloads = self._render_all(self._target_template, events, sources)
-            return await self._target.send(payloads, ids, [s.key if s is not None else None for s in sources])
-        except TargetFailed as exc:
-            return BatchResult.failure(exc.message, error_code=exc.code, retryable=exc.retryable)
-        except Exception as exc:
-            return BatchResult.failure(f"{self.pipe.target} failed: {exc!r}")
-
-    def _render_all(self, template: PipeTemplate | None, events: list[Any],
-                    sources: Sequence[PipeRecord | None]) -> list[Any]:
-        if template is None:
-            return events
-        return [self._render(template, e, s) for e, s in zip(events, sources)]
-
-    def _render(self, template: PipeTemplate, event: Any, source: PipeRecord | None) -> Any:
-        text = template.render(event, reserved_values(self.pipe, self._arns, source))
-        if template.is_json:
-            return json.loads(text)
-        return text
-
-    # -- dead letters ----------------------------------------------------------------
-
-    async def _dead_letter_now(self, item: PipeRecord, code: str, message: str) -> None:
-        from eventpipes.retry import DeadLetterInfo
-
-        info = DeadLetterInfo(code, message, None, 0, self._arns.pipe, self._arns.target)
-        await self._dead_letter(DeadLetter(item, info, 0))
-
-    async def _dead_letter(self, dead: DeadLetter[PipeRecord]) -> None:
-        record = dead.item
-        if self._dlq is None:
-            self.counters.records_discarded += 1
-            log.warning("pipe %s: discarded %s after %d attempts (%s: %s); no DeadLetterConfig",
-                        self.pipe.name, record.where, dead.attempts, dead.info.error_code, dead.info.error_message)
-            return
-        headers = dead_letter_headers(dead.info) + [
-            ("SOURCE_TOPIC", record.topic.encode()), ("SOURCE_PARTITION", str(record.partition).encode()),
-            ("SOURCE_OFFSET", str(record.offset).encode()), ("SOURCE_TIMESTAMP", str(record.timestamp_ms).encode()),
-            ("EVENT_ID", dead.item.event_id.encode()), ("ATTEMPTS", str(dead.attempts).encode()),
-        ]
-        assert self._producer is not None
-        while True:
-            try:
-                await self._producer.send_and_wait(self._dlq.topic, record.value, key=record.key, headers=headers)
-                break
-            except Exception as exc:
-                log.warning("pipe %s: dead-letter write to %s failed, retrying: %r", self.pipe.name, self._dlq.topic, exc)
-                await asyncio.sleep(DLQ_RETRY_SECONDS)
-        self.counters.records_dead_lettered += 1
 
 
 async def run_pipes(pipes: list[Pipe], settings: Settings, *, stop: asyncio.Event | None = None,

@@ -8,21 +8,19 @@ from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.sink import ProducerSink
 from eventpipes.kafka.topics import internal_topic_spec
 from eventpipes.pipes.model import Pipe
+from eventpipes.pipes.sources.kinds import event_source
 from eventpipes.settings import Settings
 from eventpipes.targets.adapters import BatchSender
 from eventpipes.targets.base import PutEvents, TargetContext, TargetSpec
 from eventpipes.targets.build import make_target
 from eventpipes.targets.kinds import parse_uri
 
-#: The ``source`` of an event a pipe puts on a bus names the pipe's source kind, as EventBridge's do.
-SOURCE_LABELS = {"kafka": "SelfManagedKafka", "dynamodb": "aws:dynamodb", "debezium": "aws:dynamodb"}
-
 
 def target_spec(pipe: Pipe) -> TargetSpec:
     """The spec of the pipe's ``Target``."""
     kind, destination = parse_uri(pipe.target)
     return TargetSpec(kind, destination, "pipe", name=pipe.name, bus_parameters=pipe.target_parameters.eventbridge_event_bus,
-                      source_label=SOURCE_LABELS[pipe.source_kind])
+                      source_label=event_source(pipe))  # as EventBridge names it
 
 
 def enrichment_spec(pipe: Pipe) -> TargetSpec | None:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.schemas.codec import BusDecoder, is_avro
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic

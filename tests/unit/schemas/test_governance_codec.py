@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eventpipes.bus.codec import BusDecoder, is_avro
+from eventpipes.schemas.codec import BusDecoder, is_avro
 from eventpipes.kafka.headers import CONTENT_TYPE_AVRO, ENVELOPE_HEADER
 from eventpipes.bus.governed import DetailEncoder
 from eventpipes.bus.metrics import Metrics
@@ -131,7 +131,7 @@ def test_the_router_delivers_avro_events_as_json_and_sets_bad_ones_aside() -> No
 
 
 def test_pipes_see_governed_records_as_json_records() -> None:
-    from eventpipes.bus.codec import as_json_record
+    from eventpipes.schemas.codec import as_json_record
 
     registry = FakeRegistry()
     original = event({"order-id": "o-1", "amount": 12})

@@ -18,10 +18,14 @@ sorts in stream order; ``SizeBytes`` is the UTF-8 size of ``Keys`` and the image
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
 from eventpipes.arns import dynamodb_stream_arn
+from eventpipes.pipes.model import Pipe
+from eventpipes.pipes.record import PipeRecord
+from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
+from eventpipes.pipes.sources.dynamodb import EVENT_SOURCE
+from eventpipes.pipes.sources.shape import Conversion, PartitionShaper, RecordByRecord, SourceContext, pipe_record
 from eventpipes.records import Record
 
 OPERATIONS = {"c": "INSERT", "r": "INSERT", "u": "MODIFY", "d": "REMOVE"}
@@ -92,8 +96,36 @@ def debezium_event(record: Record, *, view_type: StreamViewType, region: str, ac
         "eventID": stable_event_id(record.topic, record.partition, record.offset),
         "eventName": OPERATIONS[change["op"]],
         "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
+        "eventSource": EVENT_SOURCE,
         "awsRegion": region,
         "dynamodb": dynamodb,
         "eventSourceARN": dynamodb_stream_arn(region, account, table, record.topic),
     }
+
+
+class DebeziumSource:
+    """The Debezium source kind (a :class:`~eventpipes.pipes.sources.shape.SourceShape`): each
+    change event is :func:`debezium_event` of it, in the pipe's ``StreamViewType``; it calls
+    itself what it looks like, a DynamoDB stream."""
+
+    event_source = EVENT_SOURCE
+
+    def view(self, event: dict[str, Any]) -> dict[str, Any]:
+        return event  # filters see a stream record as it is (its dynamodb field is JSON already)
+
+    def event_source_arn(self, topic: str, where: SourceContext) -> str | None:
+        return dynamodb_stream_arn(where.region, where.account, topic, topic)  # a change naming its table names that
+
+    def one(self, record: Record, pipe: Pipe, where: SourceContext, timestamp_type: int = 0) -> PipeRecord:
+        params = pipe.source_parameters.dynamodb_stream
+        view: StreamViewType = params.stream_view_type if params is not None else "NEW_AND_OLD_IMAGES"
+        return pipe_record(record, lambda r: debezium_event(r, view_type=view, region=where.region,
+                                                            account=where.account))
+
+    def partition(self, topic: str, partition: int, pipe: Pipe, where: SourceContext,
+                  conversion: Conversion | None = None) -> PartitionShaper:
+        return RecordByRecord(self, topic, partition, pipe, where, conversion)
+
+
+DEBEZIUM: Final = DebeziumSource()
+"""The row of :data:`~eventpipes.pipes.sources.kinds.SOURCE_KINDS` for ``debezium``."""

@@ -12,13 +12,17 @@ absent, and an ``eventID`` when it has none. Filters apply to the record as is (
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Final
 
 from eventpipes.arns import dynamodb_stream_arn
+from eventpipes.pipes.model import Pipe
+from eventpipes.pipes.record import PipeRecord
 from eventpipes.pipes.sources import InvalidSourceRecord, stable_event_id
+from eventpipes.pipes.sources.shape import Conversion, PartitionShaper, RecordByRecord, SourceContext, pipe_record
 from eventpipes.records import Record
 
 EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
+EVENT_SOURCE: Final = "aws:dynamodb"
 
 
 def dynamodb_event(record: Record, *, region: str, account: str) -> dict[str, Any]:
@@ -41,7 +45,7 @@ def dynamodb_event(record: Record, *, region: str, account: str) -> dict[str, An
         "eventID": body.get("eventID") or stable_event_id(record.topic, record.partition, record.offset),
         "eventName": body["eventName"],
         "eventVersion": body.get("eventVersion", "1.1"),
-        "eventSource": body.get("eventSource", "aws:dynamodb"),
+        "eventSource": body.get("eventSource", EVENT_SOURCE),
         "awsRegion": body.get("awsRegion", region),
         "dynamodb": body["dynamodb"],
         "eventSourceARN": body.get("eventSourceARN", dynamodb_stream_arn(region, account, record.topic, record.topic)),
@@ -50,3 +54,27 @@ def dynamodb_event(record: Record, *, region: str, account: str) -> dict[str, An
         if extra in body:
             event[extra] = body[extra]
     return event
+
+
+class DynamoDBSource:
+    """The DynamoDB Streams source kind (a :class:`~eventpipes.pipes.sources.shape.SourceShape`):
+    each record is :func:`dynamodb_event` of it."""
+
+    event_source = EVENT_SOURCE
+
+    def view(self, event: dict[str, Any]) -> dict[str, Any]:
+        return event  # filters see a stream record as it is (its dynamodb field is JSON already)
+
+    def event_source_arn(self, topic: str, where: SourceContext) -> str | None:
+        return dynamodb_stream_arn(where.region, where.account, topic, topic)
+
+    def one(self, record: Record, pipe: Pipe, where: SourceContext, timestamp_type: int = 0) -> PipeRecord:
+        return pipe_record(record, lambda r: dynamodb_event(r, region=where.region, account=where.account))
+
+    def partition(self, topic: str, partition: int, pipe: Pipe, where: SourceContext,
+                  conversion: Conversion | None = None) -> PartitionShaper:
+        return RecordByRecord(self, topic, partition, pipe, where, conversion)
+
+
+DYNAMODB: Final = DynamoDBSource()
+"""The row of :data:`~eventpipes.pipes.sources.kinds.SOURCE_KINDS` for ``dynamodb``."""

@@ -18,10 +18,12 @@ import base64
 import binascii
 import gc
 import json
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Final, NamedTuple
 
+from eventpipes.pipes.model import Pipe
 from eventpipes.pipes.record import PipeRecord
+from eventpipes.pipes.sources.shape import Conversion, Headers, SourceContext, SourceMessage
 from eventpipes.records import Record
 
 _c_shape: Callable[..., list[PipeRecord]] | None
@@ -38,8 +40,6 @@ except ImportError:  # pragma: no cover - depends on the build machine
 EVENT_SOURCE = "SelfManagedKafka"
 TIMESTAMP_TYPES = {0: "CREATE_TIME", 1: "LOG_APPEND_TIME"}
 
-Headers = Sequence[tuple[str, bytes]]
-
 #: JSON length of each byte value as a number (a header's bytes travel as a list of numbers).
 _DIGITS = tuple(len(str(n)) for n in range(256))
 #: ``,"key":""`` and ``,"value":""`` around the base64 text.
@@ -48,23 +48,6 @@ _VALUE_FIELD = len(',"value":""')
 #: Header names whose JSON length a shaper remembers: producers use a handful of names, and
 #: the bound keeps names that vary per record (an id in the name) from growing the cache.
 _NAMES_CACHED = 256
-
-
-class SourceMessage(Protocol):
-    """What shaping reads of a consumed record (the names of aiokafka's ``ConsumerRecord``)."""
-
-    @property
-    def offset(self) -> int: ...
-    @property
-    def timestamp(self) -> int: ...
-    @property
-    def timestamp_type(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Headers: ...
 
 
 class _Message(NamedTuple):
@@ -204,6 +187,35 @@ class KafkaShaper:
         """One record (already an eventpipes ``Record``) as a pipe record."""
         return self.shape([_Message(record.offset, record.timestamp_ms, timestamp_type, record.key, record.value,
                                     record.headers)])[0]
+
+
+class KafkaSource:
+    """The self-managed Kafka source kind (a :class:`~eventpipes.pipes.sources.shape.SourceShape`):
+    records in the shape of the module docstring, shaped a partition's fetch at a time by
+    :class:`KafkaShaper`."""
+
+    event_source = EVENT_SOURCE
+
+    def event_source_arn(self, topic: str, where: SourceContext) -> str | None:
+        return None  # EventBridge's self-managed Kafka records name the cluster, not an ARN
+
+    def view(self, event: dict[str, Any]) -> dict[str, Any]:
+        return decoded_view(event)
+
+    def one(self, record: Record, pipe: Pipe, where: SourceContext, timestamp_type: int = 0) -> PipeRecord:
+        shaper = KafkaShaper(record.topic, record.partition, bootstrap_servers=where.bootstrap_servers)
+        return shaper.one(record, timestamp_type)
+
+    def partition(self, topic: str, partition: int, pipe: Pipe, where: SourceContext,
+                  conversion: Conversion | None = None) -> KafkaShaper:
+        if conversion is None:
+            return KafkaShaper(topic, partition, bootstrap_servers=where.bootstrap_servers)
+        return KafkaShaper(topic, partition, bootstrap_servers=where.bootstrap_servers,
+                           needs_conversion=conversion.applies, convert=conversion.convert)
+
+
+KAFKA: Final = KafkaSource()
+"""The row of :data:`~eventpipes.pipes.sources.kinds.SOURCE_KINDS` for ``kafka``."""
 
 
 def kafka_event(record: Record, *, bootstrap_servers: str, timestamp_type: int = 0) -> dict[str, Any]:

@@ -15,6 +15,10 @@ targets, archives and replays only ever see JSON envelopes. A record that cannot
 naming the topic, partition and offset, which the router sets aside on
 ``eventpipes.invalid.<bus>``; a registry that does not answer raises ``RegistryUnavailable``
 (retryable: the worker stops without committing rather than set good events aside).
+
+It lives with the schemas rather than in ``bus``: the bus writes and routes these records,
+but pipes and ``schemas discover`` read them too, and bus, pipes and archive never import
+each other (import-linter's independence contract); what they share sits below them.
 """
 
 from __future__ import annotations
