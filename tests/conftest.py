@@ -6,15 +6,27 @@ allowed to skip: a missing broker fails the run (it does not quietly pass).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from eventpipes.settings import Settings
 from eventpipes.testing import KafkaCluster, connect, made_by_this_run, unique_name
 
 INTEGRATION = Path(__file__).parent / "integration"
+
+# Hypothesis profiles. Property tests that leave ``max_examples`` to the profile run a
+# tenth of their examples in everyday runs (``dev``, the default: the unit suite's four
+# slowest tests took 19 of its 26 s with 150-300 examples each) and all of them in CI
+# (``HYPOTHESIS_PROFILE=ci``, set by .ci/run). 30 examples still reach every strategy
+# branch of the pattern generators in a few runs; the full count is what CI guards.
+# No deadline in either: a slow example on a busy machine is not a failure.
+hypothesis_settings.register_profile("ci", max_examples=300, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=30, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
