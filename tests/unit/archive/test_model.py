@@ -10,7 +10,7 @@ from eventpipes.archive.model import (
     LEASE_MS, Archive, Progress, Replay, ReplayState, bus_of_destination, check_name, check_pattern, check_window,
     next_state, parse_offsets, rule_of_filter,
 )
-from eventpipes.archive.replay import Pacer, _with_replay_name
+from eventpipes.archive.job import Pacer, _with_replay_name
 
 
 def replay(**changes: object) -> Replay:
