@@ -1,9 +1,8 @@
 """Wires a validated topology into a worker: topics, one router per bus, one delivery agent per target, its pipes.
 
-Archives: every bus's router carries an archiver (``eventpipes.archive.archiver``) that
-copies matching events into the bus's archives; a thread follows the archive
-definitions, so archives created with ``eventpipes archive create`` while the worker
-runs are picked up without a restart. Replays: a second router per bus with rules
+Archives: each archive of the worker's buses reads its bus as a consumer group of its own
+(``eventpipes.archive.running``), following the archive definitions, so archives created with
+``eventpipes archive create`` while the worker runs are picked up without a restart. Replays: a second router per bus with rules
 reads ``eventpipes.replay.<bus>``, where replay jobs put replayed events, and routes
 them to the rules the replay named.
 
@@ -31,8 +30,10 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
+from eventpipes.archive.archiver import ArchiveRecord
+from eventpipes.archive.running import Archiving
 from eventpipes.archive.store import ArchiveStore
+from eventpipes.bus.codec import BusDecoder
 from eventpipes.bus.delivery import DeliveryWorker
 from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.metrics import Metrics
@@ -169,7 +170,7 @@ class Worker:
     metrics: Metrics
     senders: list[TargetSender]
     web_port: int | None
-    follower: ArchiveFollower
+    archiving: Archiving
 
     output_topics: list[str]
     pipes: TopologyPipes
@@ -180,7 +181,7 @@ class Worker:
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
         site = await _serve_metrics(self.metrics, self.web_port) if self.web_port else None
-        self.follower.start()
+        self.archiving.start()
         self.pipes.start(on_end=self._pipes_ended)
         try:
             if self.routing:
@@ -191,7 +192,7 @@ class Worker:
                 await self.pipes.wait()
         finally:
             pipe_failure = await self.pipes.stop()
-            self.follower.stop()
+            await self.archiving.stop()
             for sender in self.senders:
                 await sender.close()
             await self.sink.stop()
@@ -217,19 +218,17 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     handlers: dict[str, Handler] = {}
     senders: list[TargetSender] = []
     backoff = Backoff(base_seconds=settings.retry_base_seconds)
-    with ArchiveStore(settings) as store:
-        archives = list(store.archives().values())
+    admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    routing, delivery = "routing" in options.roles, "delivery" in options.roles
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
-    admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
-    archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
-                 for name in topology.bus_names()}
-    routing, delivery = "routing" in options.roles, "delivery" in options.roles
+    archiving = Archiving(settings.bootstrap_servers, topology.bus_names() if routing else (), _archive_sink(sink),
+                          BusDecoder().envelope, partition_count=partition_count(admin))
     for name in topology.bus_names():
         rules = topology.rules_on(name)
         count = sink.partition_count
         if routing:
-            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count,
+            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, partition_count=count,
                                                group=options.group).route
             if rules:
                 handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count,
@@ -242,11 +241,10 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
                                         account=settings.account, backoff=backoff, group=options.group)
                 handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition)
-    return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
+    return Worker(runtime, sink, metrics, senders, options.web_port, archiving, outputs + sorted(handlers), pipes,
                   routing=bool(handlers))
 
 

@@ -122,3 +122,14 @@ def test_crypto_round_trip_and_wrong_keys() -> None:
         crypto.load_key("a", "K", {"K": "YWJj"})
     with pytest.raises(ArchiveKeyError):
         crypto.check_key("a", b"o" * 32, crypto.key_check(key))
+
+
+def test_an_archive_status_round_trips_and_its_key_names_the_archive() -> None:
+    from eventpipes.archive.model import ArchiveStatus, archive_group, status_key
+
+    failed = ArchiveStatus("UPDATE_FAILED", "KEY_X is not set", 1_000, "host:1")
+    assert ArchiveStatus.from_json(failed.to_json()) == failed
+    assert ArchiveStatus.archive_of(status_key("orders-archive")) == "orders-archive"
+    assert ArchiveStatus.archive_of("orders-archive") is None  # a definition's key
+    assert archive_group("orders-archive") == "eventpipes.archive.orders-archive"
+    assert ArchiveStatus.from_json(b'{"State": "SOMETHING"}').state == "ENABLED"  # only UPDATE_FAILED holds describe's state
