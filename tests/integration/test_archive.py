@@ -3,6 +3,7 @@ an archive that cannot be written holding its position, and key changes refused.
 
 from __future__ import annotations
 
+import contextlib
 import base64
 import json
 import os
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from eventpipes.archive.errors import ArchiveKeyError, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException
+from eventpipes.archive.errors import (
+    ArchiveKeyError, IllegalStatusException, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException,
+)
 from eventpipes.archive.model import Archive, ReplayState, archive_group
 from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
 from eventpipes.archive.store import ArchiveStore
@@ -42,16 +45,25 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         worker.stop()
 
 
-@pytest.fixture
-def archives(world: dict[str, Any]) -> Iterator[list[str]]:
-    """Names of the archives a test creates: each is deleted at its end (definition, topic, consumer group)."""
-    names: list[str] = []
-    yield names
-    store: ArchiveStore = world["store"]
+def remove_archives(store: ArchiveStore, names: list[str]) -> None:
+    """Delete these archives (definition, topic, consumer group) and every replay of them."""
+    replays, _ = store.replays()
+    for replay in replays.values():
+        if replay.archive in names:
+            with contextlib.suppress(IllegalStatusException):  # still running: the session's end check names it
+                store.delete_replay(replay.name)
     existing = store.archives()
     for name in names:
         if name in existing:
             store.delete_archive(name)
+
+
+@pytest.fixture
+def archives(world: dict[str, Any]) -> Iterator[list[str]]:
+    """Names of the archives a test creates: each, and its replays, is removed at the test's end."""
+    names: list[str] = []
+    yield names
+    remove_archives(world["store"], names)
 
 
 def archived_past_the_bus_end(kafka: KafkaCluster, archive: str, bus: str) -> None:
@@ -179,10 +191,11 @@ def replayed_ids(kafka: KafkaCluster, store: ArchiveStore, archive: str) -> list
 
 
 def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_catches_up(
-    kafka: KafkaCluster, world: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+    kafka: KafkaCluster, world: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, archives: list[str]
 ) -> None:
     store: ArchiveStore = world["store"]
     bus, name, variable, group = unique_name("bus"), unique_name("arch"), f"KEY_{unique_name('v').replace('-', '_')}", unique_name("group")
+    archives.append(name)
     topology = tmp_path / "topology.yaml"
     topology.write_text(f"EventBuses:\n  - {{Name: {bus}, Partitions: 2}}\n")
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
@@ -213,7 +226,6 @@ def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_cat
                                timeout=30, what="describe saying the archive is written again")
         assert recovered["EventCount"] == 30 and "StateReason" not in recovered
         assert replayed_ids(kafka, store, name) == sorted(ids)  # nothing missing, each once
-    store.delete_archive(name)
 
 
 def test_changing_an_archives_key_is_refused_and_its_events_stay_readable(

@@ -6,6 +6,7 @@ over an hour are put on the bus once, and each test replays a window of them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -56,6 +57,7 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     topology.write_text(TOPOLOGY.format(**names))
     worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(),
                            env={"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}).wait_ready()
+    store: ArchiveStore | None = None
     try:
         events = []
         producer = kafka.producer()
@@ -72,10 +74,23 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
         producer.flush()
         wait_until(lambda: store.describe_archive(names["archive"])["EventCount"] >= COUNT, timeout=90, what="every event archived")
         yield {**names, "events": events, "store": store, "worker": worker}
-        store.close()
     finally:
         worker.stop()
         print(worker.log()[-3000:])
+        with ArchiveStore(kafka.settings) as cleaner:  # the topology's archive and this module's replays of it
+            remove_archive_and_replays(cleaner, names["archive"])
+        if store is not None:
+            store.close()
+
+
+def remove_archive_and_replays(store: ArchiveStore, archive: str) -> None:
+    replays, _ = store.replays()
+    for replay in replays.values():
+        if replay.archive == archive:
+            with contextlib.suppress(IllegalStatusException):  # still running: the session's end check names it
+                store.delete_replay(replay.name)
+    if archive in store.archives():
+        store.delete_archive(archive)
 
 
 def in_window(world: dict[str, Any], start: int, end: int, detail_type: str | None = None) -> set[str]:

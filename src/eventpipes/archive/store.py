@@ -30,7 +30,9 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from eventpipes.archive import crypto
-from eventpipes.archive.errors import ArchiveKeyError, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException
+from eventpipes.archive.errors import (
+    ArchiveKeyError, IllegalStatusException, ResourceAlreadyExistsException, ResourceNotFoundException, ValidationException,
+)
 from eventpipes.archive.model import (
     Archive, ArchiveStatus, Replay, StoredArchive, archive_group, check_name, check_pattern, status_key,
 )
@@ -339,6 +341,23 @@ class ArchiveStore:
 
     def request_cancel(self, name: str) -> None:
         self._write(REPLAYS_TOPIC, CANCEL_PREFIX + name, b"1")
+
+    def delete_replay(self, name: str) -> None:
+        """Forget a finished replay (its record and any cancel request); what it replayed stays where it went.
+
+        EventBridge keeps replays and has no call for this; eventpipes' own tests and demo use it
+        to leave a user's ``replay list`` as they found it.
+
+        Raises:
+            ResourceNotFoundException: no such replay.
+            IllegalStatusException: the replay is still running (cancel it first).
+        """
+        replay, requested = self.get_replay(name)
+        if replay.active and not replay.lease_expired(now_ms()):
+            raise IllegalStatusException(name, replay.state.value, "delete")
+        self._write(REPLAYS_TOPIC, name, None)
+        if requested:
+            self._write(REPLAYS_TOPIC, CANCEL_PREFIX + name, None)
 
 
 class CancelWatch:
