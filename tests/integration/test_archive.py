@@ -3,14 +3,15 @@ an archive that cannot be written holding its position, and key changes refused.
 
 from __future__ import annotations
 
-import contextlib
 import base64
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +37,8 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     topology = tmp_path_factory.mktemp("archive") / "topology.yaml"
     topology.write_text(f"EventBuses:\n  - {{Name: {bus}, Partitions: 2}}\n")
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "TEST_ARCHIVE_KEY": KEY}
-    worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env).wait_ready()
+    worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), env=env,
+                           log_file=str(topology.parent / "worker.log")).wait_ready()
     store = ArchiveStore(kafka.settings)
     try:
         yield {"bus": bus, "store": store, "worker": worker, "topology": topology}
@@ -191,7 +193,7 @@ def replayed_ids(kafka: KafkaCluster, store: ArchiveStore, archive: str) -> list
 
 
 def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_catches_up(
-    kafka: KafkaCluster, world: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch, archives: list[str]
+    kafka: KafkaCluster, world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, archives: list[str]
 ) -> None:
     store: ArchiveStore = world["store"]
     bus, name, variable, group = unique_name("bus"), unique_name("arch"), f"KEY_{unique_name('v').replace('-', '_')}", unique_name("group")
@@ -200,7 +202,7 @@ def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_cat
     topology.write_text(f"EventBuses:\n  - {{Name: {bus}, Partitions: 2}}\n")
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
     monkeypatch.delenv(variable, raising=False)
-    without_key = WorkerProcess(str(topology), group=group, web_port=free_port(), env=env).wait_ready()
+    without_key = WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, log_file=str(tmp_path / "without-key.log")).wait_ready()
     try:
         monkeypatch.setenv(variable, KEY)  # this process has the key; the worker started without it
         store.create_archive(Archive(ArchiveName=name, EventBusName=bus, EncryptionKeyVariable=variable))
@@ -220,7 +222,8 @@ def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_cat
     finally:
         without_key.stop()
 
-    with WorkerProcess(str(topology), group=group, web_port=free_port(), env={**env, variable: KEY}).wait_ready():
+    with WorkerProcess(str(topology), group=group, web_port=free_port(), env={**env, variable: KEY},
+                       log_file=str(tmp_path / "with-key.log")).wait_ready():
         archived_past_the_bus_end(kafka, name, bus)
         recovered = wait_until(lambda: (lambda d: d if d["State"] == "ENABLED" else None)(store.describe_archive(name)),
                                timeout=30, what="describe saying the archive is written again")

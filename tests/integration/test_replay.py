@@ -56,7 +56,7 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     topology = tmp_path_factory.mktemp("replay") / "topology.yaml"
     topology.write_text(TOPOLOGY.format(**names))
     worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(),
-                           env={"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}).wait_ready()
+                           env={"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}, log_file=str(topology.parent / "worker.log")).wait_ready()
     store: ArchiveStore | None = None
     try:
         events = []

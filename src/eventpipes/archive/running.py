@@ -114,12 +114,17 @@ class Archiving:
         try:
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)
+            # Nothing starts before the table is read to its end as it was: a worker that started
+            # an archive before reading its last state record would not know to clear an UPDATE_FAILED.
+            end = (await consumer.end_offsets([tp]))[tp]
+            caught_up, pending = end == 0, False
             while not self._stopping.is_set():
-                changed = False
                 for messages in (await consumer.getmany(timeout_ms=500)).values():
                     for message in messages:
-                        changed |= self._apply(table, message.key, message.value)
-                if changed:
+                        pending |= self._apply(table, message.key, message.value)
+                caught_up = caught_up or await consumer.position(tp) >= end
+                if pending and caught_up:
+                    pending = False
                     await self._reconcile(table)
         except asyncio.CancelledError:
             raise
@@ -186,6 +191,8 @@ class Archiving:
                 await asyncio.to_thread(start_from_creation, self._bootstrap, running.stored)
             except Exception:  # Kafka away: the consumer below waits for it too
                 log.warning("archive %s: could not check its starting position", name, exc_info=True)
+            if running.stopping:  # stopped while the position was checked: no worker to stop it yet
+                return
             worker = running.worker = PartitionWorker(self._bootstrap, archive_group(name), {bus_topic(bus): self._handler(running.archiver)},
                                                        client_id="eventpipes-archiver")
             try:
