@@ -258,3 +258,26 @@ def test_changing_an_archives_key_is_refused_and_its_events_stay_readable(
     renamed = cli("archive", "update", name, "--encryption-key-variable", "SAME_ARCHIVE_KEY", env={"SAME_ARCHIVE_KEY": KEY})
     assert renamed.returncode == 0, renamed.stderr
     assert store.get_archive(name).archive.encryption_key_variable == "SAME_ARCHIVE_KEY"
+
+
+def test_a_disabled_archive_archives_nothing_and_enabled_again_starts_with_new_events(
+    kafka: KafkaCluster, world: dict[str, Any], archives: list[str]
+) -> None:
+    store: ArchiveStore = world["store"]
+    name, bus = unique_name("arch"), world["bus"]
+    archives.append(name)
+    store.create_archive(Archive(ArchiveName=name, EventBusName=bus, EventPattern={"source": ["shop"]}))
+    before = put(kafka, bus, 3)
+    archived_past_the_bus_end(kafka, name, bus)
+
+    store.update_archive(name, state="DISABLED")
+
+    def consumers() -> list[Any]:
+        return list(kafka.admin._admin().describe_groups([archive_group(name)])[archive_group(name)]["members"])
+
+    wait_until(lambda: not consumers(), timeout=30, interval=0.2, what="the worker leaving the disabled archive's group")
+    put(kafka, bus, 4)  # while disabled: never archived
+    store.update_archive(name, state="ENABLED")
+    after = put(kafka, bus, 5)
+    archived_past_the_bus_end(kafka, name, bus)
+    assert sorted(json.loads(r.value or b"")["id"] for r in kafka.read_all(archive_topic(name))) == sorted(before + after)

@@ -26,7 +26,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from eventpipes.archive import crypto
@@ -184,8 +184,6 @@ class ArchiveStore:
         return self._replace(existing, updated)
 
     def _replace(self, existing: StoredArchive, archive: Archive) -> StoredArchive:
-        if archive.retention_ms != existing.archive.retention_ms:
-            self._alter_topic(archive_topic(archive.name), {"retention.ms": str(archive.retention_ms)})
         key_check = existing.key_check
         if archive.encryption_key_variable != existing.archive.encryption_key_variable:
             key_check = crypto.key_check(crypto.load_key(archive.name, archive.encryption_key_variable)) if archive.encryption_key_variable else None
@@ -196,6 +194,11 @@ class ArchiveStore:
                 raise ValidationException("EncryptionKeyVariable", f"the archive's events are {was}; changing the key would leave "
                                           "them unreadable by replays (a new variable holding the same key is accepted; "
                                           "for another key, create a new archive)")
+        if archive.retention_ms != existing.archive.retention_ms:
+            self._alter_topic(archive_topic(archive.name), {"retention.ms": str(archive.retention_ms)})
+        if existing.archive.state == "DISABLED" and archive.state == "ENABLED":
+            # A disabled archive archives nothing: enabled again, it starts with the events put from now on.
+            self._start_at_end(archive_group(archive.name), bus_topic(archive.event_bus_name))
         stored = StoredArchive(archive, existing.creation_time_ms, key_check)
         self._write(ARCHIVES_TOPIC, archive.name, stored.to_json())
         return stored
@@ -291,6 +294,10 @@ class ArchiveStore:
                 ends = consumer.end_offsets(partitions)
                 consumer.assign(partitions)
                 consumer.commit({tp: OffsetAndMetadata(ends[tp], "", -1) for tp in partitions})
+        except CommitFailedError as exc:
+            # The group still has a member: a worker that has not yet read that the archive was
+            # disabled or deleted. It goes on from its own position, which misses nothing.
+            log.warning("archive position of %s not moved (the group is in use): %r", group, exc)
         except KafkaError as exc:
             raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
         finally:
