@@ -53,6 +53,8 @@ RESTART_SECONDS = 5.0
 
 @dataclass
 class _Running:
+    """One archive this worker writes: the definition it runs with, and the consumer running it."""
+
     stored: StoredArchive
     archiver: Archiver
     worker: PartitionWorker | None = None
