@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from eventpipes.settings import Settings
-from eventpipes.testing import KafkaCluster, connect, made_by_this_run, unique_name
+from eventpipes.testing import KafkaCluster, connect, made_by_this_run, unique_name, wait_until
 
 INTEGRATION = Path(__file__).parent / "integration"
 
@@ -114,9 +114,27 @@ def kafka() -> Iterator[KafkaCluster]:
     if not cluster.settings.kafka_bootstrap_servers:
         # Only names this run made with unique_name: a topic a person, a benchmark or
         # another test run created meanwhile on the same broker is never touched.
-        created = sorted(t for t in cluster.admin.topics() - before if made_by_this_run(t))
-        cluster.admin.delete_topics(created)
+        delete_created_topics(cluster, before)
     cluster.close()
+
+
+def delete_created_topics(cluster: KafkaCluster, before: set[str]) -> None:
+    """Delete the topics this run made, listing them again while Kafka still lists one being deleted.
+
+    A test that deleted a topic of its own (``archive delete`` does) can leave it listed for a
+    moment; naming it again fails the whole request with UnknownTopicOrPartitionError.
+    """
+    from kafka.errors import UnknownTopicOrPartitionError
+
+    def deleted() -> bool:
+        created = sorted(t for t in cluster.admin.topics() - before if made_by_this_run(t))
+        try:
+            cluster.admin.delete_topics(created)
+        except UnknownTopicOrPartitionError:
+            return False
+        return True
+
+    wait_until(deleted, timeout=30, interval=0.5, what="the run's topics deleted")
 
 
 @pytest.fixture

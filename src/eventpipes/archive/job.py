@@ -175,7 +175,12 @@ class ReplayJob:
     def _ensure_output(self, output: str, partitions: int) -> list[TopicPartition]:
         from eventpipes.kafka.topics import internal_topic_spec
 
-        spec = internal_topic_spec(output, partitions) if self.replay.to_topic is None else TopicSpec(output, partitions)
+        # A --to-topic gets each event's own time as record timestamp, usually older than any
+        # time-based retention: with the broker's default (7 days) Kafka's next retention check
+        # deleted everything replayed so far (a replay of 2025 events lost its first 500-1,500
+        # records in 1 run of 5). A topic created here keeps its records until it is deleted; an
+        # existing topic keeps its own retention.
+        spec = internal_topic_spec(output, partitions) if self.replay.to_topic is None else TopicSpec(output, partitions, {"retention.ms": "-1"})
         self.store.admin.ensure_topic(spec)
         return [TopicPartition(output, p) for p in self.store.admin.partitions_of(output)]
 
