@@ -281,3 +281,38 @@ def test_a_disabled_archive_archives_nothing_and_enabled_again_starts_with_new_e
     after = put(kafka, bus, 5)
     archived_past_the_bus_end(kafka, name, bus)
     assert sorted(json.loads(r.value or b"")["id"] for r in kafka.read_all(archive_topic(name))) == sorted(before + after)
+
+
+def test_archiving_takes_on_a_bus_added_while_it_runs(kafka: KafkaCluster, world: dict[str, Any], archives: list[str]) -> None:
+    """What a worker whose topology gains a bus calls (``Archiving.update_buses``), in this process."""
+    import asyncio
+
+    from eventpipes.app import _archive_sink, partition_count
+    from eventpipes.archive.running import Archiving
+    from eventpipes.bus.codec import BusDecoder
+    from eventpipes.kafka.admin import Admin
+    from eventpipes.kafka.sink import WorkerSink
+
+    store: ArchiveStore = world["store"]
+    bus, name = unique_name("bus"), unique_name("arch")
+    archives.append(name)
+    kafka.create_topic(bus_topic(bus), partitions=2)
+    store.create_archive(Archive(ArchiveName=name, EventBusName=bus))
+    ids = put(kafka, bus, 10)
+
+    async def run() -> frozenset[str]:
+        sink, admin = WorkerSink(kafka.bootstrap), Admin(kafka.bootstrap)
+        archiving = Archiving(kafka.bootstrap, (), _archive_sink(sink), BusDecoder().envelope, partition_count=partition_count(admin))
+        archiving.start()  # no bus: nothing runs
+        try:
+            await archiving.update_buses([bus])
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, lambda: archived_past_the_bus_end(kafka, name, bus))
+            return archiving.archives
+        finally:
+            await archiving.stop()
+            await sink.stop()
+            admin.close()
+
+    assert asyncio.run(run()) == frozenset({name})
+    assert sorted(json.loads(r.value or b"")["id"] for r in kafka.read_all(archive_topic(name))) == sorted(ids)

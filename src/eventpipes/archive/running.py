@@ -85,6 +85,10 @@ class Archiving:
         self._running: dict[str, _Running] = {}
         self._statuses: dict[str, ArchiveStatus] = {}
         self._follower: asyncio.Task[None] | None = None
+        self._table: dict[str, StoredArchive] = {}
+        """The archive definitions as last read."""
+        self._caught_up = False
+        """Whether the definitions were read to where they ended when the follower started."""
         self._stopping = asyncio.Event()
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -101,6 +105,14 @@ class Archiving:
             await asyncio.gather(self._follower, return_exceptions=True)
         await asyncio.gather(*(self._stop_one(name) for name in list(self._running)))
 
+    async def update_buses(self, buses: Collection[str]) -> None:
+        """Archive these buses from now on (a worker's topology changed while it runs)."""
+        self._buses = frozenset(buses)
+        if self._follower is None and self._buses:
+            self.start()
+        elif self._caught_up:
+            await self._reconcile(self._table)
+
     @property
     def archives(self) -> frozenset[str]:
         """Names of the archives this worker writes now."""
@@ -112,20 +124,20 @@ class Archiving:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, client_id="eventpipes-archive-follower")
         await consumer.start()
         tp = TopicPartition(ARCHIVES_TOPIC, 0)
-        table: dict[str, StoredArchive] = {}
+        table = self._table
         try:
             consumer.assign([tp])
             await consumer.seek_to_beginning(tp)
             # Nothing starts before the table is read to its end as it was: a worker that started
             # an archive before reading its last state record would not know to clear an UPDATE_FAILED.
             end = (await consumer.end_offsets([tp]))[tp]
-            caught_up, pending = end == 0, False
+            self._caught_up, pending = end == 0, False
             while not self._stopping.is_set():
                 for messages in (await consumer.getmany(timeout_ms=500)).values():
                     for message in messages:
                         pending |= self._apply(table, message.key, message.value)
-                caught_up = caught_up or await consumer.position(tp) >= end
-                if pending and caught_up:
+                self._caught_up = self._caught_up or await consumer.position(tp) >= end
+                if pending and self._caught_up:
                     pending = False
                     await self._reconcile(table)
         except asyncio.CancelledError:
