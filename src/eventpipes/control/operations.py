@@ -1,0 +1,42 @@
+"""The table of operations the control plane serves, and applying a request record with it.
+
+Pure: the operation modules hold the rules; this module only dispatches.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from eventpipes.control import buses
+from eventpipes.control.errors import UnknownOperationException
+from eventpipes.control.operation import Body, Context, Operation
+from eventpipes.control.state import ControlState, Request
+
+OPERATIONS: Final[dict[str, Operation]] = {
+    operation.name: operation for module in (buses,) for operation in module.OPERATIONS
+}
+
+
+def operation_named(name: str) -> Operation:
+    """The operation called ``name``.
+
+    Raises:
+        UnknownOperationException: no such operation.
+    """
+    found = OPERATIONS.get(name)
+    if found is None:
+        raise UnknownOperationException(f"Operation {name} is not supported.")
+    return found
+
+
+def apply(state: ControlState, request: Request, context: Context) -> Body:
+    """Apply one request record to ``state`` and return the response for its writer.
+
+    Raises:
+        ControlPlaneError: the rules refuse it (or the operation is unknown); the state is unchanged.
+    """
+    state.applied += 1
+    operation = operation_named(request.operation)
+    if operation.apply is None:
+        raise UnknownOperationException(f"Operation {request.operation} changes nothing and is never written.")
+    return operation.apply(state, request.body, request.time_ms, context)

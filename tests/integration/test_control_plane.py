@@ -1,0 +1,97 @@
+"""The control plane on the real broker: round trips, racing writers, a fresh reader, follow()."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from eventpipes.control import ControlPlane, ControlPlaneError
+from eventpipes.kafka.topics import bus_topic
+from eventpipes.settings import Settings
+from eventpipes.testing import KafkaCluster, unique_name, wait_until
+from eventpipes.topology.model import Topology
+
+
+@pytest.fixture
+def store_settings(kafka: KafkaCluster) -> Iterator[Settings]:
+    """Settings with a control topic of this test's own (deleted at the end with the run's topics)."""
+    yield kafka.settings.model_copy(update={"control_topic": unique_name("control")})
+
+
+@pytest.fixture
+def plane(store_settings: Settings) -> Iterator[ControlPlane]:
+    with ControlPlane(store_settings) as opened:
+        yield opened
+
+
+def test_bus_round_trip_creates_its_topic(plane: ControlPlane, kafka: KafkaCluster) -> None:
+    name = unique_name("bus")
+    created = plane.invoke("CreateEventBus", {"Name": name, "Description": "orders"})
+    assert created["EventBusArn"].endswith(f":event-bus/{name}")
+    assert bus_topic(name) in kafka.admin.topics()
+    assert plane.bus_exists(name) and plane.bus_exists("default") and not plane.bus_exists(name + "x")
+    described = plane.invoke("DescribeEventBus", {"Name": name})
+    assert described["Description"] == "orders" and isinstance(described["CreationTime"], float)
+    assert name in [b["Name"] for b in plane.invoke("ListEventBuses", {"NamePrefix": name})["EventBuses"]]
+    plane.invoke("DeleteEventBus", {"Name": name})
+    with pytest.raises(ControlPlaneError) as caught:
+        plane.invoke("DescribeEventBus", {"Name": name})
+    assert caught.value.code == "ResourceNotFoundException"
+    assert not plane.bus_exists(name)
+    assert bus_topic(name) in kafka.admin.topics()  # deleting a bus keeps its events' topic
+
+
+def test_two_planes_racing_to_create_one_name_get_one_winner(store_settings: Settings) -> None:
+    with ControlPlane(store_settings) as first, ControlPlane(store_settings) as second:
+        for _ in range(3):
+            name = unique_name("race")
+            start = threading.Barrier(2)
+
+            def create(plane: ControlPlane) -> str:
+                start.wait()
+                try:
+                    plane.invoke("CreateEventBus", {"Name": name})
+                    return "created"
+                except ControlPlaneError as error:
+                    return f"{error.code}: {error.message}"
+
+            with ThreadPoolExecutor(2) as pool:
+                outcomes = sorted(pool.map(create, [first, second]))
+            assert outcomes == [f"ResourceAlreadyExistsException: Event bus {name} already exists.", "created"]
+            # Each plane reads what the other wrote, with no wait: reads apply the log up to its end first.
+            assert first.invoke("DescribeEventBus", {"Name": name}) == second.invoke("DescribeEventBus", {"Name": name})
+
+
+def test_a_fresh_plane_reads_the_same_store(store_settings: Settings) -> None:
+    name = unique_name("bus")
+    with ControlPlane(store_settings) as writer:
+        writer.invoke("CreateEventBus", {"Name": name, "Description": "kept"})
+        writer.invoke("UpdateEventBus", {"Name": name, "Description": "changed"})
+        before = writer.invoke("ListEventBuses", {})
+    with ControlPlane(store_settings) as fresh:
+        assert fresh.invoke("ListEventBuses", {}) == before
+        assert fresh.invoke("DescribeEventBus", {"Name": name})["Description"] == "changed"
+        assert fresh.bus_exists(name)
+
+
+def test_follow_sees_a_change_within_a_second(plane: ControlPlane, store_settings: Settings) -> None:
+    seen: list[tuple[float, Topology]] = []
+    stop = plane.follow(lambda topology: seen.append((time.monotonic(), topology)))
+    try:
+        name = unique_name("bus")
+        with ControlPlane(store_settings) as other:  # a change made through another process
+            changed_at = time.monotonic()
+            other.invoke("CreateEventBus", {"Name": name})
+
+            def has_it() -> Any:
+                return next((at for at, t in seen if name in [b.name for b in t.event_buses]), None)
+
+            at = wait_until(has_it, timeout=5, what="the follower's snapshot with the new bus")
+        assert at - changed_at < 1.0
+    finally:
+        stop()
