@@ -95,3 +95,22 @@ def test_follow_sees_a_change_within_a_second(plane: ControlPlane, store_setting
         assert at - changed_at < 1.0
     finally:
         stop()
+
+
+def test_rules_and_targets_round_trip_and_snapshot(plane: ControlPlane, store_settings: Settings) -> None:
+    bus, rule = unique_name("bus"), unique_name("rule")
+    plane.invoke("CreateEventBus", {"Name": bus})
+    plane.invoke("PutRule", {"Name": rule, "EventBusName": bus, "EventPattern": '{"source": ["shop"]}'})
+    result = plane.invoke("PutTargets", {"Rule": rule, "EventBusName": bus, "Targets": [
+        {"Id": "audit", "Arn": "kafka:topic/audit"}, {"Id": "bad", "Arn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"}]})
+    assert result["FailedEntryCount"] == 1 and result["FailedEntries"][0]["TargetId"] == "bad"
+    with ControlPlane(store_settings) as fresh:
+        assert fresh.invoke("DescribeRule", {"Name": rule, "EventBusName": bus})["EventPattern"] == '{"source": ["shop"]}'
+        (snapshot_rule,) = [r for r in fresh.snapshot().rules if r.name == rule]
+        assert [(t.kind, t.destination) for t in snapshot_rule.targets] == [("Topic", "audit")]
+    with pytest.raises(ControlPlaneError) as caught:
+        plane.invoke("DeleteRule", {"Name": rule, "EventBusName": bus})
+    assert (caught.value.code, caught.value.message) == ("ValidationException", "Rule can't be deleted since it has targets.")
+    plane.invoke("RemoveTargets", {"Rule": rule, "EventBusName": bus, "Ids": ["audit"]})
+    plane.invoke("DeleteRule", {"Name": rule, "EventBusName": bus})
+    assert plane.invoke("ListRules", {"EventBusName": bus}) == {"Rules": []}

@@ -43,9 +43,10 @@ class LimitExceededException(ControlPlaneError):
 
 
 class InvalidEventPatternException(ControlPlaneError):
-    """An event pattern EventBridge would refuse."""
+    """An event pattern EventBridge would refuse; ``path`` says where in the pattern ("" for the whole)."""
 
     code = "InvalidEventPatternException"
+    path = ""
 
 
 class ConcurrentModificationException(ControlPlaneError):
