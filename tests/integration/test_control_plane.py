@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -114,3 +115,37 @@ def test_rules_and_targets_round_trip_and_snapshot(plane: ControlPlane, store_se
     plane.invoke("RemoveTargets", {"Rule": rule, "EventBusName": bus, "Ids": ["audit"]})
     plane.invoke("DeleteRule", {"Name": rule, "EventBusName": bus})
     assert plane.invoke("ListRules", {"EventBusName": bus}) == {"Rules": []}
+
+
+def test_connection_secrets_never_reach_the_topic_in_clear(store_settings: Settings, kafka: KafkaCluster) -> None:
+    import base64
+    import os
+
+    from pydantic import SecretStr
+
+
+    keyed = store_settings.model_copy(update={"control_key": SecretStr(base64.b64encode(os.urandom(32)).decode())})
+    secrets = ["api-key-value-7f3a", "basic-password-91c2", "oauth-client-secret-5d0e", "secret-header-c4b8"]
+    with ControlPlane(keyed) as plane:
+        plane.invoke("CreateConnection", {"Name": "k", "AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": secrets[0]},
+            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "x-s", "Value": secrets[3], "IsValueSecret": True}]}}})
+        plane.invoke("CreateConnection", {"Name": "b", "AuthorizationType": "BASIC", "AuthParameters": {
+            "BasicAuthParameters": {"Username": "u", "Password": secrets[1]}}})
+        plane.invoke("CreateConnection", {"Name": "o", "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {
+            "OAuthParameters": {"ClientParameters": {"ClientID": "id", "ClientSecret": secrets[2]},
+                                "AuthorizationEndpoint": "https://auth.example.com/token", "HttpMethod": "POST"}}})
+        described = json.dumps([plane.invoke("DescribeConnection", {"Name": n}) for n in ("k", "b", "o")])
+        decrypted = {c.name: c for c in plane.snapshot().connections}
+        assert decrypted["b"].auth_parameters.basic.password == secrets[1] and decrypted["k"].unusable is None
+    raw = b"".join((r.value or b"") + (r.key or b"") for r in kafka.read_all(keyed.control_topic, timeout=10))
+    assert b'"Name":"k"' in raw  # the records are there, and readable as JSON
+    for secret in secrets:
+        assert secret.encode() not in raw and secret not in described
+    with ControlPlane(store_settings) as keyless:  # a worker without the key
+        connections = {c.name: c for c in keyless.snapshot().connections}
+        assert all(c.unusable for c in connections.values())
+        with pytest.raises(ControlPlaneError) as caught:
+            keyless.invoke("CreateConnection", {"Name": "x", "AuthorizationType": "BASIC", "AuthParameters": {
+                "BasicAuthParameters": {"Username": "u", "Password": "p"}}})
+        assert caught.value.code == "ValidationException" and "EVENTPIPES_CONTROL_KEY" in caught.value.message

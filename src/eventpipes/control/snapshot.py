@@ -17,7 +17,9 @@ from eventpipes.arns import DEFAULT_BUS
 from eventpipes.control.operation import Body, Context
 from eventpipes.control.state import ControlState
 from eventpipes.control.targets import TargetNotSupported, to_target
-from eventpipes.topology.model import EventBus, Rule, Topology
+from eventpipes.control.connections import secret_places
+from eventpipes.control.secrets import SecretUnavailable, key_check, unseal
+from eventpipes.topology.model import ApiDestination, Connection, EventBus, Rule, Topology
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,36 @@ def to_topology(state: ControlState, context: Context) -> Topology:
         for name, bus in sorted(state.buses.items()) if name != DEFAULT_BUS or bus.get("Description") is not None
     )
     rules = tuple(rule for key in sorted(state.rules) if (rule := to_rule(state.rules[key])) is not None)
-    return Topology(EventBuses=buses, Rules=rules)
+    connections = tuple(to_connection(state.connections[name], context.key) for name in sorted(state.connections))
+    destinations = tuple(
+        ApiDestination.model_validate({k: v for k, v in d.items() if k not in ("CreationTime", "LastModifiedTime")})
+        for _, d in sorted(state.api_destinations.items())
+    )
+    return Topology(EventBuses=buses, Rules=rules, Connections=connections, ApiDestinations=destinations)
+
+
+#: What a secret reads as in a connection this process cannot decrypt (its targets fail before using it).
+PLACEHOLDER = "<unavailable>"
+
+
+def to_connection(stored: Body, key: bytes | None) -> Connection:
+    """A stored connection with its secrets decrypted, or marked ``Unusable`` (why) when they cannot be."""
+    name = stored["Name"]
+    auth = json.loads(json.dumps(stored["AuthParameters"]))
+    reason = None
+    expected = stored.get("KeyCheck")
+    if expected is not None and key is not None and key_check(key) != expected:
+        reason = "EVENTPIPES_CONTROL_KEY is not the key its secrets were encrypted with"
+    for holder, member, place in list(secret_places(auth)):
+        if reason is None:
+            try:
+                holder[member] = unseal(key, f"{name}/{place}", holder[member])
+                continue
+            except SecretUnavailable as error:
+                reason = str(error)
+        holder[member] = PLACEHOLDER
+    return Connection.model_validate({"Name": name, "Description": stored.get("Description"),
+                                      "AuthorizationType": stored["AuthorizationType"], "AuthParameters": auth, "Unusable": reason})
 
 
 def to_rule(stored: Body) -> Rule | None:
