@@ -142,3 +142,18 @@ def function_of_arn(value: str) -> str | None:
 def file_of_arn(value: str) -> str | None:
     """The path of eventpipes' ``file:<path>`` form, or None."""
     return value[len("file:"):] or None if value.startswith("file:") else None
+
+
+_DYNAMODB_STREAM_ARN: Final = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/(?P<table>[^/]+)/stream/[^/]+$")
+_MSK_CLUSTER_ARN: Final = re.compile(r"^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster/[^/]+/[^/]+$")
+
+
+def table_of_stream_arn(value: str) -> str | None:
+    """The table a DynamoDB stream ARN belongs to (eventpipes reads its changes from the topic of that name), or None."""
+    match = _DYNAMODB_STREAM_ARN.match(value)
+    return match.group("table") if match else None
+
+
+def is_msk_cluster_arn(value: str) -> bool:
+    """Whether ``value`` is an Amazon MSK cluster ARN (a pipe source whose topic its parameters name)."""
+    return _MSK_CLUSTER_ARN.match(value) is not None

@@ -149,3 +149,22 @@ def test_connection_secrets_never_reach_the_topic_in_clear(store_settings: Setti
             keyless.invoke("CreateConnection", {"Name": "x", "AuthorizationType": "BASIC", "AuthParameters": {
                 "BasicAuthParameters": {"Username": "u", "Password": "p"}}})
         assert caught.value.code == "ValidationException" and "EVENTPIPES_CONTROL_KEY" in caught.value.message
+
+
+def test_pipe_round_trip_through_two_planes(store_settings: Settings) -> None:
+    name = unique_name("pipe")
+    request = {"Name": name, "Source": "kafka:topic/orders", "Target": "kafka:topic/orders.copy",
+               "RoleArn": "arn:aws:iam::123456789012:role/pipes"}
+    with ControlPlane(store_settings) as first, ControlPlane(store_settings) as second:
+        assert first.invoke("CreatePipe", request)["CurrentState"] == "CREATING"
+        with pytest.raises(ControlPlaneError) as caught:
+            second.invoke("CreatePipe", request)
+        assert (caught.value.code, caught.value.message) == ("ConflictException", f"Pipe {name} already exists.")
+        assert second.invoke("StopPipe", {"Name": name})["CurrentState"] == "STOPPING"
+        assert first.invoke("DescribePipe", {"Name": name})["DesiredState"] == "STOPPED"
+        (pipe,) = [p for p in first.snapshot().pipes if p.name == name]
+        assert (pipe.source_topic, pipe.target, pipe.desired_state) == ("orders", "topic:orders.copy", "STOPPED")
+        assert second.invoke("DeletePipe", {"Name": name})["DesiredState"] == "DELETED"
+        with pytest.raises(ControlPlaneError) as caught:
+            first.invoke("DescribePipe", {"Name": name})
+        assert caught.value.code == "NotFoundException"
