@@ -168,3 +168,14 @@ def test_pipe_round_trip_through_two_planes(store_settings: Settings) -> None:
         with pytest.raises(ControlPlaneError) as caught:
             first.invoke("DescribePipe", {"Name": name})
         assert caught.value.code == "NotFoundException"
+
+
+def test_an_unreachable_cluster_is_a_typed_error(store_settings: Settings) -> None:
+    from eventpipes.kafka.errors import BrokerUnavailable
+    from eventpipes.testing import free_port
+
+    away = store_settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "kafka_timeout_seconds": 1.0})
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable):
+        ControlPlane(away)
+    assert time.monotonic() - started < 10

@@ -7,7 +7,8 @@ succeeds, as in EventBridge; deleting a bus deletes its rules (a worker stops ro
 but keeps its topic ``eventpipes.bus.<name>`` and the events in it, for Kafka tools and
 for a bus created again under the same name. Partner buses (``EventSourceName``),
 KMS keys, bus dead-letter queues and log configuration are refused as unsupported rather
-than stored without effect. Pure.
+than stored without effect, and a bus another rule's target names cannot be deleted (the
+target would send to nothing). Pure.
 """
 
 from __future__ import annotations
@@ -168,9 +169,14 @@ def _apply_delete(state: ControlState, body: Body, time_ms: int, context: Contex
     name = body["Name"]
     if name == DEFAULT_BUS:
         raise ValidationException("Cannot delete event bus default.")
-    if state.buses.pop(name, None) is not None:
-        for key in [k for k in state.rules if k[0] == name]:
-            del state.rules[key]
+    if name not in state.buses:
+        return {}
+    for (bus, rule), stored in sorted(state.rules.items()):
+        if bus != name and any(bus_of_arn(t["Arn"]) == name for t in stored["Targets"]):
+            raise ValidationException(f"Event bus {name} is the target of rule {rule} on event bus {bus}; remove that target first.")
+    del state.buses[name]
+    for key in [k for k in state.rules if k[0] == name]:
+        del state.rules[key]
     return {}
 
 

@@ -72,21 +72,38 @@ class ControlLog:
         self._partition = TopicPartition(self.topic, 0)
         self._stopping = threading.Event()
         self._probe_lock = threading.Lock()
-        with clients.admin(settings) as admin:
-            admin.ensure_topic(control_topic_spec(self.topic))
-        self._producer: Any = clients.producer(settings)
-        self._consumer = clients.consumer(settings)
-        self._probe = clients.consumer(settings)
-        self._consumer.assign([self._partition])
-        self._consumer.seek_to_beginning(self._partition)
-        end = self._end_offset()
-        while self._position < end:
-            self._poll()
-        log.info("control plane state rebuilt from %s: %d records", self.topic, self._position)
+        self._producer: Any = None
+        self._consumer: Any = None
+        self._probe: Any = None
+        try:
+            with clients.admin(settings) as admin:
+                admin.ensure_topic(control_topic_spec(self.topic))
+            self._producer = clients.producer(settings)
+            self._consumer = clients.consumer(settings)
+            self._probe = clients.consumer(settings)
+            self._catch_up()
+        except (KafkaError, OSError, InternalException) as exc:
+            self._close_clients()
+            raise BrokerUnavailable(settings.bootstrap_servers, f"reading the control topic {self.topic}: {exc!r}") from exc
+        except BaseException:
+            self._close_clients()
+            raise
         self._thread = threading.Thread(target=self._follow, name="eventpipes-control-follower", daemon=True)
         self._thread.start()
 
     # -- following ----------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        """Apply the log from its beginning up to its end now (before answering anything)."""
+        self._consumer.assign([self._partition])
+        self._consumer.seek_to_beginning(self._partition)
+        end = self._end_offset()
+        deadline = time.monotonic() + 2 * self.settings.kafka_timeout_seconds
+        while self._position < end:
+            if time.monotonic() > deadline:  # a log that grows no faster than this is read well within it
+                raise InternalException(f"the control topic {self.topic} was not read to offset {end} in time")
+            self._poll()
+        log.info("control plane state rebuilt from %s: %d records", self.topic, self._position)
 
     def _end_offset(self) -> int:
         with self._probe_lock:
@@ -184,15 +201,21 @@ class ControlLog:
             self.changed.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        self._close_clients()
+
+    def _close_clients(self) -> None:
         for client in (self._consumer, self._probe):
+            if client is not None:
+                try:
+                    client.close()
+                except (KafkaError, OSError) as exc:
+                    log.warning("closing a Kafka client failed: %r", exc)
+        if self._producer is not None:
             try:
-                client.close()
+                self._producer.close(timeout=5)
             except (KafkaError, OSError) as exc:
-                log.warning("closing a Kafka client failed: %r", exc)
-        try:
-            self._producer.close(timeout=5)
-        except (KafkaError, OSError) as exc:
-            log.warning("closing the producer failed: %r", exc)
+                log.warning("closing the producer failed: %r", exc)
+        self._consumer = self._probe = self._producer = None
 
 
 __all__ = ["BrokerUnavailable", "ControlLog"]

@@ -32,6 +32,7 @@ from eventpipes.control.errors import ConflictException, NotFoundException, Vali
 from eventpipes.control.operation import Body, Context, Operation, epoch_seconds, without_none
 from eventpipes.control.state import ControlState
 from eventpipes.control.targets import dead_letter_topic
+from eventpipes.pipes.checks import check_pipes
 from eventpipes.pipes.model import Pipe
 from eventpipes.targets.kinds import parse_arn
 
@@ -87,11 +88,16 @@ def to_pipe(stored: Body) -> Pipe:
               "TargetParameters.EventBridgeEventBusParameters")
         body["TargetParameters"] = target_parameters
     try:
-        return Pipe.model_validate(body)
+        pipe = Pipe.model_validate(body)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
         raise PipeNotSupported(f"Pipe {stored['Name']} is not valid: {problem['msg']}" + (f" ({where})" if where else "")) from None
+    findings = check_pipes([pipe])  # filters and templates, as a worker will compile them
+    if findings:
+        where, message = findings[0]
+        raise PipeNotSupported(f"Pipe {stored['Name']} is not valid: {message} ({where.removeprefix('Pipes[0].')})")
+    return pipe
 
 
 def _only(given: Any, allowed: tuple[str, ...], where: str) -> None:

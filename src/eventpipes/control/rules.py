@@ -26,6 +26,7 @@ from eventpipes.control.targets import TargetNotSupported, to_target
 from eventpipes.patterns import InvalidEventPattern, compile_pattern
 from eventpipes.patterns.errors import MESSAGE_PREFIX
 from eventpipes.schedules import InvalidScheduleExpression, parse_schedule
+from eventpipes.targets.kinds import parse_arn
 
 #: EventBridge's quota of targets per rule.
 MAX_TARGETS: Final = 5
@@ -206,19 +207,47 @@ def _prepare_put_targets(request: Body, context: Context) -> Body:
             failed.append({"TargetId": target["Id"], "ErrorCode": "ValidationException", "ErrorMessage": str(error)})
             continue
         accepted.append(target)
-    return {"Rule": name, "EventBusName": bus, "Targets": accepted, "Failed": failed}
+    return {"Rule": name, "EventBusName": bus, "Targets": accepted, "Failed": failed, "Order": [t["Id"] for t in targets]}
 
 
 def _apply_put_targets(state: ControlState, body: Body, time_ms: int, context: Context) -> Body:
-    rule = existing_rule(state, body["EventBusName"], body["Rule"])
+    bus = body["EventBusName"]
+    rule = existing_rule(state, bus, body["Rule"])
+    failed = list(body["Failed"])
     merged = {target["Id"]: target for target in rule["Targets"]}
     for target in body["Targets"]:
-        merged[target["Id"]] = target
+        problem = reference_problem(state, bus, target["Arn"])
+        if problem is not None:
+            failed.append({"TargetId": target["Id"], "ErrorCode": problem[0], "ErrorMessage": problem[1]})
+        else:
+            merged[target["Id"]] = target
     if len(merged) > MAX_TARGETS:
         raise LimitExceededException(_LIMIT_MESSAGE)
     rule["Targets"] = list(merged.values())
     rule["LastModifiedTime"] = time_ms
-    return {"FailedEntryCount": len(body["Failed"]), "FailedEntries": body["Failed"]}
+    order = body["Order"]
+    failed.sort(key=lambda entry: order.index(entry["TargetId"]))  # as the request listed them
+    return {"FailedEntryCount": len(failed), "FailedEntries": failed}
+
+
+def reference_problem(state: ControlState, bus: str, arn: str) -> tuple[str, str] | None:
+    """Why a target of a rule on ``bus`` names something that does not exist here, or None.
+
+    eventpipes' bus and API destination targets are resources of this store (EventBridge's
+    may be in another account), so they must exist, and a bus target cannot be the rule's
+    own bus (the event would loop).
+    """
+    found = parse_arn(arn)
+    if found is None:
+        return None
+    kind, destination = found
+    if kind.name == "EventBus" and destination == bus:
+        return "ValidationException", f"A rule on event bus {bus} cannot target the same event bus."
+    if kind.name == "EventBus" and destination not in state.buses:
+        return "ResourceNotFoundException", f"Event bus {destination} does not exist."
+    if kind.name == "ApiDestination" and destination not in state.api_destinations:
+        return "ResourceNotFoundException", f"Failed to describe the api-destination(s). An api-destination '{destination}' does not exist."
+    return None
 
 
 def _prepare_remove_targets(request: Body, context: Context) -> Body:

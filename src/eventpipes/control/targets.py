@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from eventpipes.arns import topic_of_arn
 from eventpipes.targets.kinds import parse_arn
+from eventpipes.transform import InvalidTargetInput, parse_path, target_input_from_dict
 from eventpipes.topology.model import Target
 
 #: Members of an EventBridge target that map onto eventpipes' targets (``RoleArn`` is kept, unused).
@@ -72,11 +73,18 @@ def to_target(aws: dict[str, Any]) -> Target:
     if dead_letter is not None:
         body["DeadLetterConfig"] = {**dead_letter, "Arn": dead_letter_topic(dead_letter.get("Arn"))} if isinstance(dead_letter, dict) else dead_letter
     try:
-        return Target.model_validate(body)
+        target = Target.model_validate(body)
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(p) for p in problem["loc"])
         raise TargetNotSupported(f"Target {aws['Id']} is not valid: {problem['msg']}" + (f" ({where})" if where else "")) from None
+    try:  # what a worker will compile: a target it cannot run must fail here, not at the worker
+        target_input_from_dict(target.model_dump(by_alias=True, exclude_none=True), target_id=target.id)
+        if target.partition_key_path is not None:
+            parse_path(target.partition_key_path, field="KinesisParameters.PartitionKeyPath")
+    except InvalidTargetInput as error:
+        raise TargetNotSupported(error.message) from None
+    return target
 
 
 def dead_letter_topic(arn: Any) -> Any:

@@ -10,6 +10,7 @@ import pytest
 
 from eventpipes.control.errors import ControlPlaneError
 from eventpipes.control.snapshot import PLACEHOLDER, to_topology
+from eventpipes.topology.checks import check
 
 KEY, OTHER_KEY = os.urandom(32), os.urandom(32)
 CONNECTION_ARN = "arn:aws:events:us-east-1:123456789012:connection/hooks"
@@ -109,6 +110,7 @@ def test_api_destination_round_trip_and_what_blocks_deletes(keyed: Any) -> None:
     keyed.invoke("PutRule", {"Name": "r", "EventPattern": '{"source": ["a"]}'})
     keyed.invoke("PutTargets", {"Rule": "r", "Targets": [{"Id": "t", "Arn": created["ApiDestinationArn"]}]})
     topology = to_topology(keyed.state, keyed.context)
+    assert check(topology) == []
     assert topology.api_destination("hook").invocation_rate_limit_per_second == 5
     assert topology.rules[0].targets[0].destination == "hook"
     fails(keyed, "DeleteApiDestination", {"Name": "hook"}, "ValidationException",

@@ -9,6 +9,7 @@ import pytest
 
 from eventpipes.control.errors import ControlPlaneError
 from eventpipes.control.snapshot import to_topology
+from eventpipes.topology.checks import check
 
 ROLE = "arn:aws:iam::123456789012:role/pipes"
 SMK = {"Name": "p", "Source": "smk://broker-1.example.com:9092", "RoleArn": ROLE,
@@ -58,7 +59,9 @@ def test_snapshot_maps_sources_and_targets_onto_the_pipe_model(plane: Any) -> No
                                 "SourceParameters": {"DynamoDBStreamParameters": {
                                     "StartingPosition": "LATEST", "DeadLetterConfig": {"Arn": "arn:aws:sqs:us-east-1:123456789012:ddb-dlq"}}},
                                 "Target": "https://hooks.example.com/in"})
-    pipes = {p.name: p for p in to_topology(plane.state, plane.context).pipes}
+    topology = to_topology(plane.state, plane.context)
+    assert check(topology) == []  # a topology a worker accepts
+    pipes = {p.name: p for p in topology.pipes}
     p = pipes["p"]
     assert (p.source_topic, p.target, p.stream.batch_size, p.stream.starting_position) == ("orders", "bus:billing", 10, "TRIM_HORIZON")
     assert p.filters and p.target_parameters.eventbridge_event_bus.detail_type == "order"
@@ -91,3 +94,10 @@ def test_pipe_errors(plane: Any) -> None:
     fails(plane, "CreatePipe", {"Name": "y"}, "ValidationException",
           "2 validation errors detected: Value null at 'source' failed to satisfy constraint: Member must not be null; "
           "Value null at 'target' failed to satisfy constraint: Member must not be null")
+
+
+def test_a_filter_a_worker_could_not_compile_is_refused(plane: Any) -> None:
+    with pytest.raises(ControlPlaneError) as caught:
+        plane.invoke("CreatePipe", {**SMK, "Name": "f", "SourceParameters": {
+            "SelfManagedKafkaParameters": {"TopicName": "t"}, "FilterCriteria": {"Filters": [{"Pattern": '{"value": "x"}'}]}}})
+    assert caught.value.code == "ValidationException" and "FilterCriteria.Filters[0].Pattern" in caught.value.message

@@ -9,6 +9,7 @@ import pytest
 
 from eventpipes.control.errors import ControlPlaneError
 from eventpipes.control.snapshot import to_topology
+from eventpipes.topology.checks import check
 
 PATTERN = json.dumps({"source": ["orders"]})
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:orders-queue"
@@ -129,7 +130,20 @@ def test_put_targets_reports_per_target_failures_and_limits(plane: Any) -> None:
     assert plane.invoke("ListRuleNamesByTarget", {"TargetArn": "kafka:topic/other"}) == {"RuleNames": []}
 
 
-def test_target_arns_map_onto_eventpipes_kinds(plane: Any) -> None:
+def with_bus_and_destination() -> Any:
+    from conftest import Local
+
+    plane = Local(key=b"k" * 32)
+    plane.invoke("CreateEventBus", {"Name": "other"})
+    plane.invoke("CreateConnection", {"Name": "c", "AuthorizationType": "API_KEY",
+                                      "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}})
+    plane.invoke("CreateApiDestination", {"Name": "hook", "ConnectionArn": "arn:aws:events:us-east-1:123456789012:connection/c",
+                                          "InvocationEndpoint": "https://example.com", "HttpMethod": "POST"})
+    return plane
+
+
+def test_target_arns_map_onto_eventpipes_kinds() -> None:
+    plane = with_bus_and_destination()
     plane.invoke("PutRule", {"Name": "r", "EventPattern": PATTERN})
     targets = [
         {"Id": "bus", "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/other", "InputPath": "$.detail"},
@@ -154,8 +168,36 @@ def test_target_arns_map_onto_eventpipes_kinds(plane: Any) -> None:
     assert kinesis.dead_letter_config.topic == "clicks-dlq" and kinesis.retry_policy.maximum_retry_attempts == 3
     assert (by_id["fn"].kind, by_id["fn"].destination) == ("Function", "shop.handlers:on_order")
     assert (by_id["sns"].kind, by_id["sns"].destination, by_id["sns"].input) == ("Topic", "alerts", '{"fixed": true}')
-    # The list returns the targets as they were put.
+    # The list returns the targets as they were put, and the snapshot is a topology a worker accepts.
     assert plane.invoke("ListTargetsByRule", {"Rule": "r"})["Targets"] == targets
+    assert check(to_topology(plane.state, plane.context)) == []
+
+
+def test_targets_must_name_buses_and_destinations_that_exist() -> None:
+    plane = with_bus_and_destination()
+    plane.invoke("PutRule", {"Name": "r", "EventPattern": PATTERN, "EventBusName": "other"})
+    result = plane.invoke("PutTargets", {"Rule": "r", "EventBusName": "other", "Targets": [
+        {"Id": "self", "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/other"},
+        {"Id": "ok", "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/default"},
+        {"Id": "bad-input", "Arn": QUEUE, "InputPath": "detail"},
+        {"Id": "nobus", "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/missing"},
+        {"Id": "nodest", "Arn": "arn:aws:events:us-east-1:123456789012:api-destination/missing"},
+    ]})
+    assert [(e["TargetId"], e["ErrorCode"]) for e in result["FailedEntries"]] == [
+        ("self", "ValidationException"), ("bad-input", "ValidationException"), ("nobus", "ResourceNotFoundException"),
+        ("nodest", "ResourceNotFoundException")]
+    messages = [e["ErrorMessage"] for e in result["FailedEntries"]]
+    assert messages[0] == "A rule on event bus other cannot target the same event bus."
+    assert messages[2:] == ["Event bus missing does not exist.",
+                            "Failed to describe the api-destination(s). An api-destination 'missing' does not exist."]
+    # A bus some rule's target names cannot be deleted; the rule's own bus can, with its rules.
+    plane.invoke("PutRule", {"Name": "to-other", "EventPattern": PATTERN})
+    plane.invoke("PutTargets", {"Rule": "to-other", "Targets": [{"Id": "t", "Arn": "arn:aws:events:us-east-1:123456789012:event-bus/other"}]})
+    fails(plane, "DeleteEventBus", {"Name": "other"}, "ValidationException",
+          "Event bus other is the target of rule to-other on event bus default; remove that target first.")
+    plane.invoke("RemoveTargets", {"Rule": "to-other", "Ids": ["t"]})
+    plane.invoke("DeleteEventBus", {"Name": "other"})
+    assert [name for name, _ in [(r.name, r) for r in to_topology(plane.state, plane.context).rules]] == ["to-other"]
 
 
 def test_lambda_name_without_a_dotted_path_fails_that_target(plane: Any) -> None:
