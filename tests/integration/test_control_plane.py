@@ -179,3 +179,10 @@ def test_an_unreachable_cluster_is_a_typed_error(store_settings: Settings) -> No
     with pytest.raises(BrokerUnavailable):
         ControlPlane(away)
     assert time.monotonic() - started < 10
+
+
+def test_close_ends_every_follower(store_settings: Settings) -> None:
+    plane = ControlPlane(store_settings)
+    plane.follow(lambda topology: None)
+    plane.close()
+    assert not [t for t in threading.enumerate() if t.name in ("eventpipes-control-follow", "eventpipes-control-follower") and t.is_alive()]

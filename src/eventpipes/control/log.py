@@ -119,6 +119,9 @@ class ControlLog:
             except KafkaError as exc:  # a broker restart: keep following, the consumer reconnects
                 log.warning("reading %s failed: %r", self.topic, exc)
                 self._stopping.wait(0.5)
+            except Exception:  # anything else must not end following either: writers wait on it
+                log.exception("following %s failed; trying again", self.topic)
+                self._stopping.wait(0.5)
 
     def _poll(self) -> None:
         batches = self._consumer.poll(timeout_ms=POLL_MS)
@@ -189,8 +192,12 @@ class ControlLog:
                     raise InternalException(f"The control topic {self.topic} could not be read up to its end in time.")
                 self.changed.wait(remaining)
 
+    @property
+    def closed(self) -> bool:
+        return self._stopping.is_set()
+
     def wait_for_change(self, seen: int, timeout: float) -> int:
-        """The version once it passes ``seen``, or ``seen`` after ``timeout`` seconds."""
+        """The version once it passes ``seen``, or ``seen`` after ``timeout`` seconds (at once when closed)."""
         with self.changed:
             self.changed.wait_for(lambda: self.version != seen or self._stopping.is_set(), timeout)
             return self.version

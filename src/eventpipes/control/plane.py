@@ -121,7 +121,7 @@ class ControlPlane:
 
         def run() -> None:
             nonlocal seen
-            while not stopped.is_set():
+            while not stopped.is_set() and not self._log.closed:
                 version = self._log.wait_for_change(seen, FOLLOW_WAKE_SECONDS)
                 if version == seen or stopped.is_set():
                     continue
@@ -143,8 +143,11 @@ class ControlPlane:
         return stop
 
     def close(self) -> None:
-        """Stop following the log and close the Kafka clients."""
+        """Stop following the log (and every ``follow``) and close the Kafka clients."""
         self._log.close()
+        for thread in self._followers:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5)
         self._admin.close()
 
     def __enter__(self) -> "ControlPlane":
