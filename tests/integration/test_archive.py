@@ -140,3 +140,30 @@ def test_a_topology_archive_cannot_move_to_another_bus(world: dict[str, Any]) ->
     with pytest.raises(ResourceAlreadyExistsException):
         store.ensure_archive(Archive(ArchiveName=name, EventBusName=unique_name("bus")))
     assert store.get_archive(name).archive.event_bus_name == world["bus"]
+
+
+def test_two_stores_racing_to_create_one_archive_get_one_winner(kafka: KafkaCluster, world: dict[str, Any]) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [ArchiveStore(kafka.settings), ArchiveStore(kafka.settings)]
+    try:
+        for _ in range(3):
+            name = unique_name("race")
+            start = threading.Barrier(2)
+
+            def create(store: ArchiveStore) -> str:
+                start.wait()
+                try:
+                    store.create_archive(Archive(ArchiveName=name, EventBusName=world["bus"]))
+                    return "created"
+                except ResourceAlreadyExistsException as error:
+                    return error.code
+
+            with ThreadPoolExecutor(2) as pool:
+                assert sorted(pool.map(create, stores)) == ["ResourceAlreadyExistsException", "created"]
+            stores[0].delete_archive(name)
+            assert name not in stores[1].archives()
+    finally:
+        for store in stores:
+            store.close()

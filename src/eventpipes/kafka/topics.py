@@ -83,6 +83,8 @@ BUSES_TOPIC = f"{PREFIX}.buses"
 ARCHIVES_TOPIC = f"{PREFIX}.archives"
 #: Replay state, one record per replay keyed by its name, and ``cancel/<name>`` cancel requests.
 REPLAYS_TOPIC = f"{PREFIX}.replays"
+#: Claims of archive names (``eventpipes.kafka.claims``): which of two racing creates wins.
+ARCHIVE_CLAIMS_TOPIC = f"{PREFIX}.archives.claims"
 
 
 def archive_topic(archive: str) -> str:
@@ -119,6 +121,11 @@ def control_topic_spec(name: str = CONTROL_TOPIC) -> TopicSpec:
     Every record has its own key (a request id), so compaction never removes one: a reader
     rebuilds the state by applying the whole history, as the schema registry's log does.
     """
+    return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
+
+
+def claims_topic_spec(name: str) -> TopicSpec:
+    """A claims log: one partition (one order for every claimant), compacted (every key unique: nothing removed)."""
     return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
 
 
