@@ -157,3 +157,12 @@ def table_of_stream_arn(value: str) -> str | None:
 def is_msk_cluster_arn(value: str) -> bool:
     """Whether ``value`` is an Amazon MSK cluster ARN (a pipe source whose topic its parameters name)."""
     return _MSK_CLUSTER_ARN.match(value) is not None
+
+
+_PIPE_ARN: Final = re.compile(r"^arn:aws[a-z-]*:pipes:[a-z0-9-]+:\d{12}:pipe/(?P<name>[^/]+)$")
+
+
+def pipe_of_arn(value: str) -> str | None:
+    """The pipe a pipe ARN names, or None."""
+    match = _PIPE_ARN.match(value)
+    return match.group("name") if match else None

@@ -75,7 +75,7 @@ def _prepare_create(request: Body, context: Context) -> Body:
     check = Checker(request)
     name = check.string("Name", required=True, min_length=1, max_length=256, pattern=BUS_NAME_PATTERN)
     description = check.string("Description", max_length=512)
-    tags = _tags(check)
+    tags = check_tags(check)
     check.done()
     for key in _UNSUPPORTED:
         if request.get(key) is not None:
@@ -84,7 +84,8 @@ def _prepare_create(request: Body, context: Context) -> Body:
     return without_none({"Name": check_bus_name(name), "Description": description, "Tags": tags or None})
 
 
-def _tags(check: Checker) -> list[Body]:
+def check_tags(check: Checker) -> list[Body]:
+    """The ``Tags`` member (a list of ``{Key, Value}``), each checked."""
     tags = check.items("Tags")
     for i, tag in enumerate(tags, 1):
         if not isinstance(tag, dict):

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from eventpipes.control import buses, connections, destinations, pipes, rules
+from eventpipes.control import buses, connections, destinations, pipes, rules, tags
 from eventpipes.control.errors import UnknownOperationException
 from eventpipes.control.operation import Body, Context, Operation
 from eventpipes.control.state import ControlState, Request
 
 OPERATIONS: Final[dict[str, Operation]] = {
-    operation.name: operation for module in (buses, rules, connections, destinations, pipes) for operation in module.OPERATIONS
+    operation.name: operation for module in (buses, rules, connections, destinations, pipes, tags) for operation in module.OPERATIONS
 }
 
 

@@ -15,6 +15,7 @@ import json
 from typing import Any, Final
 
 from eventpipes.arns import DEFAULT_BUS, rule_arn
+from eventpipes.control import buses
 from eventpipes.control.buses import bus_name_of, existing_bus
 from eventpipes.control.checks import BUS_NAME_OR_ARN_PATTERN, NAME_PATTERN, Checker, page
 from eventpipes.control.errors import (
@@ -95,6 +96,7 @@ def _prepare_put_rule(request: Body, context: Context) -> Body:
     state = check.string("State", enum=_STATES)
     description = check.string("Description", max_length=512)
     role = check.string("RoleArn", min_length=1, max_length=1600)
+    tags = buses.check_tags(check)
     check.done()
     if not schedule and not pattern:
         raise ValidationException("Parameter(s) EventPattern or ScheduleExpression must be specified.")
@@ -112,6 +114,7 @@ def _prepare_put_rule(request: Body, context: Context) -> Body:
     return without_none({
         "Name": name, "EventBusName": bus, "ScheduleExpression": schedule or None, "EventPattern": pattern or None,
         "State": state or "ENABLED", "Description": description, "RoleArn": role, "RulesPerBus": context.rules_per_bus,
+        "Tags": tags or None,
     })
 
 
@@ -121,8 +124,12 @@ def _apply_put_rule(state: ControlState, body: Body, time_ms: int, context: Cont
     previous = state.rules.get((bus, name))
     if previous is None and len(state.rules_on(bus)) >= body["RulesPerBus"]:
         raise LimitExceededException(_LIMIT_MESSAGE)
-    rule = {key: value for key, value in body.items() if key != "RulesPerBus"}
+    rule = {key: value for key, value in body.items() if key not in ("RulesPerBus", "Tags")}
     rule["Targets"] = previous["Targets"] if previous is not None else []
+    # Tags given to PutRule apply when it creates the rule; an update keeps the rule's tags (TagResource changes them).
+    tags = previous.get("Tags") if previous is not None else body.get("Tags")
+    if tags:
+        rule["Tags"] = tags
     rule["CreationTime"] = previous["CreationTime"] if previous is not None else time_ms
     rule["LastModifiedTime"] = time_ms
     state.rules[(bus, name)] = rule
