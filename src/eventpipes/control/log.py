@@ -34,7 +34,7 @@ from kafka import TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.control import clients
-from eventpipes.control.errors import ControlPlaneError, InternalException
+from eventpipes.control.errors import ControlPlaneError, InternalException, UnknownOperationException
 from eventpipes.control.operation import Body, Context
 from eventpipes.control.operations import apply
 from eventpipes.control.state import ControlState, Request
@@ -138,6 +138,9 @@ class ControlLog:
                 try:
                     outcome = apply(self.state, request, self.context)
                     self.version += 1
+                except UnknownOperationException as exc:  # written by a newer version: this reader cannot apply it
+                    log.warning("skipping %s at offset %d of %s: %s", request.operation, offset, self.topic, exc.message)
+                    outcome = exc
                 except ControlPlaneError as exc:
                     outcome = exc
                 except Exception as exc:  # a bug must not stop this reader from following the log
