@@ -5,10 +5,11 @@ Pure: the operation modules hold the rules; this module only dispatches.
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from typing import Any, Final
 
 from eventpipes.control import buses, connections, destinations, pipes, rules, tags
-from eventpipes.control.errors import UnknownOperationException
+from eventpipes.control.errors import ControlPlaneError, UnknownOperationException, ValidationException
 from eventpipes.control.operation import Body, Context, Operation
 from eventpipes.control.state import ControlState, Request
 
@@ -27,6 +28,27 @@ def operation_named(name: str) -> Operation:
     if found is None:
         raise UnknownOperationException(f"Operation {name} is not supported.")
     return found
+
+
+def prepare(operation: Operation, request: Any, context: Context) -> Body:
+    """Check and prepare ``request`` for ``operation`` (``Operation.prepare``), never raising anything but ControlPlaneError.
+
+    The checks walk the request member by member; a shape they did not foresee (a number
+    where a structure belongs, deep inside) still gets a typed answer naming the operation.
+
+    Raises:
+        ControlPlaneError: the request is refused.
+    """
+    if not isinstance(request, dict):
+        raise ValidationException("The request must be a JSON object.")
+    try:
+        body = operation.prepare(request, context)
+        json.dumps(body)  # what the log will hold
+        return body
+    except ControlPlaneError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise ValidationException(f"The {operation.name} request is not valid: {type(exc).__name__}: {exc}") from exc
 
 
 def apply(state: ControlState, request: Request, context: Context) -> Body:

@@ -114,6 +114,8 @@ def _source(source: str, parameters: Body) -> tuple[str, Body]:
     if len(kinds) > 1:
         raise PipeNotSupported(f"SourceParameters take one of {', '.join(_SOURCE_KINDS)}; got {' and '.join(kinds)}.")
     given: Body = parameters[kinds[0]] if kinds else {}
+    if not isinstance(given, dict):
+        raise PipeNotSupported(f"SourceParameters.{kinds[0]} must be a structure.")
     expected, topic = _source_kind(source, given)
     if kinds and kinds[0] != expected and not (expected == "kafka" and kinds[0] == "SelfManagedKafkaParameters"):
         raise PipeNotSupported(f"SourceParameters.{kinds[0]} do not apply to source {source}.")

@@ -22,7 +22,7 @@ from typing import Any
 from eventpipes.control.errors import InternalException
 from eventpipes.control.log import ControlLog
 from eventpipes.control.operation import Body, Context
-from eventpipes.control.operations import operation_named
+from eventpipes.control.operations import operation_named, prepare
 from eventpipes.control.snapshot import to_topology
 from eventpipes.control.state import Request
 from eventpipes.control import clients
@@ -79,7 +79,7 @@ class ControlPlane:
             ControlPlaneError: ``code`` is AWS's error code, ``message`` AWS's message.
         """
         found = operation_named(operation)
-        body = found.prepare(request, self.context)
+        body = prepare(found, request, self.context)
         if found.read is not None:
             self._log.sync()
             with self._log.lock:

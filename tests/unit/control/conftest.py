@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from eventpipes.control.operation import Context
-from eventpipes.control.operations import apply, operation_named
+from eventpipes.control.operations import apply, operation_named, prepare
 from eventpipes.control.state import ControlState, Request
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -23,7 +23,7 @@ class Local:
 
     def invoke(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         found = operation_named(operation)
-        body = found.prepare(copy.deepcopy(request), self.context)
+        body = prepare(found, copy.deepcopy(request), self.context)
         if found.read is not None:
             return copy.deepcopy(found.read(self.state, body, self.context))
         self.count += 1
