@@ -127,6 +127,13 @@ class ControlLog:
         batches = self._consumer.poll(timeout_ms=POLL_MS)
         for record in batches.get(self._partition, []):
             self._apply(record.offset, record.value)
+        # The consumer's position, not only the last record's offset + 1: offsets with no record
+        # to return (a control record, anything compaction removed) must not hold sync() back.
+        position = int(self._consumer.position(self._partition))
+        with self.changed:
+            if position > self._position:
+                self._position = position
+                self.changed.notify_all()
 
     def _apply(self, offset: int, value: bytes | None) -> None:
         request = Request.decode(value) if value is not None else None
@@ -228,4 +235,4 @@ class ControlLog:
         self._consumer = self._probe = self._producer = None
 
 
-__all__ = ["BrokerUnavailable", "ControlLog"]
+__all__ = ["ControlLog"]
