@@ -13,7 +13,10 @@ when a snapshot is taken:
   ParallelizationFactor, retries, DeadLetterConfig with an SQS ARN or topic name, ...)
   keep Pipes' meaning; credentials and VPC settings are refused.
 - ``Target`` and ``Enrichment``: ARNs as rule targets take them (``targets.py``), mapped to
-  the pipe model's URIs; an ``http(s)://`` URL is accepted as eventpipes' own form.
+  the pipe model's URIs; eventpipes' own URIs (``topic:NAME``, ``bus:NAME``,
+  ``function:MODULE:CALLABLE``, ``file:PATH``, ``http(s)://...``) are accepted as they are.
+  ``DynamoDBStreamParameters`` also take eventpipes' ``ChangeEventFormat`` (``DYNAMODB`` or
+  ``DEBEZIUM``) and ``StreamViewType``.
 - ``CurrentState`` is what Pipes reports: ``CREATING``, ``UPDATING``, ``STARTING``,
   ``STOPPING``, ``DELETING`` in the answer to the change, then the desired state (workers
   report whether a pipe actually runs in ``eventpipes status``). ``RoleArn`` is kept and
@@ -34,12 +37,14 @@ from eventpipes.control.state import ControlState
 from eventpipes.control.targets import dead_letter_topic
 from eventpipes.pipes.checks import check_pipes
 from eventpipes.pipes.model import Pipe
-from eventpipes.targets.kinds import parse_arn
+from eventpipes.targets.kinds import parse_arn, parse_uri
 
 DESIRED: Final = ("RUNNING", "STOPPED")
 _STREAM_KEYS: Final = ("BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "StartingPosition",
                        "StartingPositionTimestamp", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
                        "OnPartialBatchItemFailure", "DeadLetterConfig", "ConsumerGroupID")
+#: eventpipes' own members of DynamoDBStreamParameters: what the change topic holds (``eventpipes.pipes.model``).
+_DYNAMODB_KEYS: Final = ("ChangeEventFormat", "StreamViewType")
 _KNOWN_SOURCE_KEYS: Final = (*_STREAM_KEYS, "TopicName")
 _SOURCE_KINDS: Final = ("SelfManagedKafkaParameters", "ManagedStreamingKafkaParameters", "KinesisStreamParameters",
                         "DynamoDBStreamParameters", "SqsQueueParameters")
@@ -119,8 +124,9 @@ def _source(source: str, parameters: Body) -> tuple[str, Body]:
     expected, topic = _source_kind(source, given)
     if kinds and kinds[0] != expected and not (expected == "kafka" and kinds[0] == "SelfManagedKafkaParameters"):
         raise PipeNotSupported(f"SourceParameters.{kinds[0]} do not apply to source {source}.")
-    _only(given, _KNOWN_SOURCE_KEYS, f"SourceParameters.{kinds[0] if kinds else expected}")
-    stream = {k: v for k, v in given.items() if k in _STREAM_KEYS}
+    dynamodb = expected == "DynamoDBStreamParameters"
+    _only(given, (*_KNOWN_SOURCE_KEYS, *(_DYNAMODB_KEYS if dynamodb else ())), f"SourceParameters.{kinds[0] if kinds else expected}")
+    stream = {k: v for k, v in given.items() if k in _STREAM_KEYS or (dynamodb and k in _DYNAMODB_KEYS)}
     if isinstance(stream.get("DeadLetterConfig"), dict):
         stream["DeadLetterConfig"] = {**stream["DeadLetterConfig"], "Arn": dead_letter_topic(stream["DeadLetterConfig"].get("Arn"))}
     out: Body = {}
@@ -151,8 +157,11 @@ def _source_kind(source: str, given: Body) -> tuple[str, str]:
 
 
 def _uri(arn: str, role: str) -> str:
-    if arn.startswith(("http://", "https://")):
+    try:  # eventpipes' own URIs (topic:NAME, bus:NAME, function:MODULE:CALLABLE, file:PATH, http(s)://...)
+        parse_uri(arn, enrichment=role == "Enrichment")
         return arn
+    except ValueError:
+        pass
     found = parse_arn(arn)
     if found is None or not found[0].uri_prefixes:
         raise PipeNotSupported(f"{role} {arn} is not supported by eventpipes' pipes.")

@@ -8,8 +8,8 @@ The ``Arn`` selects a row of the kinds table (``eventpipes.targets.kinds.parse_a
 ``arn:aws:events:R:A:event-bus/NAME``           EventBus ``NAME``
 ``arn:aws:events:R:A:api-destination/NAME[/id]`` ApiDestination ``NAME``
 ``arn:aws:sqs:R:A:NAME``, ``arn:aws:sns:R:A:NAME``, ``arn:aws:kinesis:R:A:stream/NAME``, ``kafka:topic/NAME``
-                                               Topic ``NAME`` (Kinesis' ``KinesisParameters.PartitionKeyPath``
-                                               keys the records)
+                                               Topic ``NAME`` (``KinesisParameters.PartitionKeyPath`` keys the
+                                               records, for Kinesis and kafka:topic/ targets)
 ``arn:aws:lambda:R:A:function:pkg.mod.fn``      Function ``pkg.mod:fn`` (the Lambda name is the callable's
                                                dotted path; a name without a dot names none)
 ``python:pkg.mod:fn``                           Function ``pkg.mod:fn``
@@ -66,8 +66,8 @@ def to_target(aws: dict[str, Any]) -> Target:
             body[key] = aws[key]
     kinesis = aws.get("KinesisParameters")
     if kinesis is not None:
-        if not arn.startswith("arn:") or ":kinesis:" not in arn:
-            raise TargetNotSupported("KinesisParameters apply to Kinesis stream targets only.")
+        if kind.name != "Topic" or arn.startswith(("arn:aws:sqs:", "arn:aws:sns:")):
+            raise TargetNotSupported("KinesisParameters apply to Kinesis stream and kafka:topic/ targets only.")
         body["PartitionKeyPath"] = kinesis.get("PartitionKeyPath") if isinstance(kinesis, dict) else kinesis
     dead_letter = aws.get("DeadLetterConfig")
     if dead_letter is not None:

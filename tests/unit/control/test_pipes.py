@@ -101,3 +101,15 @@ def test_a_filter_a_worker_could_not_compile_is_refused(plane: Any) -> None:
         plane.invoke("CreatePipe", {**SMK, "Name": "f", "SourceParameters": {
             "SelfManagedKafkaParameters": {"TopicName": "t"}, "FilterCriteria": {"Filters": [{"Pattern": '{"value": "x"}'}]}}})
     assert caught.value.code == "ValidationException" and "FilterCriteria.Filters[0].Pattern" in caught.value.message
+
+
+def test_eventpipes_own_uris_and_debezium_sources(plane: Any) -> None:
+    plane.invoke("CreatePipe", {"Name": "own", "Source": "kafka:topic/in", "Target": "topic:out",
+                                "Enrichment": "function:shop.enrich:add"})
+    plane.invoke("CreatePipe", {"Name": "cdc", "Source": "arn:aws:dynamodb:us-east-1:123456789012:table/dbserver.inventory.orders/stream/x",
+                                "SourceParameters": {"DynamoDBStreamParameters": {"StartingPosition": "TRIM_HORIZON",
+                                                                                  "ChangeEventFormat": "DEBEZIUM"}},
+                                "Target": "bus:orders"})
+    pipes = {p.name: p for p in to_topology(plane.state, plane.context).pipes}
+    assert (pipes["own"].target, pipes["own"].enrichment) == ("topic:out", "function:shop.enrich:add")
+    assert (pipes["cdc"].source_kind, pipes["cdc"].source_topic) == ("debezium", "dbserver.inventory.orders")

@@ -173,6 +173,16 @@ def test_target_arns_map_onto_eventpipes_kinds() -> None:
     assert check(to_topology(plane.state, plane.context)) == []
 
 
+def test_partition_key_path_on_kafka_topic_targets_not_on_queues(plane: Any) -> None:
+    plane.invoke("PutRule", {"Name": "r", "EventPattern": PATTERN})
+    result = plane.invoke("PutTargets", {"Rule": "r", "Targets": [
+        {"Id": "k", "Arn": "kafka:topic/clicks", "KinesisParameters": {"PartitionKeyPath": "$.detail.user"}},
+        {"Id": "q", "Arn": QUEUE, "KinesisParameters": {"PartitionKeyPath": "$.detail.user"}}]})
+    assert [e["TargetId"] for e in result["FailedEntries"]] == ["q"]
+    (rule,) = to_topology(plane.state, plane.context).rules
+    assert rule.targets[0].partition_key_path == "$.detail.user"
+
+
 def test_targets_must_name_buses_and_destinations_that_exist() -> None:
     plane = with_bus_and_destination()
     plane.invoke("PutRule", {"Name": "r", "EventPattern": PATTERN, "EventBusName": "other"})
