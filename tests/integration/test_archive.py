@@ -316,3 +316,30 @@ def test_archiving_takes_on_a_bus_added_while_it_runs(kafka: KafkaCluster, world
 
     assert asyncio.run(run()) == frozenset({name})
     assert sorted(json.loads(r.value or b"")["id"] for r in kafka.read_all(archive_topic(name))) == sorted(ids)
+
+
+def test_two_stores_racing_to_create_one_archive_get_one_winner(kafka: KafkaCluster, world: dict[str, Any]) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    stores = [ArchiveStore(kafka.settings), ArchiveStore(kafka.settings)]
+    try:
+        for _ in range(3):
+            name = unique_name("race")
+            start = threading.Barrier(2)
+
+            def create(store: ArchiveStore) -> str:
+                start.wait()
+                try:
+                    store.create_archive(Archive(ArchiveName=name, EventBusName=world["bus"]))
+                    return "created"
+                except ResourceAlreadyExistsException as error:
+                    return error.code
+
+            with ThreadPoolExecutor(2) as pool:
+                assert sorted(pool.map(create, stores)) == ["ResourceAlreadyExistsException", "created"]
+            stores[0].delete_archive(name)
+            assert name not in stores[1].archives()
+    finally:
+        for store in stores:
+            store.close()

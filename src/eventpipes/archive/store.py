@@ -12,9 +12,12 @@ A replay record has one writer at a time: the job that holds its lease (see
 ``archive.replay``). A cancel is a separate record, so it never races the job's
 progress writes; the job reads it and writes the final CANCELLED state.
 
-Known limit: names are checked for uniqueness by reading the table and then writing,
-so two ``create`` calls racing within milliseconds for the same name could both pass
-(eventpipes has no server to serialise them); the later record wins.
+Names are unique without a server: before it creates anything, ``create`` claims the name
+in ``eventpipes.archives.claims`` (``eventpipes.kafka.claims``); of two creates racing for
+one name, the first claim in log order wins and the other gets
+``ResourceAlreadyExistsException``. The claim is confirmed once the definition is written
+and released when the archive is deleted. The definitions topic keeps its format: readers
+of ``eventpipes.archives`` see nothing of the claims.
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ from eventpipes.archive.model import (
 )
 from eventpipes.arns import archive_arn, bus_arn
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.claims import NameClaims
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import make_producer
 from eventpipes.kafka.topics import (
-    ARCHIVES_TOPIC, REPLAYS_TOPIC, archive_topic, archive_topic_spec, bus_topic, replay_topic, state_topic_spec,
+    ARCHIVE_CLAIMS_TOPIC, ARCHIVES_TOPIC, REPLAYS_TOPIC, archive_topic, archive_topic_spec, bus_topic, replay_topic, state_topic_spec,
 )
 from eventpipes.kafka.topics import internal_topic_spec
 from eventpipes.settings import Settings
@@ -65,6 +69,12 @@ class ArchiveStore:
         for name in (ARCHIVES_TOPIC, REPLAYS_TOPIC):
             self.admin.ensure_topic(state_topic_spec(name))
         self._producer: Any = None
+        self._claims: NameClaims | None = None
+
+    def _name_claims(self) -> NameClaims:
+        if self._claims is None:
+            self._claims = NameClaims(self.bootstrap, ARCHIVE_CLAIMS_TOPIC, timeout_seconds=self.settings.kafka_timeout_seconds)
+        return self._claims
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -87,6 +97,9 @@ class ArchiveStore:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        if self._claims is not None:
+            self._claims.close()
+            self._claims = None
         self.admin.close()
 
     def __enter__(self) -> "ArchiveStore":
@@ -135,6 +148,9 @@ class ArchiveStore:
         key_check = None
         if archive.encryption_key_variable:
             key_check = crypto.key_check(crypto.load_key(archive.name, archive.encryption_key_variable))
+        claim = self._name_claims().claim(archive.name)
+        if claim is None:  # another create of this name came first in the claims log
+            raise ResourceAlreadyExistsException("Archive", archive.name)
         partitions = self.admin.partitions_of(bus_topic(archive.event_bus_name))
         spec = archive_topic_spec(archive.name, len(partitions) or self.settings.bus_partitions, archive.retention_ms, topic_overrides)
         self.admin.ensure_topic(spec)
@@ -144,6 +160,7 @@ class ArchiveStore:
         self._start_at_end(archive_group(archive.name), bus_topic(archive.event_bus_name))
         stored = StoredArchive(archive, now_ms(), key_check)
         self._write(ARCHIVES_TOPIC, archive.name, stored.to_json())
+        self._name_claims().confirm(archive.name, claim)
         return stored
 
     def ensure_archive(self, archive: Archive) -> StoredArchive:
@@ -154,12 +171,29 @@ class ArchiveStore:
         """
         existing = self.archives().get(archive.name)
         if existing is None:
-            return self.create_archive(archive)
+            try:
+                return self.create_archive(archive)
+            except ResourceAlreadyExistsException:  # another worker creating it from the same topology won
+                existing = self._wait_for_definition(archive.name)
         if existing.archive.event_bus_name != archive.event_bus_name:
             raise ResourceAlreadyExistsException("Archive", f"{archive.name} (on bus {existing.archive.event_bus_name}; the source bus of an archive cannot change)")
         if existing.archive == archive:
             return existing
         return self._replace(existing, archive)
+
+    def _wait_for_definition(self, name: str) -> StoredArchive:
+        """The definition the winner of a create race writes (it claims before creating topics).
+
+        Raises:
+            ResourceAlreadyExistsException: it did not appear within two Kafka timeouts.
+        """
+        deadline = time.monotonic() + 2 * self.settings.kafka_timeout_seconds
+        while time.monotonic() < deadline:
+            found = self.archives().get(name)
+            if found is not None:
+                return found
+            time.sleep(0.2)
+        raise ResourceAlreadyExistsException("Archive", name)
 
     def update_archive(self, name: str, **changes: Any) -> StoredArchive:
         """UpdateArchive: ``description``, ``event_pattern``, ``retention_days``, ``state``,
@@ -206,6 +240,9 @@ class ArchiveStore:
     def delete_archive(self, name: str) -> None:
         """DeleteArchive: the definition (tombstone) and the archive topic with its events."""
         self.get_archive(name)
+        # Released first: a crash between the two leaves the definition, which a retry deletes;
+        # the other order could leave a name claimed for ever with nothing to delete.
+        self._name_claims().release(name)
         self._write(ARCHIVES_TOPIC, name, None)
         self._write(ARCHIVES_TOPIC, status_key(name), None)
         self.admin.delete_topic(archive_topic(name))
