@@ -18,10 +18,17 @@ of one group with different roles subscribe to different topics of that group (K
 assignors give each topic's partitions to the members that subscribe to it), so routing
 and delivery can run in processes of their own: on a multi-core machine each stage then
 has a core instead of sharing one interpreter (``benchmarks/routing.py``).
+
+Scheduled rules: every routing worker runs a ``ScheduleTicker`` for the topology's ENABLED
+scheduled rules, in the worker's group; one of them at a time owns the schedules and fires
+each tick once (``docs/scheduled-rules.md``). A tick's records are written as the default
+bus's router writes a matched event (``eventpipes.bus.scheduled``), in the tick's Kafka
+transaction, which is why the worker reads ``read_committed``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -38,12 +45,15 @@ from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
+from eventpipes.bus.scheduled import ScheduledOutputs, scheduled_rules
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.schedule_ticker import ScheduleTicker
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import Handler, PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic, retry_topic,
+    schedules_topic_spec,
 )
 from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord, Record, RecordSink
@@ -53,6 +63,7 @@ from eventpipes.targets.adapters import EventSender
 from eventpipes.targets.base import TargetContext
 from eventpipes.targets.build import make_target
 from eventpipes.targets.ratelimit import TokenBucket
+from eventpipes.arns import DEFAULT_BUS
 from eventpipes.topology.model import WORKER_ROLES, ApiDestination, Connection, Topology
 
 log = logging.getLogger(__name__)
@@ -121,6 +132,8 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
         for spec in topic_specs(topology):
             admin.ensure_topic(spec)
+        if "routing" in options.roles and topology.scheduled_rules():
+            admin.ensure_topic(schedules_topic_spec(options.group))  # the group's schedule progress
     if topology.archives:
         with ArchiveStore(settings) as store:
             for archive in topology.archives:
@@ -185,12 +198,17 @@ class Worker:
     """PutEvents for the pipes' bus targets (closed with the worker)."""
     web_host: str = "127.0.0.1"
     """Address /metrics binds (``EVENTPIPES_METRICS_HOST``, ``eventpipes run --web-host``)."""
+    ticker: ScheduleTicker | None = None
+    """Fires the topology's scheduled rules (routing workers with scheduled rules only)."""
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
         site = await _serve_metrics(self.metrics, self.web_port, self.web_host) if self.web_port else None
         self.follower.start()
         self.pipes.start(on_end=self._pipes_ended)
+        ticking = asyncio.create_task(self.ticker.run()) if self.ticker is not None else None
+        if ticking is not None:
+            ticking.add_done_callback(self._ticker_ended)
         try:
             if self.routing:
                 await self.runtime.run(on_ready)
@@ -199,6 +217,7 @@ class Worker:
                     on_ready()
                 await self.pipes.wait()
         finally:
+            ticker_failure = await self._stop_ticker(ticking)
             pipe_failure = await self.pipes.stop()
             self.follower.stop()
             for sender in self.senders:
@@ -208,12 +227,29 @@ class Worker:
             await self.sink.stop()
             if site is not None:
                 await site.cleanup()
+            if ticker_failure is not None:
+                raise ticker_failure
             if pipe_failure is not None:
                 raise pipe_failure
 
     def stop(self) -> None:
         self.runtime.stop()
         self.pipes.request_stop()
+        if self.ticker is not None:
+            self.ticker.stop()
+
+    def _ticker_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # fail the worker, as a failing router does
+            log.error("schedule ticker failed; stopping the worker", exc_info=task.exception())
+            self.stop()
+
+    async def _stop_ticker(self, task: asyncio.Task[None] | None) -> BaseException | None:
+        """Stop the ticker (after its transaction in flight) and return its failure, if it failed."""
+        if task is None or self.ticker is None:
+            return None
+        self.ticker.stop()
+        await asyncio.gather(task, return_exceptions=True)
+        return None if task.cancelled() else task.exception()
 
     def _pipes_ended(self, error: BaseException | None) -> None:
         if error is not None:  # fail the worker, as a failing router does, rather than run on without the pipe
@@ -236,12 +272,13 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
                  for name in topology.bus_names()}
     routing, delivery = "routing" in options.roles, "delivery" in options.roles
+    routers: dict[str, Router] = {}
     for name in topology.bus_names():
         rules = topology.rules_on(name)
         count = sink.partition_count
         if routing:
-            handlers[bus_topic(name)] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count,
-                                               group=options.group).route
+            routers[name] = Router(name, rules, sink, metrics, tap=archivers[name], partition_count=count, group=options.group)
+            handlers[bus_topic(name)] = routers[name].route
             if rules:
                 handlers[replay_topic(name)] = Router(name, rules, sink, metrics, replay=True, partition_count=count,
                                                       group=options.group).route
@@ -261,8 +298,21 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition, put_events=put_events)
+    ticker = _ticker(topology, settings, options, routers.get(DEFAULT_BUS), admin) if routing else None
     return Worker(runtime, sink, metrics, senders, options.web_port, follower, outputs + sorted(handlers), pipes,
-                  routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host)
+                  routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host, ticker=ticker)
+
+
+def _ticker(topology: Topology, settings: Settings, options: WorkerOptions, router: Router | None,
+            admin: Admin) -> ScheduleTicker | None:
+    """The ticker of the topology's enabled scheduled rules, in the worker's group (None: it has none)."""
+    rules = scheduled_rules(topology, region=settings.region, account=settings.account)
+    if not rules or router is None:
+        return None
+    # The bus topic's own count (an existing topic keeps its partitions whatever the topology says).
+    partitions = len(admin.partitions_of(bus_topic(DEFAULT_BUS))) or topology.bus(DEFAULT_BUS).partitions
+    outputs = ScheduledOutputs(router, bus_partitions=partitions, region=settings.region, account=settings.account)
+    return ScheduleTicker(settings.bootstrap_servers, options.group, rules, outputs)
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:

@@ -17,6 +17,8 @@ at-least-once, per-partition order) in ~150 lines whose behaviour is easy to sta
 * A handler that raises stops the worker without committing that batch, so a restart
   processes it again (at-least-once) instead of skipping it.
 * On a rebalance, revoked partitions finish their batch in flight and commit first.
+* Records are read ``read_committed``: a scheduled rule's tick is written to the delivery
+  topics in a transaction, and an aborted one must not be delivered.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class PartitionWorker:
             client_id=self._client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # Scheduled rules' ticks reach delivery topics in Kafka transactions
+            # (kafka/schedule_ticker.py): an aborted tick must never be delivered. Records
+            # written without a transaction (everything else) are visible at once.
+            isolation_level="read_committed",
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
             max_poll_records=MAX_BATCH,
