@@ -101,6 +101,13 @@ def test_a_tick_reaches_a_topic_target_with_eventbridges_envelope_through_its_in
     assert (shown["ScheduleExpression"], shown["LastFireTime"], shown["NextFireTime"]) == (
         "rate(1 minute)", instant.strftime("%Y-%m-%dT%H:%M:%SZ"), (instant + PERIOD).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
+    # The group's committed offsets pass the tick's transaction marker too: no lag is left behind.
+    def lags() -> list[object]:
+        rules = status(load_file(file), bootstrap=kafka.bootstrap, group=group, metrics_urls=[])["Rules"]
+        return [t["Lag"] for r in rules if r["Name"] == rule for t in r["Targets"]]
+
+    wait_until(lambda: lags() == [0, 0], timeout=10, interval=0.5, what=f"no delivery lag (last: {lags()})")
+
 
 def test_two_workers_of_one_group_deliver_one_event_per_tick_between_them(
         kafka: KafkaCluster, tmp_path: Path, env: dict[str, str], workers: ExitStack) -> None:

@@ -143,11 +143,26 @@ class PartitionWorker:
         batches = self._in_flight.get(tp, [])
         while batches and batches[0].finished:  # the first run of finished batches may be committed
             self._done[tp] = batches.pop(0).end_offset
+        consumer = self._consumer
         if not batches:
             self._in_flight.pop(tp, None)
-        consumer = self._consumer
+            if consumer is not None and tp in consumer.assignment():
+                await self._past_skipped(consumer, tp)
         if consumer is not None and tp in consumer.assignment() and len(batches) < MAX_IN_FLIGHT:
             consumer.resume(tp)
+
+    async def _past_skipped(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        """With every record read from ``tp`` handled, commit up to the consumer's position.
+
+        A transaction's commit marker (a scheduled tick's, kafka/schedule_ticker.py) and the
+        records of an aborted transaction take offsets that no handler sees; committing only
+        past the last record handled would leave them as lag for ever. Nothing is in flight
+        for ``tp``, and every record ``getmany`` returned is started at once, so all before
+        the position is finished. ``position`` does not yield while the position is valid.
+        """
+        position = await consumer.position(tp)
+        if tp not in self._in_flight and position > self._done.get(tp, position):
+            self._done[tp] = position
 
     async def _drain(self, partitions: list[TopicPartition]) -> None:
         tasks = [b.task for tp in partitions for b in self._in_flight.get(tp, []) if b.task is not None]
