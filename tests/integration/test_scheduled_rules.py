@@ -10,6 +10,7 @@ option reaches the worker.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -18,12 +19,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from eventpipes.arns import rule_arn
 from eventpipes.bus.status import status
 from eventpipes.kafka.consumer import StartAt
+from eventpipes.kafka.headers import GROUP_HEADER, INGESTION_HEADER, RULE_HEADER
 from eventpipes.kafka.schedule_progress import read_progress
-from eventpipes.kafka.topics import schedules_topic, schedules_topic_spec
+from eventpipes.kafka.topics import delivery_topic, schedules_topic, schedules_topic_spec
 from eventpipes.records import Record
 from eventpipes.schedules import Progress
 from eventpipes.settings import Settings
@@ -142,3 +145,32 @@ def test_a_worker_killed_just_before_a_tick_and_restarted_delivers_that_tick_onc
     [delivered] = events(kafka, f"{topic}.whole", at_least=1, settle=4)
     assert delivered["time"] == instant.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert read_progress(kafka.bootstrap, group)[rule].last_fired == instant
+
+
+def test_records_of_an_aborted_transaction_on_a_delivery_topic_are_never_delivered(
+        kafka: KafkaCluster, tmp_path: Path, env: dict[str, str], workers: ExitStack) -> None:
+    """What a ticker whose transaction was aborted (fenced, killed) left on a delivery topic is not a tick."""
+    rule, topic, group = unique_name("tick"), unique_name("target"), unique_name("group")
+    file = tmp_path / "scheduled.yaml"
+    file.write_text(TOPOLOGY.format(rule=rule, topic=topic))
+    workers.enter_context(WorkerProcess(str(file), group=group, web_port=free_port(), env=env)).wait_ready()
+    headers = [(INGESTION_HEADER, str(int(time.time() * 1000)).encode()), (GROUP_HEADER, group.encode()), (RULE_HEADER, rule.encode())]
+
+    async def write() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, transactional_id=unique_name("aborting"), acks="all")
+        await producer.start()
+        try:
+            for outcome in ("aborted", "committed"):
+                await producer.begin_transaction()
+                event = {"version": "0", "id": outcome, "detail-type": "Scheduled Event", "source": "aws.events",
+                         "account": "000000000000", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+                         "resources": [], "detail": {"outcome": outcome}}
+                await producer.send_and_wait(delivery_topic("default", rule, "whole"), json.dumps(event).encode(),
+                                             key=outcome.encode(), partition=0, headers=headers)
+                await (producer.abort_transaction() if outcome == "aborted" else producer.commit_transaction())
+        finally:
+            await producer.stop()
+
+    asyncio.run(write())
+    delivered = events(kafka, f"{topic}.whole", at_least=1, settle=4)
+    assert [e["detail"] for e in delivered] == [{"outcome": "committed"}]
