@@ -17,6 +17,12 @@ of one group with different roles subscribe to different topics of that group (K
 assignors give each topic's partitions to the members that subscribe to it), so routing
 and delivery can run in processes of their own: on a multi-core machine each stage then
 has a core instead of sharing one interpreter (``benchmarks/routing.py``).
+
+Scheduled rules: every routing worker runs a ``ScheduleTicker`` for the topology's ENABLED
+scheduled rules, in the worker's group; one of them at a time owns the schedules and fires
+each tick once (``docs/scheduled-rules.md``). A tick's records are written as the default
+bus's router writes a matched event (``eventpipes.bus.scheduled``), in the tick's Kafka
+transaction, which is why the worker reads ``read_committed``.
 """
 
 from __future__ import annotations
@@ -38,18 +44,23 @@ from eventpipes.schemas.codec import BusDecoder
 from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
+from eventpipes.bus.router import Router
+from eventpipes.bus.scheduled import ScheduledOutputs, scheduled_rules
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.schedule_ticker import ScheduleTicker
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
 from eventpipes.kafka.topics import (
     TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, invalid_events_topic, replay_topic, retry_topic,
+    schedules_topic_spec,
 )
 from eventpipes.pipes.embedded import TopologyPipes, pipes_to_run
 from eventpipes.records import OutRecord
 from eventpipes.parts import WorkerParts
 from eventpipes.settings import Settings
 from eventpipes.targets.adapters import EventSender
+from eventpipes.arns import DEFAULT_BUS
 from eventpipes.topology.model import WORKER_ROLES, Topology
 
 log = logging.getLogger(__name__)
@@ -123,6 +134,8 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions, prev
         for spec in topic_specs(topology):
             if spec.name not in known:
                 admin.ensure_topic(spec)
+        if "routing" in options.roles and topology.scheduled_rules():
+            admin.ensure_topic(schedules_topic_spec(options.group))  # the group's schedule progress
     if topology.archives:
         with ArchiveStore(settings) as store:
             for archive in topology.archives:
@@ -196,12 +209,16 @@ class Worker:
     """Address /metrics binds (``EVENTPIPES_METRICS_HOST``, ``eventpipes run --web-host``)."""
     settings: Settings | None = None
     options: WorkerOptions | None = None
+    ticker: ScheduleTicker | None = None
+    """Fires the topology's scheduled rules (routing workers with scheduled rules only)."""
+    _ticking: asyncio.Task[None] | None = None
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
         site = await _serve_metrics(self.metrics, self.web_port, self.web_host) if self.web_port else None
         self.archiving.start()
         self.pipes.start(on_end=self._pipes_ended)
+        self._start_ticker()
         try:
             if self.routing:
                 await self.runtime.run(on_ready)
@@ -210,6 +227,7 @@ class Worker:
                     on_ready()
                 await self.pipes.wait()
         finally:
+            ticker_failure = await self._stop_ticker(self._ticking)
             pipe_failure = await self.pipes.stop()
             await self.archiving.stop()
             for sender in self.parts.senders():
@@ -219,12 +237,44 @@ class Worker:
             await self.sink.stop()
             if site is not None:
                 await site.cleanup()
+            if ticker_failure is not None:
+                raise ticker_failure
             if pipe_failure is not None:
                 raise pipe_failure
 
     def stop(self) -> None:
         self.runtime.stop()
         self.pipes.request_stop()
+        if self.ticker is not None:
+            self.ticker.stop()
+
+    def _reschedule(self, topology: Topology) -> None:
+        """The ticker follows the topology's scheduled rules: updated, or started with the first of them."""
+        assert self.settings is not None and self.options is not None
+        if self.ticker is not None:
+            self.ticker.update_rules(scheduled_rules(topology, region=self.settings.region, account=self.settings.account))
+            return
+        with Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
+            self.ticker = _ticker(topology, self.settings, self.options, self.parts.routers.get(bus_topic(DEFAULT_BUS)), admin)
+        self._start_ticker()
+
+    def _start_ticker(self) -> None:
+        if self.ticker is not None and self._ticking is None:
+            self._ticking = asyncio.create_task(self.ticker.run())
+            self._ticking.add_done_callback(self._ticker_ended)
+
+    def _ticker_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:  # fail the worker, as a failing router does
+            log.error("schedule ticker failed; stopping the worker", exc_info=task.exception())
+            self.stop()
+
+    async def _stop_ticker(self, task: asyncio.Task[None] | None) -> BaseException | None:
+        """Stop the ticker (after its transaction in flight) and return its failure, if it failed."""
+        if task is None or self.ticker is None:
+            return None
+        self.ticker.stop()
+        await asyncio.gather(task, return_exceptions=True)
+        return None if task.cancelled() else task.exception()
 
     async def reconfigure(self, topology: Topology) -> None:
         """Bring the running worker to ``topology`` without a restart (see ``eventpipes.parts``).
@@ -246,6 +296,7 @@ class Worker:
         self.pipes.update(pipes_to_run(topology.pipes) if "pipes" in self.options.roles else ())
         if "routing" in self.options.roles:
             await self.archiving.update_buses(topology.bus_names())
+            self._reschedule(topology)
         if dropped:
             # Batches already handed to a dropped target finish with it; close it once they have.
             asyncio.get_running_loop().call_later(DROPPED_SENDER_GRACE_SECONDS, _close_later, dropped)
@@ -272,9 +323,11 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition, put_events=put_events)
+    ticker = _ticker(topology, settings, options, parts.routers.get(bus_topic(DEFAULT_BUS)), admin) \
+        if "routing" in options.roles else None
     return Worker(runtime, sink, metrics, parts, options.web_port, archiving, outputs + sorted(handlers), pipes,
                   routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host, settings=settings,
-                  options=options)
+                  options=options, ticker=ticker)
 
 
 #: A target dropped by a live change is closed this long after (its batches in flight finish first).
@@ -284,6 +337,18 @@ DROPPED_SENDER_GRACE_SECONDS = 30.0
 def _close_later(senders: list[EventSender]) -> None:
     for sender in senders:
         asyncio.ensure_future(sender.close())
+
+
+def _ticker(topology: Topology, settings: Settings, options: WorkerOptions, router: Router | None,
+            admin: Admin) -> ScheduleTicker | None:
+    """The ticker of the topology's enabled scheduled rules, in the worker's group (None: it has none)."""
+    rules = scheduled_rules(topology, region=settings.region, account=settings.account)
+    if not rules or router is None:
+        return None
+    # The bus topic's own count (an existing topic keeps its partitions whatever the topology says).
+    partitions = len(admin.partitions_of(bus_topic(DEFAULT_BUS))) or topology.bus(DEFAULT_BUS).partitions
+    outputs = ScheduledOutputs(router, bus_partitions=partitions, region=settings.region, account=settings.account)
+    return ScheduleTicker(settings.bootstrap_servers, options.group, rules, outputs)
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:

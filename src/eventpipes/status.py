@@ -8,6 +8,9 @@ Two kinds of figures, kept apart because they mean different things after a cras
 * ``SinceWorkerStart``: the running workers' ``/metrics`` counters, summed over every
   worker that answers (workers split the partitions or the roles). They start at zero
   when a worker starts, so they say what this run did, not what a crash cost.
+
+A scheduled rule also shows its ``ScheduleExpression`` and its last and next fire times, from
+the group's schedule progress in Kafka (``read_progress``), whichever worker fires it.
 """
 
 from __future__ import annotations
@@ -15,14 +18,18 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from datetime import datetime, timezone
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from eventpipes.events.envelope import format_time
 from eventpipes.kafka.offsets import committed_offsets, end_offsets, group_position, records_in
+from eventpipes.kafka.schedule_progress import read_progress
 from eventpipes.kafka.topics import bus_topic, delivery_topic, retry_topic
 from eventpipes.pipes.model import Pipe
-from eventpipes.topology.model import Topology
+from eventpipes.schedules import Progress, ScheduledRule, next_due
+from eventpipes.topology.model import Rule, Topology
 
 Labels = tuple[str, ...]
 
@@ -68,6 +75,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
     def count(name: str, *labels: str) -> float | None:
         return None if metrics is None else metrics.get(name, {}).get(labels, 0.0)
 
+    progress = read_progress(bootstrap, group) if any(r.schedule_expression for r in topology.rules) else {}
     rules = []
     for rule in topology.rules:
         bus = rule.event_bus_name
@@ -99,6 +107,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
             "EventBusName": bus,
             "State": rule.state,
             "SinceWorkerStart": None if metrics is None else {"Matched": count("eventpipes_rule_matched_total", bus, rule.name, "")},
+            **(_schedule(rule, progress.get(rule.name)) if rule.schedule_expression is not None else {}),
             "Targets": targets,
         })
     buses = []
@@ -125,3 +134,20 @@ def pipe_status(pipe: Pipe, bootstrap: str) -> dict[str, Any]:
         "Kafka": {"Source": group_position(bootstrap, pipe.consumer_group, pipe.source_topic),
                   "DeadLetter": {"Topic": dlq, "Records": records_in(bootstrap, dlq)} if dlq else None},
     }
+
+
+def _schedule(rule: Rule, progress: Progress | None) -> dict[str, Any]:
+    """A scheduled rule's expression, last fire time and next fire time (None: not yet, or never)."""
+    assert rule.schedule is not None
+    # The anchor comes from the progress: a topology's rule is anchored when its group's ticker first sees it.
+    upcoming = None if rule.state != "ENABLED" else next_due(ScheduledRule(rule.name, "", rule.schedule, None),
+                                                              progress, datetime.now(timezone.utc))
+    return {
+        "ScheduleExpression": rule.schedule_expression,
+        "LastFireTime": _iso(progress.last_fired if progress else None),
+        "NextFireTime": _iso(upcoming),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else format_time(moment)

@@ -72,7 +72,9 @@ class Router:
                 be routed. Rules not named match whatever is routed.
         """
         enabled = [rule for rule in rules if rule.state == "ENABLED"]
-        ruler = Ruler({rule.name: rule.event_pattern for rule in enabled})
+        # A rule with only a ScheduleExpression matches no event (it fires on its schedule,
+        # through ``routed`` below); an empty pattern would match every one.
+        ruler = Ruler({rule.name: rule.event_pattern for rule in enabled if rule.event_pattern is not None})
         self._routes = {rule.name: [Route(rule.name, t.id, delivery_topic(self.bus, rule.name, t.id)) for t in rule.targets]
                         for rule in enabled}
         self._ruler = ruler
@@ -104,16 +106,34 @@ class Router:
             matched = {rule for rule in matched if record.timestamp_ms >= self._since.get(rule, 0)}
         if not matched:
             return []
-        headers = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS]
-        headers.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
-        headers += self._group_header
+        carried = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS]
         out = []
         for rule in sorted(matched):
-            self._metrics.matched(self.bus, rule)
-            for route in self._routes[rule]:
-                out.append(OutRecord(route.topic, record.key, value, [*headers, (RULE_HEADER, rule.encode())],
-                                     partition=self._partition(route.topic, record.partition)))
+            out += self.routed(rule, record.key, value, ingestion_time_ms=record.timestamp_ms,
+                               source_partition=record.partition, carried=carried)
         return out
+
+    def routed(self, rule: str, key: bytes | None, value: bytes, *, ingestion_time_ms: int, source_partition: int,
+               carried: list[tuple[str, bytes]] | None = None) -> list[OutRecord]:
+        """The delivery records of an event that matched ``rule`` (one per target), counted as a match.
+
+        Routed bus events come through here, and so do scheduled rules' ticks
+        (``eventpipes.bus.scheduled``), so that both reach the targets alike.
+
+        Args:
+            rule: an enabled rule of this bus.
+            key: the record key (the bus record's; the event id for a tick).
+            value: the JSON envelope.
+            ingestion_time_ms: when the event reached the bus (``INGESTION_HEADER``).
+            source_partition: the bus partition the event is (or would be) on; delivery
+                partitions follow it (``SamePartition``).
+            carried: headers carried from the bus record (``ROUTED_CARRIED_HEADERS``).
+        """
+        self._metrics.matched(self.bus, rule)
+        headers = [*(carried or ()), (INGESTION_HEADER, str(ingestion_time_ms).encode()), *self._group_header,
+                   (RULE_HEADER, rule.encode())]
+        return [OutRecord(route.topic, key, value, list(headers), partition=self._partition(route.topic, source_partition))
+                for route in self._routes[rule]]
 
     async def route(self, records: list[Record]) -> None:
         """Route a batch; returns once every resulting record is acknowledged."""

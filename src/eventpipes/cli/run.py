@@ -72,7 +72,8 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
     rules = sum(1 for rule in topology.rules if rule.state == "ENABLED")
     targets = sum(len(rule.targets) for rule in topology.rules)
     pipes = ", ".join(p.name for p in worker.pipes.pipes) or "none"
-    doing = [f"routing {rules} enabled rules on {', '.join(topology.bus_names()) or 'no buses'}"
+    scheduled = len(topology.scheduled_rules())
+    doing = [f"routing {rules} enabled rules{f' ({scheduled} scheduled)' if scheduled else ''} on {', '.join(topology.bus_names()) or 'no buses'}"
              if "routing" in options.roles else "not routing",
              f"delivering to {targets} targets" if "delivery" in options.roles else "not delivering",
              f"pipes running: {pipes}"]

@@ -53,7 +53,10 @@ def validate(files: tuple[str, ...]) -> None:
 @click.option("--web-port", "web_ports", type=click.IntRange(1, 65535), multiple=True,
               help="A worker's metrics port; repeat it for each worker [default: 6066].")
 def status(file: str, group: str | None, web_ports: tuple[int, ...]) -> None:
-    """Summarize a topology: lag per bus and target (from Kafka), counters per rule and target (summed over its workers)."""
+    """Summarize a topology: lag per bus and target (from Kafka), counters per rule and target (summed over its workers).
+
+    Scheduled rules also show ScheduleExpression, LastFireTime and NextFireTime (from Kafka).
+    """
     from eventpipes.app import default_group
     from eventpipes.status import status as topology_status
     from eventpipes.cli.output import print_json

@@ -62,6 +62,8 @@ def _consumer(bootstrap: str) -> KafkaConsumer:
             group_id=None,
             enable_auto_commit=False,
             client_id="eventpipes-reader",
+            # A delivery topic holds scheduled ticks written in transactions; an aborted one was never put.
+            isolation_level="read_committed",
         )
     except (KafkaError, OSError) as exc:
         raise BrokerUnavailable(bootstrap, repr(exc)) from exc

@@ -20,6 +20,8 @@ at-least-once, per-partition order) in ~150 lines whose behaviour is easy to sta
 * ``update_handlers`` changes the topics and their handlers while the worker runs (a live
   change of the topology): batches already started finish with the handler they started
   with; records of a topic no longer handled are left uncommitted for whoever handles it next.
+* Records are read ``read_committed``: a scheduled rule's tick is written to the delivery
+  topics in a transaction, and an aborted one must not be delivered.
 """
 
 from __future__ import annotations
@@ -93,6 +95,10 @@ class PartitionWorker:
             client_id=self._client_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # Scheduled rules' ticks reach delivery topics in Kafka transactions
+            # (kafka/schedule_ticker.py): an aborted tick must never be delivered. Records
+            # written without a transaction (everything else) are visible at once.
+            isolation_level="read_committed",
             session_timeout_ms=SESSION_TIMEOUT_MS,
             heartbeat_interval_ms=SESSION_TIMEOUT_MS // 3,
             max_poll_records=MAX_BATCH,
@@ -154,11 +160,26 @@ class PartitionWorker:
         batches = self._in_flight.get(tp, [])
         while batches and batches[0].finished:  # the first run of finished batches may be committed
             self._done[tp] = batches.pop(0).end_offset
+        consumer = self._consumer
         if not batches:
             self._in_flight.pop(tp, None)
-        consumer = self._consumer
+            if consumer is not None and tp in consumer.assignment():
+                await self._past_skipped(consumer, tp)
         if consumer is not None and tp in consumer.assignment() and len(batches) < MAX_IN_FLIGHT:
             consumer.resume(tp)
+
+    async def _past_skipped(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        """With every record read from ``tp`` handled, commit up to the consumer's position.
+
+        A transaction's commit marker (a scheduled tick's, kafka/schedule_ticker.py) and the
+        records of an aborted transaction take offsets that no handler sees; committing only
+        past the last record handled would leave them as lag for ever. Nothing is in flight
+        for ``tp``, and every record ``getmany`` returned is started at once, so all before
+        the position is finished. ``position`` does not yield while the position is valid.
+        """
+        position = await consumer.position(tp)
+        if tp not in self._in_flight and position > self._done.get(tp, position):
+            self._done[tp] = position
 
     async def _drain(self, partitions: list[TopicPartition]) -> None:
         tasks = [b.task for tp in partitions for b in self._in_flight.get(tp, []) if b.task is not None]

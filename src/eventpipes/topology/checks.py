@@ -29,6 +29,9 @@ from eventpipes.topology.model import ApiDestination, Connection, EventBus, Rule
 
 Finding = tuple[str, str]
 
+#: EventBridge's PutRule ``ValidationException`` for a schedule on a custom bus.
+SCHEDULE_ON_DEFAULT_BUS_ONLY = "ScheduleExpression is supported only on the default event bus."
+
 #: Each list section of a topology, the model of its items and the key naming an item.
 SECTIONS: dict[str, tuple[type[BaseModel], str]] = {
     "EventBuses": (EventBus, "Name"),
@@ -59,6 +62,7 @@ def check(topology: Topology, *, declared: Mapping[str, Set[str]] | None = None,
         *_unique_names(topology),
         *_references(topology, extra),
         *_patterns(topology),
+        *_schedules(topology),
         *_target_inputs(topology),
         *(_functions(topology) if import_functions else ()),
         *_governance(topology),
@@ -117,10 +121,12 @@ def _reindex(path: str, indexes: Mapping[str, list[int]]) -> str:
 
 
 def _raw_rule_findings(index: int, rule: Mapping[str, Any], buses: Set[str]) -> Iterator[Finding]:
-    """What can be checked of a rule that failed validation: its bus exists, its pattern compiles."""
+    """What can be checked of a rule that failed validation: its bus exists, its pattern compiles, a schedule is on ``default``."""
     bus = rule.get("EventBusName", DEFAULT_BUS)
     if isinstance(bus, str) and bus not in buses:
         yield f"Rules[{index}].EventBusName", f"no bus named {bus!r} under EventBuses"
+    if rule.get("ScheduleExpression") is not None and bus != DEFAULT_BUS:
+        yield f"Rules[{index}].ScheduleExpression", SCHEDULE_ON_DEFAULT_BUS_ONLY
     if isinstance(rule.get("EventPattern"), Mapping):
         yield from _pattern_finding(index, dict(rule["EventPattern"]))
 
@@ -202,7 +208,15 @@ def _target_inputs(topology: Topology) -> Iterator[Finding]:
 
 def _patterns(topology: Topology) -> Iterator[Finding]:
     for index, rule in enumerate(topology.rules):
-        yield from _pattern_finding(index, rule.event_pattern)
+        if rule.event_pattern is not None:
+            yield from _pattern_finding(index, rule.event_pattern)
+
+
+def _schedules(topology: Topology) -> Iterator[Finding]:
+    """Scheduled rules live on the ``default`` bus, as in EventBridge (the expression itself is checked at load)."""
+    for index, rule in enumerate(topology.rules):
+        if rule.schedule_expression is not None and rule.event_bus_name != DEFAULT_BUS:
+            yield f"Rules[{index}].ScheduleExpression", SCHEDULE_ON_DEFAULT_BUS_ONLY
 
 
 def _functions(topology: Topology) -> Iterator[Finding]:

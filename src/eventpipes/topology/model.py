@@ -21,6 +21,7 @@ from eventpipes.pipes.model import Pipe
 from eventpipes.archive.model import Archive
 from eventpipes.retry import DeadLetterConfig, InvalidRetryPolicy, RetryPolicy, dead_letter_config_field
 from eventpipes.schemas.governance import SchemaGovernance
+from eventpipes.schedules import InvalidScheduleExpression, Schedule, parse_schedule
 
 #: EventBridge's charset for rule, target, connection and API destination names.
 NAME_PATTERN = r"^[\.\-_A-Za-z0-9]+$"
@@ -255,16 +256,49 @@ else:
                           **_kind_fields())
 
 
+#: EventBridge's PutRule message for a rule with neither a pattern nor a schedule.
+PATTERN_OR_SCHEDULE = "Parameter(s) EventPattern or ScheduleExpression must be specified."
+
+
 class Rule(Model):
-    """An EventBridge rule: an event pattern on a bus, and up to 5 targets."""
+    """An EventBridge rule: an event pattern on a bus, a schedule, or both, and up to 5 targets.
+
+    A rule with only a ``ScheduleExpression`` matches no event; it fires on its schedule
+    (``eventpipes.kafka.schedule_ticker``). The expression is checked where it is read, so a
+    topology with an invalid one is refused with its location; that a scheduled rule is on
+    the ``default`` bus is checked in ``eventpipes.topology.checks``.
+    """
 
     name: Name = Field(alias="Name")
     event_bus_name: BusName = Field(default=DEFAULT_BUS, alias="EventBusName")
     description: str | None = Field(default=None, alias="Description", max_length=512)
     state: Literal["ENABLED", "DISABLED"] = Field(default="ENABLED", alias="State")
-    event_pattern: dict[str, Any] = Field(alias="EventPattern")
-    """The pattern, as a mapping or as JSON text (as CloudFormation and the AWS CLI take it)."""
+    event_pattern: dict[str, Any] | None = Field(default=None, alias="EventPattern")
+    """The pattern, as a mapping or as JSON text (as CloudFormation and the AWS CLI take it); None: a scheduled rule only."""
+    schedule_expression: str | None = Field(default=None, alias="ScheduleExpression", max_length=256)
+    """``rate(...)`` or ``cron(...)``, as EventBridge writes them (``eventpipes.schedules``); None: not scheduled."""
     targets: tuple[Target, ...] = Field(default=(), alias="Targets", max_length=5)
+
+    @field_validator("schedule_expression")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_schedule(value)
+            except InvalidScheduleExpression as error:
+                raise ValueError(f"{error.message} ({error.reason})") from error
+        return value
+
+    @model_validator(mode="after")
+    def _pattern_or_schedule(self) -> "Rule":
+        if self.event_pattern is None and self.schedule_expression is None:
+            raise ValueError(PATTERN_OR_SCHEDULE)
+        return self
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The parsed ``ScheduleExpression`` (validated at load), or None."""
+        return None if self.schedule_expression is None else parse_schedule(self.schedule_expression)
 
     @field_validator("event_pattern", mode="before")
     @classmethod
@@ -307,6 +341,10 @@ class Topology(Model):
 
     def rules_on(self, bus: str) -> list[Rule]:
         return [rule for rule in self.rules if rule.event_bus_name == bus]
+
+    def scheduled_rules(self) -> list[Rule]:
+        """The ENABLED rules with a ``ScheduleExpression`` (on the ``default`` bus, as checked at load)."""
+        return [rule for rule in self.rules if rule.schedule_expression is not None and rule.state == "ENABLED"]
 
     def api_destination(self, name: str) -> ApiDestination:
         return next(d for d in self.api_destinations if d.name == name)
