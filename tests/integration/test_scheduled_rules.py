@@ -22,7 +22,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from eventpipes.arns import rule_arn
-from eventpipes.bus.status import status
+from eventpipes.status import status
 from eventpipes.kafka.consumer import StartAt
 from eventpipes.kafka.headers import GROUP_HEADER, INGESTION_HEADER, RULE_HEADER
 from eventpipes.kafka.schedule_progress import read_progress

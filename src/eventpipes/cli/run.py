@@ -17,6 +17,11 @@ from eventpipes.topology.model import WORKER_ROLES as ROLES
 
 if TYPE_CHECKING:
     from eventpipes.app import Worker
+    from eventpipes.control import ControlPlane
+    from eventpipes.topology.model import Topology
+
+#: The consumer group of workers that follow the control plane's store (no FILE).
+STORE_GROUP = "eventpipes.store"
 
 
 #: The line a worker prints once it consumes (tests and demos wait for it).
@@ -24,8 +29,9 @@ READY = "eventpipes: worker ready"
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--group", help="Consumer group shared by the topology's workers [default: eventpipes.<file stem>].")
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option("--group", help="Consumer group shared by the topology's workers [default: eventpipes.<file stem>, "
+                               "or eventpipes.store without FILE].")
 @click.option("--web-port", type=click.IntRange(0, 65535), default=6066, show_default=True, help="Port of /metrics (0: none).")
 @click.option("--web-host", metavar="ADDRESS",
               help="Address /metrics binds, unauthenticated: keep it loopback or firewalled [default: EVENTPIPES_METRICS_HOST, 127.0.0.1].")
@@ -34,9 +40,13 @@ READY = "eventpipes: worker ready"
               help="Run only this part of the topology (repeatable) [default: all of them].")
 @click.option("--watch", is_flag=True,
               help="Apply changes to FILE while running (rules, targets, buses, pipes), without a restart.")
-def run(file: str, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...],
+def run(file: str | None, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...],
         watch: bool) -> None:
-    """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
+    """Run a worker for topology FILE, or for everything in the control plane's store without FILE.
+
+    It routes every bus's events to the rules' targets and runs the pipes. Without FILE it
+    follows the store: a resource created, changed or deleted (eventpipes put-rule, create-pipe,
+    apply, the AWS endpoint ...) applies within a second or two, without a restart.
 
     Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
 
@@ -55,17 +65,26 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
     from eventpipes.app import WorkerOptions, build, default_group, prepare
 
     logging.basicConfig(level=loglevel.upper(), format="[%(asctime)s] %(levelname)s %(name)s: %(message)s")
-    topology = load_file(file)
     settings = get_settings()
+    plane = None
+    if file is None:
+        from eventpipes.control import ControlPlane
+
+        if watch:
+            raise ConfigurationError("--watch watches a FILE; without one the worker follows the control plane's store")
+        plane = ControlPlane(settings)
+        topology = plane.snapshot()
+    else:
+        topology = load_file(file)
     if web_host is not None:
         if not web_host.strip():
             raise ConfigurationError("--web-host: empty; give an address such as 127.0.0.1")
         settings = settings.model_copy(update={"metrics_host": web_host.strip()})
-    options = WorkerOptions(group=group or default_group(file), web_port=web_port or None,
-                            definition=str(Path(file).resolve()), roles=frozenset(roles or ROLES))
+    options = WorkerOptions(group=group or (default_group(file) if file else STORE_GROUP), web_port=web_port or None,
+                            definition=str(Path(file).resolve()) if file else None, roles=frozenset(roles or ROLES))
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
-    if not worker.routing and not worker.pipes.pipes:
+    if plane is None and not worker.routing and not worker.pipes.pipes:
         raise ConfigurationError(
             f"{file}: nothing to run as --role {' --role '.join(r for r in ROLES if r in options.roles)}: "
             "no buses to route, no targets to deliver to, no pipes declared RUNNING")
@@ -89,12 +108,17 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
-        watcher = asyncio.create_task(_watch(Path(file), worker)) if watch else None
+        if plane is not None:
+            watcher: asyncio.Task[None] | None = asyncio.create_task(_follow(plane, worker))
+        else:
+            watcher = asyncio.create_task(_watch(Path(file), worker)) if watch and file else None
         try:
             await worker.run(on_ready=ready)
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if plane is not None:
+                plane.close()
 
     asyncio.run(main())
 
@@ -124,6 +148,31 @@ async def _watch(path: Path, worker: "Worker") -> None:
             log.error("not applied, running on with the last topology: %s", error)
             continue
         log.warning("applied the changes of %s", path)
+
+
+async def _follow(plane: "ControlPlane", worker: "Worker") -> None:
+    """Apply the store's changes to the running worker, the latest snapshot first when several queue up."""
+    log = logging.getLogger("eventpipes.run")
+    loop = asyncio.get_running_loop()
+    latest: asyncio.Queue[Topology] = asyncio.Queue()
+
+    def changed(topology: Topology) -> None:  # called in the follower's thread
+        loop.call_soon_threadsafe(latest.put_nowait, topology)
+
+    stop = plane.follow(changed)
+    try:
+        while True:
+            topology = await latest.get()
+            while not latest.empty():
+                topology = latest.get_nowait()
+            try:
+                await worker.reconfigure(topology)
+            except EventPipesError as error:
+                log.error("a change in the store was not applied, running on with the last topology: %s", error)
+                continue
+            log.warning("applied the store's changes")
+    finally:
+        stop()
 
 
 def _url_host(host: str) -> str:
