@@ -1,0 +1,195 @@
+"""The routing agent: an eventpipes bus routed inside a Faust app, onto the delivery topics eventpipes' worker writes.
+
+``route_bus(app, bus, rules, group=...)`` declares the bus topic (and the bus's replay topic)
+on the app and an agent that reads it in batches (``Stream.take_events``), matches every rule
+at once and writes each match with eventpipes' own ``Router`` (``eventpipes.bus.router``): the
+same delivery topic, key, value, headers (ingestion time, rule, group, carried trace and bus
+path) and partition (the bus partition's number), so eventpipes' delivery workers of that
+group cannot tell Faust's records from their own routing worker's. Records that are not events
+are set aside on ``eventpipes.invalid.<bus>`` as the router does; governed (Avro) buses are
+decoded by the router's ``BusDecoder`` (registry from ``SCHEMA_REGISTRY_URL``).
+
+Guarantees, with Faust's acknowledgements as the commit point:
+
+* A batch's events are acknowledged (so their offsets may be committed) only after Kafka
+  acknowledged every record routed from them. ``take_events`` acknowledges a batch when the
+  agent asks for the next one, and also when its generator is closed after a failure; so the
+  agent holds one more reference on each message of the batch (``Message.incref``) and drops
+  it only once the produce succeeded. A failed batch is never acknowledged: the agent crashes
+  the app (as eventpipes' worker stops on a failed handler) and a restart routes it again.
+* One actor (``concurrency=1``) routes the bus: one batch in flight, so each bus partition's
+  events reach their delivery partition in bus order.
+* At least once across crashes and rebalances: what was routed but not yet committed is
+  routed again (duplicates possible, never loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eventpipes.app import default_group
+from eventpipes.bus.codec import BusDecoder
+from eventpipes.bus.metrics import Metrics
+from eventpipes.bus.router import Router
+from eventpipes.faust.errors import RouteConfigurationError
+from eventpipes.faust.prepare import RoutePlan, prepare
+from eventpipes.faust.sink import FaustSink, record_of
+from eventpipes.kafka.topics import bus_topic, replay_topic
+from eventpipes.records import Record
+from eventpipes.topology import Rule, Topology, load_file
+from eventpipes.topology.model import EventBus
+
+log = logging.getLogger(__name__)
+
+#: Events per batch at most. Each batch costs one produce round trip (acks=all) during which the
+#: single actor waits; 1,000 keeps that wait small against the batch's matching work
+#: (benchmarks/faust.py). eventpipes' own worker takes 2,000 per partition.
+BATCH_SIZE = 1000
+
+#: Seconds a partial batch waits for more events: the latency floor under light load.
+WITHIN = 0.05
+
+RulesSource = Topology | str | Path | Sequence[Rule]
+
+
+class BusRoute:
+    """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
+
+    def __init__(self, app: Any, plan: RoutePlan, *, bootstrap: str, batch_size: int, within: float,
+                 decoder: BusDecoder | None, name: str) -> None:
+        self.app = app
+        self.plan = plan
+        self.metrics = Metrics()
+        """Rules matched and events set aside (Prometheus counters, as eventpipes' routing worker counts them)."""
+        self._bootstrap = bootstrap
+        self._batch_size = batch_size
+        self._within = within
+        self._counts: dict[str, int] = {}
+        self._prepared = False
+        self._lock = threading.Lock()
+        rules = list(plan.topology.rules)
+        sink = FaustSink(app)
+        count = self._counts.get
+        self._routers = {
+            bus_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, decoder=decoder,
+                                        partition_count=lambda t: count(t, 0), group=plan.group),
+            replay_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, replay=True, decoder=decoder,
+                                           partition_count=lambda t: count(t, 0), group=plan.group),
+        }
+        self.topic = app.topic(*plan.sources, key_serializer="raw", value_serializer="raw")
+        """The Faust topic the agent reads: the bus and its replay topic, raw bytes."""
+        self.agent = app.agent(self.topic, name=name, concurrency=1)(self._route)
+        """The Faust agent that routes the bus."""
+        app.on_worker_init.connect(self._on_worker_init)
+
+    def prepare(self) -> None:
+        """Create the route's topics and fix its starting points (``eventpipes.faust.prepare``); once per process.
+
+        ``faust worker`` runs it before the worker starts (``app.on_worker_init``); the agent
+        runs it first if nothing did (a worker started from code).
+        """
+        with self._lock:
+            if not self._prepared:
+                self._counts.update(prepare(self.plan, self._bootstrap))
+                self._prepared = True
+
+    def _on_worker_init(self, sender: Any, **kwargs: Any) -> None:
+        self.prepare()
+
+    async def _route(self, stream: Any) -> None:
+        if not self._prepared:
+            await asyncio.get_running_loop().run_in_executor(None, self.prepare)
+        async for events in stream.take_events(self._batch_size, within=self._within):
+            messages = [event.message for event in events]
+            for message in messages:
+                message.incref()  # held until the batch is delivered: see the module docstring
+            try:
+                await self.route([record_of(event) for event in events])
+            except Exception as exc:
+                log.exception("routing bus %s failed at %s; stopping the app without acknowledging the batch",
+                              self.plan.bus, messages[0].tp)
+                await self.app.crash(exc)
+                raise
+            for message in messages:
+                message.decref()
+
+    async def route(self, records: list[Record]) -> None:
+        """Route bus (and replay) records; returns once Kafka acknowledged every record written."""
+        topic = records[0].topic if records else ""
+        if all(r.topic == topic for r in records):
+            await self._routers[topic].route(records)
+            return
+        for name, router in self._routers.items():  # a batch of both topics: each in its own order
+            chosen = [r for r in records if r.topic == name]
+            if chosen:
+                await router.route(chosen)
+
+
+def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
+              bootstrap: str | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
+              decoder: BusDecoder | None = None, name: str | None = None) -> BusRoute:
+    """Route bus ``bus`` inside Faust app ``app`` to its rules' delivery topics.
+
+    Args:
+        app: the Faust app (``faust.App``).
+        bus: the bus's name (topic ``eventpipes.bus.<bus>``).
+        rules: a topology, the path of a topology file, or the bus's rules.
+        group: the eventpipes group whose delivery workers deliver what this route writes
+            (``eventpipes run FILE --role delivery --group GROUP``). Default for a topology
+            file: the group ``eventpipes run FILE`` uses (``eventpipes.<file stem>``).
+            It must not be the Faust app's id: Faust's consumer group and eventpipes' cannot
+            be one group (their partition assignors differ).
+        partitions: the bus's partition count when ``rules`` is a list (default: the
+            EventBus default, 3); a topology declares its own.
+        bootstrap: the cluster for the topic and offset set-up; default the app's broker.
+        batch_size: events per batch at most (``Stream.take_events``).
+        within: seconds a partial batch waits for more events.
+        decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
+        name: the agent's name; default ``eventpipes.route.<bus>``.
+
+    Returns:
+        The route; its ``agent`` is registered on ``app``.
+
+    Raises:
+        TopologyError: the topology file is not valid.
+        RouteConfigurationError: no rules on ``bus``, no group, or the group is the app's id.
+        InvalidEventPattern: a rule's pattern is invalid.
+    """
+    topology = _topology(bus, rules, partitions)
+    if group is None:
+        if not isinstance(rules, (str, Path)):
+            raise RouteConfigurationError("route_bus needs group= (the eventpipes group that delivers) "
+                                          "unless rules is a topology file")
+        group = default_group(rules)
+    faust_group = str(app.conf.id)
+    if group == faust_group:
+        raise RouteConfigurationError(f"group {group!r} is the Faust app's id: give the route an eventpipes group of its own")
+    plan = RoutePlan(bus, topology, group, faust_group)
+    return BusRoute(app, plan, bootstrap=bootstrap or _bootstrap(app), batch_size=batch_size, within=within,
+                    decoder=decoder, name=name or f"eventpipes.route.{bus}")
+
+
+def _topology(bus: str, source: RulesSource, partitions: int | None) -> Topology:
+    """Just ``bus``, its rules and what their targets refer to."""
+    if isinstance(source, (Topology, str, Path)):
+        whole = source if isinstance(source, Topology) else load_file(source)
+        rules = whole.rules_on(bus)
+        declared = whole.bus(bus) if bus in {b.name for b in whole.event_buses} else EventBus(Name=bus)
+        connections, destinations = whole.connections, whole.api_destinations
+    else:
+        rules = [rule for rule in source if rule.event_bus_name == bus]
+        declared = EventBus(Name=bus) if partitions is None else EventBus(Name=bus, Partitions=partitions)
+        connections, destinations = (), ()
+    if not rules:
+        raise RouteConfigurationError(f"no rules on bus {bus!r} to route")
+    return Topology(EventBuses=(declared,), Rules=tuple(rules), Connections=connections, ApiDestinations=destinations)
+
+
+def _bootstrap(app: Any) -> str:
+    """``host:port,...`` of the app's ``broker`` setting (``kafka://host:port;...``)."""
+    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)

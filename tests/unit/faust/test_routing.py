@@ -1,0 +1,109 @@
+"""route_bus without Kafka: what it accepts, and that Faust's records are the router's records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+from faust.types import TP
+from faust.types.tuples import Message
+
+from eventpipes.bus.metrics import Metrics
+from eventpipes.bus.router import Router
+from eventpipes.faust import RouteConfigurationError, route_bus
+from eventpipes.faust.sink import FaustSink, record_of
+from eventpipes.kafka.headers import TRACE_HEADER
+from eventpipes.records import OutRecord, Record
+from eventpipes.topology import load_text
+
+TOPOLOGY = """
+EventBuses: [{Name: orders, Partitions: 4}, {Name: other}]
+Rules:
+  - Name: placed
+    EventBusName: orders
+    EventPattern: {detail-type: [OrderPlaced]}
+    Targets: [{Id: audit, Topic: orders.audit}, {Id: copy, Topic: orders.copy}]
+  - {Name: all, EventBusName: orders, EventPattern: {source: [{prefix: ""}]}, Targets: [{Id: t, Topic: orders.all}]}
+  - {Name: elsewhere, EventBusName: other, EventPattern: {source: [x]}, Targets: [{Id: t, Topic: other.t}]}
+"""
+
+EVENT = {"version": "0", "id": "e1", "detail-type": "OrderPlaced", "source": "shop", "account": "123456789012",
+         "time": "2026-12-04T10:00:00Z", "region": "us-east-1", "resources": [], "detail": {"total": 5}}
+
+
+def app(tmp_path: Path, name: str = "unit-faust") -> faust.App:
+    return faust.App(name, broker="kafka://127.0.0.1:1;other:9093", datadir=str(tmp_path / "data"))
+
+
+def test_a_topology_file_gives_the_group_eventpipes_run_uses(tmp_path: Path) -> None:
+    file = tmp_path / "shop.yaml"
+    file.write_text(TOPOLOGY)
+    route = route_bus(app(tmp_path), "orders", file)
+    assert route.plan.group == "eventpipes.shop"
+    assert route.plan.faust_group == "unit-faust"
+    assert [r.name for r in route.plan.topology.rules] == ["placed", "all"]
+    assert route.plan.topology.bus("orders").partitions == 4
+    assert route.plan.sources == ["eventpipes.bus.orders", "eventpipes.replay.orders"]
+    assert route.plan.deliveries == ["eventpipes.target.orders.placed.audit", "eventpipes.target.orders.placed.copy",
+                                     "eventpipes.target.orders.all.t"]
+    assert route._bootstrap == "127.0.0.1:1,other:9093"
+
+
+def test_rules_given_as_a_list_need_a_group(tmp_path: Path) -> None:
+    rules = list(load_text(TOPOLOGY).rules)
+    with pytest.raises(RouteConfigurationError, match="needs group="):
+        route_bus(app(tmp_path), "orders", rules)
+    route = route_bus(app(tmp_path), "orders", rules, group="g", partitions=2)
+    assert route.plan.topology.bus("orders").partitions == 2
+    assert [r.name for r in route.plan.topology.rules] == ["placed", "all"]
+
+
+def test_the_group_cannot_be_the_faust_apps_own(tmp_path: Path) -> None:
+    with pytest.raises(RouteConfigurationError, match="is the Faust app's id"):
+        route_bus(app(tmp_path, "same"), "orders", load_text(TOPOLOGY), group="same")
+
+
+def test_a_bus_without_rules_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RouteConfigurationError, match="no rules on bus 'nobody'"):
+        route_bus(app(tmp_path), "nobody", load_text(TOPOLOGY), group="g")
+
+
+def test_a_faust_message_is_read_as_the_record_it_was() -> None:
+    message = Message("eventpipes.bus.orders", 2, 41, 1764842400.123, 0, [("trace-header", b"Root=1")], b"e1",
+                      b"{}", None, tp=TP("eventpipes.bus.orders", 2))
+    event = type("E", (), {"message": message})()
+    assert record_of(event) == Record("eventpipes.bus.orders", 2, 41, 1764842400123, b"e1", b"{}",
+                                      (("trace-header", b"Root=1"),))
+
+
+class RecordingProducer:
+    def __init__(self) -> None:
+        self.sent: list[OutRecord] = []
+
+    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None, timestamp: float | None,
+                   headers: list[tuple[str, bytes]]) -> "asyncio.Future[None]":
+        self.sent.append(OutRecord(topic, key, value, list(headers), None if timestamp is None else round(timestamp * 1000), partition))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def test_the_route_sends_through_faust_exactly_the_records_the_router_plans(tmp_path: Path) -> None:
+    """Same topics, keys, values, headers and partitions as eventpipes' routing worker would write."""
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="deliverers")
+    route._counts.update({topic: 4 for topic in route.plan.deliveries})
+    producer = RecordingProducer()
+    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    records = [Record("eventpipes.bus.orders", p, 7 + p, 1764842400123 + p, b"e1", json.dumps({**EVENT, "id": f"e{p}"}).encode(),
+                      ((TRACE_HEADER, b"Root=1"), ("other", b"x"))) for p in range(4)]
+    records.append(Record("eventpipes.bus.orders", 1, 20, 1, None, b"not an event", ()))
+    asyncio.run(route.route(records))
+    router = Router("orders", list(load_text(TOPOLOGY).rules_on("orders")), FaustSink(None), Metrics(),
+                    partition_count=lambda topic: 4, group="deliverers")
+    assert producer.sent == [out for record in records for out in router.plan(record)]
+    assert len(producer.sent) == 4 * 3 + 1  # 3 targets per event, and the non-event set aside
+    assert producer.sent[-1].topic == "eventpipes.invalid.orders"
