@@ -32,6 +32,9 @@ app = faust.App(
     broker=f"kafka://{os.environ.get('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:9092')}",
     datadir=os.environ.get("FAUST_DATADIR", "orders-faust-data"),
     web_enabled=False,
+    # A crashed worker's partitions move to the others (or to its restart) after this long;
+    # Faust's default of 60 s held a restarted worker back for a minute. eventpipes' own worker uses 10 s.
+    broker_session_timeout=10.0,
 )
 
 # Filtering: a stream of EventBridge events (JSON), kept where the pattern matches.

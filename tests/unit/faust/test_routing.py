@@ -107,3 +107,62 @@ def test_the_route_sends_through_faust_exactly_the_records_the_router_plans(tmp_
     assert producer.sent == [out for record in records for out in router.plan(record)]
     assert len(producer.sent) == 4 * 3 + 1  # 3 targets per event, and the non-event set aside
     assert producer.sent[-1].topic == "eventpipes.invalid.orders"
+
+
+class TakingStream:
+    """Stands in for a Faust stream: ``take_events`` yields one batch and acknowledges it afterwards,
+    also when the agent fails (as ``Stream.take_events`` does in its ``finally``)."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        self.messages = messages
+
+    async def take_events(self, max_: int, within: float) -> Any:
+        try:
+            yield [type("E", (), {"message": m})() for m in self.messages]
+        finally:
+            for message in self.messages:
+                message.ack(None)  # type: ignore[arg-type]
+
+
+def bus_messages(count: int) -> list[Message]:
+    messages = []
+    for n in range(count):
+        message = Message("eventpipes.bus.orders", 0, n, 1.0, 0, [], None, json.dumps({**EVENT, "id": str(n)}).encode(), None,
+                          tp=TP("eventpipes.bus.orders", 0))
+        message.incref()  # the conductor's reference for the one channel that reads it
+        messages.append(message)
+    return messages
+
+
+class FailingSink:
+    async def send_all(self, records: list[OutRecord]) -> None:
+        raise OSError("the cluster went away")
+
+
+def test_a_batch_whose_produce_fails_is_never_acknowledged_and_the_app_crashes(tmp_path: Path) -> None:
+    faust_app = app(tmp_path)
+    crashes: list[BaseException] = []
+
+    async def crash(reason: BaseException) -> None:
+        crashes.append(reason)
+
+    faust_app.crash = crash  # type: ignore[method-assign]
+    route = route_bus(faust_app, "orders", load_text(TOPOLOGY), group="g")
+    route._prepared = True
+    route._routers["eventpipes.bus.orders"]._sink = FailingSink()
+    messages = bus_messages(3)
+    with pytest.raises(OSError):
+        asyncio.run(route._route(TakingStream(messages)))
+    assert [m.acked for m in messages] == [False, False, False]  # so Faust never commits past them
+    assert [str(c) for c in crashes] == ["the cluster went away"]
+
+
+def test_a_delivered_batch_is_acknowledged(tmp_path: Path) -> None:
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g")
+    route._prepared = True
+    producer = RecordingProducer()
+    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    messages = bus_messages(3)
+    asyncio.run(route._route(TakingStream(messages)))
+    assert [m.acked for m in messages] == [True, True, True]
+    assert len(producer.sent) == 3 * 3
