@@ -15,10 +15,13 @@ Guarantees, with Faust's acknowledgements as the commit point:
   acknowledged every record routed from them. ``take_events`` acknowledges a batch when the
   agent asks for the next one, and also when its generator is closed after a failure; so the
   agent holds one more reference on each message of the batch (``Message.incref``) and drops
-  it only once the produce succeeded. A failed batch is never acknowledged: the agent crashes
-  the app (as eventpipes' worker stops on a failed handler) and a restart routes it again.
-* One actor (``concurrency=1``) routes the bus: one batch in flight, so each bus partition's
-  events reach their delivery partition in bus order.
+  it with ``Event.ack`` only once the produce succeeded: whichever of the two comes last marks
+  the offset done. A failed batch is never acknowledged: the agent crashes the app (as
+  eventpipes' worker stops on a failed handler) and a restart routes it again.
+* One actor (``concurrency=1``) routes the bus, so each bus partition's events are planned and
+  handed to the producer in bus order, and reach their delivery partition in that order.
+  While up to ``MAX_IN_FLIGHT`` batches await their acknowledgements, the actor takes the
+  next batch, as eventpipes' worker overlaps a partition's batches.
 * At least once across crashes and rebalances: what was routed but not yet committed is
   routed again (duplicates possible, never loss).
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,12 @@ BATCH_SIZE = 1000
 #: Seconds a partial batch waits for more events: the latency floor under light load.
 WITHIN = 0.05
 
+#: Batches whose records are enqueued and whose acknowledgements are awaited at once. With
+#: one, the actor idled for each batch's produce round trip and consumption stopped with it
+#: (benchmarks/faust.py, one-match bus, 5,000 events: 60% of Faust's take-only ceiling).
+#: eventpipes' own worker keeps 4 per partition in flight (``kafka.worker.MAX_IN_FLIGHT``).
+MAX_IN_FLIGHT = 4
+
 RulesSource = Topology | str | Path | Sequence[Rule]
 
 
@@ -61,7 +71,7 @@ class BusRoute:
     """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
 
     def __init__(self, app: Any, plan: RoutePlan, *, bootstrap: str, batch_size: int, within: float,
-                 decoder: BusDecoder | None, name: str) -> None:
+                 decoder: BusDecoder | None, name: str, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.app = app
         self.plan = plan
         self.metrics = Metrics()
@@ -69,6 +79,7 @@ class BusRoute:
         self._bootstrap = bootstrap
         self._batch_size = batch_size
         self._within = within
+        self._max_in_flight = max_in_flight
         self._counts: dict[str, int] = {}
         self._prepared = False
         self._lock = threading.Lock()
@@ -104,19 +115,26 @@ class BusRoute:
     async def _route(self, stream: Any) -> None:
         if not self._prepared:
             await asyncio.get_running_loop().run_in_executor(None, self.prepare)
+        in_flight: deque[asyncio.Future[None]] = deque()
         async for events in stream.take_events(self._batch_size, within=self._within):
-            messages = [event.message for event in events]
-            for message in messages:
-                message.incref()  # held until the batch is delivered: see the module docstring
-            try:
-                await self.route([record_of(event) for event in events])
-            except Exception as exc:
-                log.exception("routing bus %s failed at %s; stopping the app without acknowledging the batch",
-                              self.plan.bus, messages[0].tp)
-                await self.app.crash(exc)
-                raise
-            for message in messages:
-                message.decref()
+            for event in events:
+                event.message.incref()  # held until the batch is delivered: see the module docstring
+            in_flight.append(asyncio.ensure_future(self._deliver(events)))
+            while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0].done()):
+                await in_flight.popleft()  # re-raises a failed batch's error
+        for batch in in_flight:
+            await batch
+
+    async def _deliver(self, events: list[Any]) -> None:
+        try:
+            await self.route([record_of(event) for event in events])
+        except Exception as exc:
+            log.exception("routing bus %s failed at %s; stopping the app without acknowledging the batch",
+                          self.plan.bus, events[0].message.tp)
+            await self.app.crash(exc)
+            raise
+        for event in events:
+            event.ack()  # drops the reference taken above; the last one marks the offset done
 
     async def route(self, records: list[Record]) -> None:
         """Route bus (and replay) records; returns once Kafka acknowledged every record written."""

@@ -42,18 +42,23 @@ def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
 class FaustSink:
     """A ``RecordSink`` over a Faust app's producer: returns once Kafka acknowledged every record.
 
-    Records are handed to the producer in the order given (aiokafka keeps one batch in flight
-    per partition, so a partition's records land in that order), then acknowledged together.
+    Records are handed to the producer in the order given, one caller after another (aiokafka
+    keeps one batch in flight per partition, so a partition's records land in that order), then
+    their acknowledgements are awaited together, outside the lock, so batches overlap there.
     """
 
     def __init__(self, app: Any) -> None:
         self._app = app
+        # Batches in flight enter the producer one call after another, so a partition's records
+        # keep the order of the calls (``send`` may wait for room in the producer's buffer).
+        self._enqueuing = asyncio.Lock()
 
     async def send_all(self, records: list[OutRecord]) -> None:
         producer = self._app.producer
-        pending = [
-            await producer.send(r.topic, r.key, r.value, r.partition,
-                                None if r.timestamp_ms is None else r.timestamp_ms / 1000, r.headers)
-            for r in records
-        ]
+        async with self._enqueuing:
+            pending = [
+                await producer.send(r.topic, r.key, r.value, r.partition,
+                                    None if r.timestamp_ms is None else r.timestamp_ms / 1000, r.headers)
+                for r in records
+            ]
         await asyncio.gather(*pending)
