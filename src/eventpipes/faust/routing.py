@@ -50,9 +50,9 @@ from eventpipes.topology.model import EventBus
 
 log = logging.getLogger(__name__)
 
-#: Events per batch at most. Each batch costs one produce round trip (acks=all) during which the
-#: single actor waits; 1,000 keeps that wait small against the batch's matching work
-#: (benchmarks/faust.py). eventpipes' own worker takes 2,000 per partition.
+#: Events per batch at most (across the bus's partitions). A batch is one produce round trip
+#: (acks=all) and one acknowledgement pass; Faust's ``take_events`` fills it from its stream
+#: buffer event by event. eventpipes' own worker takes up to 2,000 per partition.
 BATCH_SIZE = 1000
 
 #: Seconds a partial batch waits for more events: the latency floor under light load.
@@ -138,7 +138,9 @@ class BusRoute:
 
     async def route(self, records: list[Record]) -> None:
         """Route bus (and replay) records; returns once Kafka acknowledged every record written."""
-        topic = records[0].topic if records else ""
+        if not records:
+            return
+        topic = records[0].topic
         if all(r.topic == topic for r in records):
             await self._routers[topic].route(records)
             return

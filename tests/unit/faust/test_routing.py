@@ -173,4 +173,5 @@ def test_a_delivered_batch_is_acknowledged(tmp_path: Path) -> None:
     messages = bus_messages(3)
     asyncio.run(route._route(TakingStream(messages)))
     assert [m.acked for m in messages] == [True, True, True]
+    asyncio.run(route.route([]))  # nothing to route: nothing sent
     assert len(producer.sent) == 3 * 3
