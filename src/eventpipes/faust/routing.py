@@ -34,7 +34,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eventpipes.app import default_group
 from eventpipes.bus.codec import BusDecoder
@@ -43,8 +43,9 @@ from eventpipes.bus.router import Router
 from eventpipes.faust.errors import RouteConfigurationError
 from eventpipes.faust.prepare import RoutePlan, prepare
 from eventpipes.faust.sink import FaustSink, record_of
+from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.topics import bus_topic, replay_topic
-from eventpipes.records import Record
+from eventpipes.records import Record, RecordSink
 from eventpipes.topology import Rule, Topology, load_file
 from eventpipes.topology.model import EventBus
 
@@ -66,12 +67,18 @@ MAX_IN_FLIGHT = 4
 
 RulesSource = Topology | str | Path | Sequence[Rule]
 
+#: How the route produces: through the Faust app's producer (``app.producer.send`` per record),
+#: or through a producer of its own that packs each delivery partition's records into one batch
+#: (``eventpipes.kafka.sink.WorkerSink``, eventpipes' worker's producer).
+ProducerChoice = Literal["faust", "batched"]
+
 
 class BusRoute:
     """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
 
     def __init__(self, app: Any, plan: RoutePlan, *, bootstrap: str, batch_size: int, within: float,
-                 decoder: BusDecoder | None, name: str, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 decoder: BusDecoder | None, name: str, producer: ProducerChoice = "faust",
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.app = app
         self.plan = plan
         self.metrics = Metrics()
@@ -84,7 +91,13 @@ class BusRoute:
         self._prepared = False
         self._lock = threading.Lock()
         rules = list(plan.topology.rules)
-        sink = FaustSink(app)
+        sink: RecordSink
+        self._own: WorkerSink | None
+        if producer == "batched":
+            sink = self._own = WorkerSink(bootstrap)
+            app.on_before_shutdown.connect(self._stop_producer)
+        else:
+            sink, self._own = FaustSink(app), None
         count = self._counts.get
         self._routers = {
             bus_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, decoder=decoder,
@@ -112,9 +125,15 @@ class BusRoute:
     def _on_worker_init(self, sender: Any, **kwargs: Any) -> None:
         self.prepare()
 
+    async def _stop_producer(self, sender: Any, **kwargs: Any) -> None:
+        if self._own is not None:  # after the consumer stopped: nothing routes any more
+            await self._own.stop()
+
     async def _route(self, stream: Any) -> None:
         if not self._prepared:
             await asyncio.get_running_loop().run_in_executor(None, self.prepare)
+        if self._own is not None:
+            await self._own.warm_up(self.plan.deliveries)  # one metadata request for every delivery topic
         in_flight: deque[asyncio.Future[None]] = deque()
         async for events in stream.take_events(self._batch_size, within=self._within):
             for event in events:
@@ -152,7 +171,7 @@ class BusRoute:
 
 def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
               bootstrap: str | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
-              decoder: BusDecoder | None = None, name: str | None = None) -> BusRoute:
+              decoder: BusDecoder | None = None, name: str | None = None, producer: ProducerChoice = "faust") -> BusRoute:
     """Route bus ``bus`` inside Faust app ``app`` to its rules' delivery topics.
 
     Args:
@@ -171,6 +190,10 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
         within: seconds a partial batch waits for more events.
         decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
         name: the agent's name; default ``eventpipes.route.<bus>``.
+        producer: ``"faust"``: the app's producer, one ``send`` per record (Faust's public API;
+            aiokafka's accumulator batches them per partition). ``"batched"``: a producer of the
+            route's own (``bootstrap``, plaintext), which builds one batch per delivery partition
+            as eventpipes' worker does (benchmarks/faust.py compares them).
 
     Returns:
         The route; its ``agent`` is registered on ``app``.
@@ -191,7 +214,7 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
         raise RouteConfigurationError(f"group {group!r} is the Faust app's id: give the route an eventpipes group of its own")
     plan = RoutePlan(bus, topology, group, faust_group)
     return BusRoute(app, plan, bootstrap=bootstrap or _bootstrap(app), batch_size=batch_size, within=within,
-                    decoder=decoder, name=name or f"eventpipes.route.{bus}")
+                    decoder=decoder, name=name or f"eventpipes.route.{bus}", producer=producer)
 
 
 def _topology(bus: str, source: RulesSource, partitions: int | None) -> Topology:
