@@ -22,12 +22,16 @@ contender reads all of it, one after the other, in the same run:
    partitions (the broker's one-time cost of a fresh partition; see ``routing.py``).
 3. **Faust ceiling**: a Faust agent that only takes batches (``Stream.take_events``, the route's
    batch size and wait) and does nothing with them: what Faust's consume path can carry.
-4. **Faust route**: ``eventpipes.faust.route_bus`` in a Faust worker.
+4. **Faust route**: ``eventpipes.faust.route_bus`` in a Faust worker (the app's producer).
+5. **Faust batched**: the same with ``producer="batched"`` (its own producer, one batch per partition).
 
-Rates: eventpipes and the Faust route, events over the span of their delivery records'
-broker append times (LogAppendTime); raw and the ceiling, events over the span from their first
-to their last record handled, by their own clock. Start-up is never counted. Target: the Faust
-route at least 70% of the Faust ceiling.
+Wall-clock rates: eventpipes, events over the span of its delivery records' broker append times
+(LogAppendTime); raw, the ceiling and the routes, events over the span from their first to
+their last batch, by their own clock. Start-up is never counted. The machine is shared, so each
+contender's CPU per event is measured too (its process's user + system time over the same span,
+all threads; for eventpipes' worker from "ready" to its last commit, which adds up to a second
+of idle fetching): that figure moves far less with other people's load than the wall clock does.
+Target: the Faust route at least 70% of the Faust ceiling.
 
 The Faust workers run as subprocesses of this file (``--serve``), each with a unique app id, a
 data directory under a temporary one, and SIGKILL if SIGTERM has not ended them in 10 s.
@@ -57,6 +61,7 @@ from typing import Any  # noqa: E402
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
 from kafka.structs import OffsetAndMetadata  # noqa: E402
 
+from eventpipes.faust.routing import BATCH_SIZE, WITHIN  # noqa: E402
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON  # noqa: E402
 from eventpipes.kafka.offsets import committed_offsets, end_offsets  # noqa: E402
 from eventpipes.kafka.topics import TopicSpec, bus_topic, bus_topic_spec, delivery_topic, internal_topic_spec, replay_topic  # noqa: E402
@@ -65,6 +70,10 @@ from eventpipes.settings import Settings  # noqa: E402
 from eventpipes.testing import WorkerProcess, connect, free_port, made_by_this_run, unique_name, wait_until  # noqa: E402
 
 RULES = 100
+#: Events per Faust batch, for the ceiling and the routes alike (``--batch-size``).
+BATCH = BATCH_SIZE
+#: Seconds a partial Faust batch waits (``--within``).
+WAIT = WITHIN
 PARTITIONS = 3
 GEN_BENCH = Path("/work/shared/peers/event-ruler/gen_bench.py")
 GEN_SEED = 20250301
@@ -165,7 +174,7 @@ def span(bootstrap: str, topics: list[str], since_ms: int) -> tuple[int, int, in
     return count, first or 0, last or 0
 
 
-async def raw_copy(bootstrap: str, source: str, sink: str, count: int) -> float:
+async def raw_copy(bootstrap: str, source: str, sink: str, count: int) -> tuple[float, float]:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from eventpipes.kafka.worker import MAX_BATCH
@@ -175,21 +184,22 @@ async def raw_copy(bootstrap: str, source: str, sink: str, count: int) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
     await consumer.start()
     await producer.start()
-    seen, began = 0, None
+    seen, began, cpu = 0, None, 0.0
     try:
         while seen < count:
             batches = await consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
             futures = []
             for records in batches.values():
                 for record in records:
-                    began = began or time.monotonic()
+                    if began is None:
+                        began, cpu = time.monotonic(), time.process_time()
                     futures.append(await producer.send(sink, record.value, key=record.key, headers=list(record.headers)))
             await asyncio.gather(*futures)
             seen += len(futures)
     finally:
         await consumer.stop()
         await producer.stop()
-    return count / (time.monotonic() - (began or time.monotonic()))
+    return count / (time.monotonic() - (began or time.monotonic())), (time.process_time() - cpu) / count
 
 
 # ---------------------------------------------------------------- the Faust workers
@@ -201,7 +211,7 @@ class FaustProcess:
                  result: Path | None = None, bootstrap: str) -> None:
         self.log_path = folder / f"{app_id}.log"
         self._log = open(self.log_path, "ab")
-        args = ["--serve", mode, "--app-id", app_id, "--bus-name", bus, "--events", str(count), "--datadir", str(folder / f"{app_id}-data"),
+        args = ["--serve", mode, "--batch-size", str(BATCH), "--within", str(WAIT), "--app-id", app_id, "--bus-name", bus, "--events", str(count), "--datadir", str(folder / f"{app_id}-data"),
                 "--bootstrap", bootstrap]
         if topology is not None:
             args += ["--topology", str(topology)]
@@ -230,7 +240,6 @@ def serve(args: argparse.Namespace) -> None:
     import faust
 
     from eventpipes.faust import route_bus
-    from eventpipes.faust.routing import BATCH_SIZE, WITHIN
 
     app = faust.App(args.app_id, broker=f"kafka://{args.bootstrap}", datadir=args.datadir, web_enabled=False,
                     broker_session_timeout=10.0)
@@ -239,20 +248,51 @@ def serve(args: argparse.Namespace) -> None:
 
         @app.agent(topic, concurrency=1)
         async def take_only(stream: Any) -> None:
-            seen, first = 0, 0.0
-            async for events in stream.take_events(BATCH_SIZE, within=WITHIN):
-                first = first or time.monotonic()
+            seen, first, cpu = 0, 0.0, 0.0
+            async for events in stream.take_events(args.batch_size, within=args.within):
+                if not first:
+                    first, cpu = time.monotonic(), time.process_time()
                 seen += len(events)
                 if seen >= args.events:
-                    Path(args.result).write_text(json.dumps({"events": seen, "seconds": time.monotonic() - first}))
+                    result(args.result, seen, time.monotonic() - first, time.process_time() - cpu)
     else:
-        route_bus(app, args.bus_name, args.topology, group=f"{args.app_id}-delivery",
-                  producer="batched" if args.serve == "route-batched" else "faust")
+        route = route_bus(app, args.bus_name, args.topology, group=f"{args.app_id}-delivery", batch_size=args.batch_size,
+                          within=args.within,
+                          producer="batched" if args.serve == "route-batched" else "faust")
+        timed(route, args)
     # Not -l warn: at WARN and above Faust's worker shows a terminal spinner and sets the root
     # logger to DEBUG for it, so aiokafka's per-record debug call in send() built a log record
     # for every routed record (55% of the produce path's time in a profile).
-    sys.argv = [sys.argv[0], "worker", "-l", "info"]
+    # --without-web: `faust worker` serves port 6066 whatever web_enabled says.
+    sys.argv = [sys.argv[0], "worker", "-l", "info", "--without-web"]
     app.main()
+
+
+def result(path: str, events: int, seconds: float, cpu: float) -> None:
+    """What a Faust contender measured by its own clocks: events, wall seconds, CPU seconds (all threads)."""
+    Path(path).write_text(json.dumps({"events": events, "seconds": seconds, "cpu": cpu}))
+
+
+def timed(route: Any, args: argparse.Namespace) -> None:
+    """Clocks around ``route.route`` (what each batch runs): from the first batch's start to the
+    end of the batch that completes ``--events``, as the ceiling agent is timed."""
+    inner, state = route.route, {"seen": 0, "wall": 0.0, "cpu": 0.0}
+
+    async def route_timed(records: list[Any]) -> None:
+        if not state["seen"]:
+            state["wall"], state["cpu"] = time.monotonic(), time.process_time()
+        await inner(records)
+        state["seen"] += len(records)
+        if state["seen"] >= args.events and not Path(args.result).exists():
+            result(args.result, int(state["seen"]), time.monotonic() - state["wall"], time.process_time() - state["cpu"])
+
+    route.route = route_timed
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---------------------------------------------------------------- one bus
@@ -270,10 +310,11 @@ def measure(cluster: Any, folder: Path, workload: str, count: int) -> dict[str, 
     ends = end_offsets(bootstrap, bus_topic(bus))
     assert sum(ends.values()) == count
     rates: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # CPU seconds per event
 
     sink = cluster.create_topic(unique_name("faust-raw-sink"), partitions=PARTITIONS)
     asyncio.run(raw_copy(bootstrap, bus_topic(bus), sink, count))  # first pass warms the sink
-    rates["raw"] = asyncio.run(raw_copy(bootstrap, bus_topic(bus), sink, count))
+    rates["raw"], cpu["raw"] = asyncio.run(raw_copy(bootstrap, bus_topic(bus), sink, count))
 
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
     for label in ("warm-up", "eventpipes"):
@@ -282,43 +323,38 @@ def measure(cluster: Any, folder: Path, workload: str, count: int) -> dict[str, 
         began_ms = int(time.time() * 1000)
         with WorkerProcess(str(topology), group=group, web_port=free_port(), env=env, roles=("routing",)) as worker:
             worker.wait_ready(timeout=120)
+            used = cpu_seconds(worker.process.pid)
             wait_until(lambda: committed_offsets(bootstrap, group, bus_topic(bus)) == ends, timeout=900, interval=0.5,
                        what=f"{label}: every event routed")
+            cpu[label] = (cpu_seconds(worker.process.pid) - used) / count
         routed, first, last = span(bootstrap, deliveries, began_ms)
         assert routed == total, f"{label}: {routed} records routed for {total} matches"
         rates[label] = count / max((last - first) / 1000, 1e-3)
 
-    result = folder / f"{bus}-ceiling.json"
-    app_id = unique_name("faust-ceiling")
-    commit_beginning(bootstrap, app_id, [bus_topic(bus)])
-    ceiling = FaustProcess("ceiling", folder, app_id, bus, count, result=result, bootstrap=bootstrap)
-    try:
-        wait_until(lambda: ceiling.check() or result.exists(), timeout=900, interval=0.5, what="the ceiling agent took every event")
-    finally:
-        ceiling.stop()
-    taken = json.loads(result.read_text())
-    rates["faust ceiling"] = taken["events"] / taken["seconds"]
-
-    for mode, label in (("route", "faust route"), ("route-batched", "faust batched")):
-        app_id = unique_name(f"faust-{mode}")
+    for mode, label in (("ceiling", "faust ceiling"), ("route", "faust route"), ("route-batched", "faust batched")):
+        app_id, measured = unique_name(f"faust-{mode}"), folder / f"{bus}-{mode}.json"
         commit_beginning(bootstrap, app_id, [bus_topic(bus)])
         began_ms = int(time.time() * 1000)
-        route = FaustProcess(mode, folder, app_id, bus, count, topology=topology, bootstrap=bootstrap)
+        process = FaustProcess(mode, folder, app_id, bus, count, topology=topology if mode != "ceiling" else None,
+                               result=measured, bootstrap=bootstrap)
         try:
-            wait_until(lambda: route.check() or committed_offsets(bootstrap, app_id, bus_topic(bus)) == ends, timeout=900,
-                       interval=0.5, what=f"{label}: every event committed")
+            wait_until(lambda: process.check() or measured.exists(), timeout=900, interval=0.5, what=f"{label}: every event")
         finally:
-            route.stop()
-        routed, first, last = span(bootstrap, deliveries, began_ms)
-        assert routed >= total, f"{label}: {routed} records routed for {total} matches"
-        rates[label] = count / max((last - first) / 1000, 1e-3)
+            process.stop()
+        taken = json.loads(measured.read_text())
+        rates[label], cpu[label] = taken["events"] / taken["seconds"], taken["cpu"] / taken["events"]
+        if mode != "ceiling":
+            routed, first, last = span(bootstrap, deliveries, began_ms)
+            assert routed >= total, f"{label}: {routed} records routed for {total} matches"
 
     print(f"{workload}: {count:,} events, {RULES} rules, {matches:.2f} matches per event")
+    print(f"  {'':14} {'events/s':>9}  {'of raw':>6}  {'CPU µs/event':>12}  {'events/CPU-s':>12}")
     for name in ("raw", "eventpipes", "faust ceiling", "faust route", "faust batched"):
-        print(f"  {name:14} {rates[name]:>9,.0f} events/s  ({rates[name] / rates['raw']:.0%} of raw)")
+        print(f"  {name:14} {rates[name]:>9,.0f}  {rates[name] / rates['raw']:>6.0%}  {cpu[name] * 1e6:>12,.0f}  {1 / cpu[name]:>12,.0f}")
     for name in ("faust route", "faust batched"):
-        print(f"  {name} / faust ceiling: {rates[name] / rates['faust ceiling']:.0%} (target >= 70%); "
-              f"{name} / eventpipes: {rates[name] / rates['eventpipes']:.0%}")
+        print(f"  {name} / faust ceiling: {rates[name] / rates['faust ceiling']:.0%} by wall clock, "
+              f"{cpu['faust ceiling'] / cpu[name]:.0%} by CPU per event (target >= 70%); "
+              f"/ eventpipes: {rates[name] / rates['eventpipes']:.0%} by wall clock, {cpu['eventpipes'] / cpu[name]:.0%} by CPU")
     return rates
 
 
@@ -327,6 +363,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--events", type=int, help="events per bus [default: 40,000; 5,000 with --quick]")
     parser.add_argument("--bus", action="append", choices=list(WORKLOADS), help="measure only this bus (repeatable)")
+    parser.add_argument("--batch-size", type=int, help="events per Faust batch (take_events) [default: route_bus's]")
+    parser.add_argument("--within", type=float, help="seconds a partial Faust batch waits [default: route_bus's]")
     parser.add_argument("--serve", choices=["ceiling", "route", "route-batched"], help=argparse.SUPPRESS)
     for name in ("--app-id", "--bus-name", "--datadir", "--topology", "--result", "--bootstrap"):
         parser.add_argument(name, help=argparse.SUPPRESS)
@@ -335,6 +373,8 @@ def main() -> None:
         serve(args)
         return
     count = args.events or (5_000 if args.quick else 40_000)
+    global BATCH, WAIT
+    BATCH, WAIT = args.batch_size or BATCH, args.within or WAIT
     cluster = connect(Settings())
     import faust
 

@@ -1,7 +1,7 @@
 """A Faust app with eventpipes' filtering and routing added (docs/faust.md).
 
     pip install 'eventpipes[faust]'
-    faust -A examples.faust_routing worker -l info        # from the repository's root
+    faust -A examples.faust_routing worker -l info --without-web     # from the repository's root
     eventpipes run topologies/orders.yaml --role delivery --group orders-delivery
 
 * ``big_orders``: an ordinary Faust agent whose stream is filtered with an EventBridge pattern
@@ -11,7 +11,8 @@
 
 Environment (all optional): ``FAUST_APP_ID``, ``FAUST_DATADIR``, ``KAFKA_BOOTSTRAP_SERVERS``,
 ``EVENTPIPES_TOPOLOGY``, ``EVENTPIPES_BUS``, ``EVENTPIPES_GROUP``, ``EVENTPIPES_FILTER_SOURCE``,
-``EVENTPIPES_FILTER_SINK``, ``EVENTPIPES_FILTER_PATTERN`` (JSON). The integration tests
+``EVENTPIPES_FILTER_SINK``, ``EVENTPIPES_FILTER_PATTERN`` (JSON), ``EVENTPIPES_PRODUCER``
+(``faust`` or ``batched``: see ``route_bus``). The integration tests
 (tests/integration/test_faust_*.py) run this file with names of their own.
 """
 
@@ -31,7 +32,7 @@ app = faust.App(
     os.environ.get("FAUST_APP_ID", "orders-faust"),
     broker=f"kafka://{os.environ.get('KAFKA_BOOTSTRAP_SERVERS', '127.0.0.1:9092')}",
     datadir=os.environ.get("FAUST_DATADIR", "orders-faust-data"),
-    web_enabled=False,
+    web_enabled=False,  # `faust worker` overrides this with its --with-web/--without-web flag
     # A crashed worker's partitions move to the others (or to its restart) after this long;
     # Faust's default of 60 s held a restarted worker back for a minute. eventpipes' own worker uses 10 s.
     broker_session_timeout=10.0,
@@ -52,7 +53,8 @@ async def big_orders(stream: Any) -> None:
 
 # Routing: every rule of the bus at once, onto the delivery topics eventpipes' workers drain.
 route = route_bus(app, BUS, os.environ.get("EVENTPIPES_TOPOLOGY", "topologies/orders.yaml"),
-                  group=os.environ.get("EVENTPIPES_GROUP", "orders-delivery"))
+                  group=os.environ.get("EVENTPIPES_GROUP", "orders-delivery"),
+                  producer="batched" if os.environ.get("EVENTPIPES_PRODUCER") == "batched" else "faust")
 
 if __name__ == "__main__":
     app.main()

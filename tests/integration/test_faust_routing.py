@@ -54,8 +54,9 @@ Rules:
 FILTER = '{"source": ["shop"], "detail": {"total": [{"numeric": [">=", 50]}]}}'
 
 
-@pytest.fixture(scope="module")
-def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=["faust", "batched"])
+def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The example app with each of route_bus's producers, and a delivery worker of its group."""
     folder = tmp_path_factory.mktemp("faust-routing")
     receiver = HttpReceiver()
     names = {"bus": unique_name("bus"), "topic": unique_name("target"), "http": receiver.url,
@@ -67,7 +68,7 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     group = unique_name("group")
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "EVENTPIPES_TOPOLOGY": str(topology), "EVENTPIPES_BUS": names["bus"],
            "EVENTPIPES_GROUP": group, "EVENTPIPES_FILTER_SOURCE": names["source"], "EVENTPIPES_FILTER_SINK": names["sink"],
-           "EVENTPIPES_FILTER_PATTERN": FILTER}
+           "EVENTPIPES_FILTER_PATTERN": FILTER, "EVENTPIPES_PRODUCER": request.param}
     with FaustWorker(folder, env) as faust:
         faust.wait_ready()
         with WorkerProcess(str(topology), group=group, web_port=free_port(), roles=("delivery",),

@@ -2,7 +2,9 @@
 
 Every process gets a unique app id and a data directory under the test's temporary folder,
 runs in a session of its own, and is SIGKILLed (the whole process group) if it has not
-exited ``grace`` seconds after SIGTERM: Faust workers have hung on shutdown. The topics it
+exited ``grace`` seconds after SIGTERM: Faust workers have hung on shutdown. ``--without-web``:
+``faust worker`` serves its web page on port 6066 whatever the app's ``web_enabled`` says, so a
+second Faust worker on the machine (another test run's) failed to start. The topics it
 creates (``<app id>-__assignor-__leader``) carry the app id's unique name, so the session's
 ``kafka`` fixture deletes them with the run's other topics.
 """
@@ -31,7 +33,7 @@ class FaustWorker:
         self.log_path = folder / f"{self.app_id}-{unique_name('run')}.log"
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "faust", "-A", "examples.faust_routing", "worker", "-l", "info"],
+            [sys.executable, "-m", "faust", "-A", "examples.faust_routing", "worker", "-l", "info", "--without-web"],
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, **env, "FAUST_APP_ID": self.app_id, "FAUST_DATADIR": str(folder / f"{self.app_id}-data")},
         )

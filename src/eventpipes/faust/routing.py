@@ -60,8 +60,9 @@ BATCH_SIZE = 1000
 WITHIN = 0.05
 
 #: Batches whose records are enqueued and whose acknowledgements are awaited at once. With
-#: one, the actor idled for each batch's produce round trip and consumption stopped with it
-#: (benchmarks/faust.py, one-match bus, 5,000 events: 60% of Faust's take-only ceiling).
+#: one, the actor idled for each batch's produce round trip and Faust's consumption stopped
+#: with it (the route then measured 60% of Faust's take-only ceiling on a 5,000-event one-match
+#: run, a run too short and too loaded to credit the change with a figure of its own).
 #: eventpipes' own worker keeps 4 per partition in flight (``kafka.worker.MAX_IN_FLIGHT``).
 MAX_IN_FLIGHT = 4
 
