@@ -175,3 +175,37 @@ def test_a_delivered_batch_is_acknowledged(tmp_path: Path) -> None:
     assert [m.acked for m in messages] == [True, True, True]
     asyncio.run(route.route([]))  # nothing to route: nothing sent
     assert len(producer.sent) == 3 * 3
+
+
+PAID = json.dumps({"type": "record", "name": "Paid", "fields": [{"name": "amount", "type": "long"}]})
+
+
+class OneSchemaRegistry:
+    """Subject ``orders@Paid``, version 1, id 7: what the governed-bus encoder and decoder ask."""
+
+    def version(self, subject: str, version: int | str = "latest") -> Any:
+        from eventpipes.schemas.client import RegisteredSchema
+
+        return RegisteredSchema(subject, 1, 7, PAID)
+
+    def schema_by_id(self, schema_id: int) -> str:
+        return PAID
+
+
+def test_a_governed_bus_record_is_routed_as_its_json_envelope(tmp_path: Path) -> None:
+    from eventpipes.bus.codec import BusDecoder
+    from eventpipes.bus.governed import DetailEncoder
+    from eventpipes.events.envelope import Event
+    from eventpipes.schemas.governance import SchemaGovernance
+
+    registry = OneSchemaRegistry()
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g", decoder=BusDecoder(registry))  # type: ignore[arg-type]
+    producer = RecordingProducer()
+    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    paid = Event(source="orders", detail_type="Paid", detail={"amount": 12}, account="123456789012", region="us-east-1",
+                 time="2026-01-01T00:00:00Z")
+    encoded = DetailEncoder(registry=registry).encode("orders", SchemaGovernance(), paid)  # type: ignore[arg-type]
+    assert encoded is not None
+    value, headers = encoded
+    asyncio.run(route.route([Record("eventpipes.bus.orders", 0, 1, 5, b"k", value, tuple(headers))]))
+    assert [(r.topic, json.loads(r.value)) for r in producer.sent] == [("eventpipes.target.orders.all.t", paid.to_dict())]
