@@ -36,6 +36,9 @@ app = faust.App(
     # A crashed worker's partitions move to the others (or to its restart) after this long;
     # Faust's default of 60 s held a restarted worker back for a minute. eventpipes' own worker uses 10 s.
     broker_session_timeout=10.0,
+    # A bus record may reach 2 MB (a 1 MB entry and its envelope); Faust's producer refuses
+    # records over 1,000,000 bytes by default, and the route would hold the bus on the first.
+    producer_max_request_size=4 * 1024 * 1024,
 )
 
 # Filtering: a stream of EventBridge events (JSON), kept where the pattern matches.

@@ -16,8 +16,12 @@ Guarantees, with Faust's acknowledgements as the commit point:
   agent asks for the next one, and also when its generator is closed after a failure; so the
   agent holds one more reference on each message of the batch (``Message.incref``) and drops
   it with ``Event.ack`` only once the produce succeeded: whichever of the two comes last marks
-  the offset done. A failed batch is never acknowledged: the agent crashes the app (as
-  eventpipes' worker stops on a failed handler) and a restart routes it again.
+  the offset done. A batch whose produce fails is never acknowledged: it is held and routed
+  again with backoff, logged each time, and the bus waits behind it (nothing after it is
+  committed, and consumption stops once ``MAX_IN_FLIGHT`` batches wait). The agent does not
+  crash the app: ``App.crash`` left a Faust 0.15.3 worker running with its agent restarted
+  by the supervisor, routing on past the failed batch. If the app stops meanwhile, the
+  held batch is routed again after the restart.
 * One actor (``concurrency=1``) routes the bus, so each bus partition's events are planned and
   handed to the producer in bus order, and reach their delivery partition in that order.
   While up to ``MAX_IN_FLIGHT`` batches await their acknowledgements, the actor takes the
@@ -65,6 +69,11 @@ WITHIN = 0.05
 #: run, a run too short and too loaded to credit the change with a figure of its own).
 #: eventpipes' own worker keeps 4 per partition in flight (``kafka.worker.MAX_IN_FLIGHT``).
 MAX_IN_FLIGHT = 4
+
+#: A batch whose produce failed is routed again after this long, doubling up to the maximum:
+#: a broker that comes back is used within seconds, a lasting fault is logged twice a minute.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
 
 RulesSource = Topology | str | Path | Sequence[Rule]
 
@@ -136,23 +145,33 @@ class BusRoute:
         if self._own is not None:
             await self._own.warm_up(self.plan.deliveries)  # one metadata request for every delivery topic
         in_flight: deque[asyncio.Future[None]] = deque()
-        async for events in stream.take_events(self._batch_size, within=self._within):
-            for event in events:
-                event.message.incref()  # held until the batch is delivered: see the module docstring
-            in_flight.append(asyncio.ensure_future(self._deliver(events)))
-            while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0].done()):
-                await in_flight.popleft()  # re-raises a failed batch's error
-        for batch in in_flight:
-            await batch
+        try:
+            async for events in stream.take_events(self._batch_size, within=self._within):
+                for event in events:
+                    event.message.incref()  # held until the batch is delivered: see the module docstring
+                in_flight.append(asyncio.ensure_future(self._deliver(events)))
+                while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0].done()):
+                    await in_flight.popleft()
+            while in_flight:
+                await in_flight.popleft()
+        finally:
+            for batch in in_flight:  # the agent stops: batches not delivered stay unacknowledged
+                batch.cancel()
 
     async def _deliver(self, events: list[Any]) -> None:
-        try:
-            await self.route([record_of(event) for event in events])
-        except Exception as exc:
-            log.exception("routing bus %s failed at %s; stopping the app without acknowledging the batch",
-                          self.plan.bus, events[0].message.tp)
-            await self.app.crash(exc)
-            raise
+        """Route one batch until Kafka takes it, then acknowledge its events; a failure holds the bus."""
+        records = [record_of(event) for event in events]
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await self.route(records)
+                break
+            except Exception as exc:  # held, not skipped: nothing after it is committed meanwhile
+                log.error("routing bus %s failed at %s[%d]@%d (%s: %s); the batch is held and retried in %.0f s",
+                          self.plan.bus, records[0].topic, records[0].partition, records[0].offset,
+                          type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
         for event in events:
             event.ack()  # drops the reference taken above; the last one marks the offset done
 

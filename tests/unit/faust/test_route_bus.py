@@ -14,7 +14,7 @@ from faust.types.tuples import Message
 
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
-from eventpipes.faust import RouteConfigurationError, route_bus
+from eventpipes.faust import RouteConfigurationError, route_bus, routing
 from eventpipes.faust.sink import FaustSink, record_of
 from eventpipes.kafka.headers import TRACE_HEADER
 from eventpipes.records import OutRecord, Record
@@ -143,26 +143,47 @@ def bus_messages(count: int) -> list[Message]:
 
 
 class FailingSink:
+    """Fails the first ``failures`` calls (for ever with None), then takes the records."""
+
+    def __init__(self, failures: int | None) -> None:
+        self.failures, self.calls, self.sent = failures, 0, []  # type: ignore[var-annotated]
+
     async def send_all(self, records: list[OutRecord]) -> None:
-        raise OSError("the cluster went away")
+        self.calls += 1
+        if self.failures is None or self.calls <= self.failures:
+            raise OSError("the cluster went away")
+        self.sent.extend(records)
 
 
-def test_a_batch_whose_produce_fails_is_never_acknowledged_and_the_app_crashes(tmp_path: Path) -> None:
-    faust_app = app(tmp_path)
-    crashes: list[BaseException] = []
-
-    async def crash(reason: BaseException) -> None:
-        crashes.append(reason)
-
-    faust_app.crash = crash  # type: ignore[method-assign]
-    route = route_bus(faust_app, "orders", load_text(TOPOLOGY), group="g")
+def failing_route(tmp_path: Path, sink: FailingSink, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(routing, "RETRY_FIRST_SECONDS", 0.01)
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g")
     route._prepared = True
-    route._routers["eventpipes.bus.orders"]._sink = FailingSink()
+    route._routers["eventpipes.bus.orders"]._sink = sink
+    return route
+
+
+def test_a_batch_whose_produce_fails_is_held_unacknowledged_and_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    sink = FailingSink(failures=2)
     messages = bus_messages(3)
-    with pytest.raises(OSError):
-        asyncio.run(route._route(TakingStream(messages)))
+    asyncio.run(failing_route(tmp_path, sink, monkeypatch)._route(TakingStream(messages)))
+    assert sink.calls == 3 and len(sink.sent) == 3 * 3
+    assert [m.acked for m in messages] == [True, True, True]
+    assert caplog.text.count("the batch is held and retried") == 2
+    assert "eventpipes.bus.orders[0]@0 (OSError: the cluster went away)" in caplog.text
+
+
+def test_a_batch_that_never_goes_through_is_never_acknowledged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    messages = bus_messages(3)
+    route = failing_route(tmp_path, FailingSink(failures=None), monkeypatch)
+
+    async def run_a_while() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(route._route(TakingStream(messages)), timeout=0.2)  # the agent stops meanwhile
+
+    asyncio.run(run_a_while())
     assert [m.acked for m in messages] == [False, False, False]  # so Faust never commits past them
-    assert [str(c) for c in crashes] == ["the cluster went away"]
 
 
 def test_a_delivered_batch_is_acknowledged(tmp_path: Path) -> None:
