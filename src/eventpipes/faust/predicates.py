@@ -72,7 +72,9 @@ class RuleSet:
 
     @classmethod
     def from_rules(cls, rules: Iterable[Rule]) -> "RuleSet":
-        return cls({rule.name: rule.event_pattern for rule in rules if rule.state == "ENABLED"})
+        # A rule without a pattern (main's schedule-only rules) matches no event.
+        return cls({rule.name: rule.event_pattern for rule in rules
+                    if rule.state == "ENABLED" and rule.event_pattern is not None})
 
     @classmethod
     def from_topology(cls, topology: Topology | str | Path, bus: str) -> "RuleSet":
