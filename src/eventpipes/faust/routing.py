@@ -1,0 +1,258 @@
+"""The routing agent: an eventpipes bus routed inside a Faust app, onto the delivery topics eventpipes' worker writes.
+
+``route_bus(app, bus, rules, group=...)`` declares the bus topic (and the bus's replay topic)
+on the app and an agent that reads it in batches (``Stream.take_events``), matches every rule
+at once and writes each match with eventpipes' own ``Router`` (``eventpipes.bus.router``): the
+same delivery topic, key, value, headers (ingestion time, rule, group, carried trace and bus
+path) and partition (the bus partition's number), so eventpipes' delivery workers of that
+group cannot tell Faust's records from their own routing worker's. Records that are not events
+are set aside on ``eventpipes.invalid.<bus>`` as the router does; governed (Avro) buses are
+decoded by the router's ``BusDecoder`` (registry from ``SCHEMA_REGISTRY_URL``).
+
+Guarantees, with Faust's acknowledgements as the commit point:
+
+* A batch's events are acknowledged (so their offsets may be committed) only after Kafka
+  acknowledged every record routed from them. ``take_events`` acknowledges a batch when the
+  agent asks for the next one, and also when its generator is closed after a failure; so the
+  agent holds one more reference on each message of the batch (``Message.incref``) and drops
+  it with ``Event.ack`` only once the produce succeeded: whichever of the two comes last marks
+  the offset done. A batch whose produce fails is never acknowledged: it is held and routed
+  again with backoff, logged each time, and the bus waits behind it (nothing after it is
+  committed, and consumption stops once ``MAX_IN_FLIGHT`` batches wait). The agent does not
+  crash the app: ``App.crash`` left a Faust 0.15.3 worker running with its agent restarted
+  by the supervisor, routing on past the failed batch. If the app stops meanwhile, the
+  held batch is routed again after the restart.
+* One actor (``concurrency=1``) routes the bus, so each bus partition's events are planned and
+  handed to the producer in bus order, and reach their delivery partition in that order.
+  While up to ``MAX_IN_FLIGHT`` batches await their acknowledgements, the actor takes the
+  next batch, as eventpipes' worker overlaps a partition's batches.
+* At least once across crashes and rebalances: what was routed but not yet committed is
+  routed again (duplicates possible, never loss).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from eventpipes.app import default_group
+from eventpipes.schemas.codec import BusDecoder
+from eventpipes.bus.metrics import Metrics
+from eventpipes.bus.router import Router
+from eventpipes.faust.errors import RouteConfigurationError
+from eventpipes.faust.prepare import RoutePlan, prepare
+from eventpipes.faust.sink import FaustSink, record_of
+from eventpipes.kafka.sink import WorkerSink
+from eventpipes.kafka.topics import bus_topic, replay_topic
+from eventpipes.records import Record, RecordSink
+from eventpipes.topology import Rule, Topology, load_file
+from eventpipes.topology.model import EventBus
+
+log = logging.getLogger(__name__)
+
+#: Events per batch at most (across the bus's partitions). A batch is one produce round trip
+#: (acks=all) and one acknowledgement pass; Faust's ``take_events`` fills it from its stream
+#: buffer event by event. eventpipes' own worker takes up to 2,000 per partition.
+BATCH_SIZE = 1000
+
+#: Seconds a partial batch waits for more events: the latency floor under light load.
+WITHIN = 0.05
+
+#: Batches whose records are enqueued and whose acknowledgements are awaited at once. With
+#: one, the actor idled for each batch's produce round trip and Faust's consumption stopped
+#: with it (the route then measured 60% of Faust's take-only ceiling on a 5,000-event one-match
+#: run, a run too short and too loaded to credit the change with a figure of its own).
+#: eventpipes' own worker keeps 4 per partition in flight (``kafka.worker.MAX_IN_FLIGHT``).
+MAX_IN_FLIGHT = 4
+
+#: A batch whose produce failed is routed again after this long, doubling up to the maximum:
+#: a broker that comes back is used within seconds, a lasting fault is logged twice a minute.
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 30.0
+
+RulesSource = Topology | str | Path | Sequence[Rule]
+
+#: How the route produces: through the Faust app's producer (``app.producer.send`` per record),
+#: or through a producer of its own that packs each delivery partition's records into one batch
+#: (``eventpipes.kafka.sink.WorkerSink``, eventpipes' worker's producer).
+ProducerChoice = Literal["faust", "batched"]
+
+
+class BusRoute:
+    """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
+
+    def __init__(self, app: Any, plan: RoutePlan, *, bootstrap: str, batch_size: int, within: float,
+                 decoder: BusDecoder | None, name: str, producer: ProducerChoice = "faust",
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+        self.app = app
+        self.plan = plan
+        self.metrics = Metrics()
+        """Rules matched and events set aside (Prometheus counters, as eventpipes' routing worker counts them)."""
+        self._bootstrap = bootstrap
+        self._batch_size = batch_size
+        self._within = within
+        self._max_in_flight = max_in_flight
+        self._counts: dict[str, int] = {}
+        self._prepared = False
+        self._lock = threading.Lock()
+        rules = list(plan.topology.rules)
+        sink: RecordSink
+        self._own: WorkerSink | None
+        if producer == "batched":
+            sink = self._own = WorkerSink(bootstrap)
+            app.on_before_shutdown.connect(self._stop_producer)
+        else:
+            sink, self._own = FaustSink(app), None
+        count = self._counts.get
+        self._routers = {
+            bus_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, decoder=decoder,
+                                        partition_count=lambda t: count(t, 0), group=plan.group),
+            replay_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, replay=True, decoder=decoder,
+                                           partition_count=lambda t: count(t, 0), group=plan.group),
+        }
+        self.topic = app.topic(*plan.sources, key_serializer="raw", value_serializer="raw")
+        """The Faust topic the agent reads: the bus and its replay topic, raw bytes."""
+        self.agent = app.agent(self.topic, name=name, concurrency=1)(self._route)
+        """The Faust agent that routes the bus."""
+        app.on_worker_init.connect(self._on_worker_init)
+
+    def prepare(self) -> None:
+        """Create the route's topics and fix its starting points (``eventpipes.faust.prepare``); once per process.
+
+        ``faust worker`` runs it before the worker starts (``app.on_worker_init``); the agent
+        runs it first if nothing did (a worker started from code).
+        """
+        with self._lock:
+            if not self._prepared:
+                self._counts.update(prepare(self.plan, self._bootstrap))
+                self._prepared = True
+
+    def _on_worker_init(self, sender: Any, **kwargs: Any) -> None:
+        self.prepare()
+
+    async def _stop_producer(self, sender: Any, **kwargs: Any) -> None:
+        if self._own is not None:  # after the consumer stopped: nothing routes any more
+            await self._own.stop()
+
+    async def _route(self, stream: Any) -> None:
+        if not self._prepared:
+            await asyncio.get_running_loop().run_in_executor(None, self.prepare)
+        if self._own is not None:
+            await self._own.warm_up(self.plan.deliveries)  # one metadata request for every delivery topic
+        in_flight: deque[asyncio.Future[None]] = deque()
+        try:
+            async for events in stream.take_events(self._batch_size, within=self._within):
+                for event in events:
+                    event.message.incref()  # held until the batch is delivered: see the module docstring
+                in_flight.append(asyncio.ensure_future(self._deliver(events)))
+                while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0].done()):
+                    await in_flight.popleft()
+            while in_flight:
+                await in_flight.popleft()
+        finally:
+            for batch in in_flight:  # the agent stops: batches not delivered stay unacknowledged
+                batch.cancel()
+
+    async def _deliver(self, events: list[Any]) -> None:
+        """Route one batch until Kafka takes it, then acknowledge its events; a failure holds the bus."""
+        records = [record_of(event) for event in events]
+        delay = RETRY_FIRST_SECONDS
+        while True:
+            try:
+                await self.route(records)
+                break
+            except Exception as exc:  # held, not skipped: nothing after it is committed meanwhile
+                log.error("routing bus %s failed at %s[%d]@%d (%s: %s); the batch is held and retried in %.0f s",
+                          self.plan.bus, records[0].topic, records[0].partition, records[0].offset,
+                          type(exc).__name__, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        for event in events:
+            event.ack()  # drops the reference taken above; the last one marks the offset done
+
+    async def route(self, records: list[Record]) -> None:
+        """Route bus (and replay) records; returns once Kafka acknowledged every record written."""
+        if not records:
+            return
+        topic = records[0].topic
+        if all(r.topic == topic for r in records):
+            await self._routers[topic].route(records)
+            return
+        for name, router in self._routers.items():  # a batch of both topics: each in its own order
+            chosen = [r for r in records if r.topic == name]
+            if chosen:
+                await router.route(chosen)
+
+
+def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
+              bootstrap: str | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
+              decoder: BusDecoder | None = None, name: str | None = None, producer: ProducerChoice = "faust") -> BusRoute:
+    """Route bus ``bus`` inside Faust app ``app`` to its rules' delivery topics.
+
+    Args:
+        app: the Faust app (``faust.App``).
+        bus: the bus's name (topic ``eventpipes.bus.<bus>``).
+        rules: a topology, the path of a topology file, or the bus's rules.
+        group: the eventpipes group whose delivery workers deliver what this route writes
+            (``eventpipes run FILE --role delivery --group GROUP``). Default for a topology
+            file: the group ``eventpipes run FILE`` uses (``eventpipes.<file stem>``).
+            It must not be the Faust app's id: Faust's consumer group and eventpipes' cannot
+            be one group (their partition assignors differ).
+        partitions: the bus's partition count when ``rules`` is a list (default: the
+            EventBus default, 3); a topology declares its own.
+        bootstrap: the cluster for the topic and offset set-up; default the app's broker.
+        batch_size: events per batch at most (``Stream.take_events``).
+        within: seconds a partial batch waits for more events.
+        decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
+        name: the agent's name; default ``eventpipes.route.<bus>``.
+        producer: ``"faust"``: the app's producer, one ``send`` per record (Faust's public API;
+            aiokafka's accumulator batches them per partition). ``"batched"``: a producer of the
+            route's own (``bootstrap``, plaintext), which builds one batch per delivery partition
+            as eventpipes' worker does (benchmarks/faust.py compares them).
+
+    Returns:
+        The route; its ``agent`` is registered on ``app``.
+
+    Raises:
+        TopologyError: the topology file is not valid.
+        RouteConfigurationError: no rules on ``bus``, no group, or the group is the app's id.
+        InvalidEventPattern: a rule's pattern is invalid.
+    """
+    topology = _topology(bus, rules, partitions)
+    if group is None:
+        if not isinstance(rules, (str, Path)):
+            raise RouteConfigurationError("route_bus needs group= (the eventpipes group that delivers) "
+                                          "unless rules is a topology file")
+        group = default_group(rules)
+    faust_group = str(app.conf.id)
+    if group == faust_group:
+        raise RouteConfigurationError(f"group {group!r} is the Faust app's id: give the route an eventpipes group of its own")
+    plan = RoutePlan(bus, topology, group, faust_group)
+    return BusRoute(app, plan, bootstrap=bootstrap or _bootstrap(app), batch_size=batch_size, within=within,
+                    decoder=decoder, name=name or f"eventpipes.route.{bus}", producer=producer)
+
+
+def _topology(bus: str, source: RulesSource, partitions: int | None) -> Topology:
+    """Just ``bus``, its rules and what their targets refer to."""
+    if isinstance(source, (Topology, str, Path)):
+        whole = source if isinstance(source, Topology) else load_file(source)
+        rules = whole.rules_on(bus)
+        declared = whole.bus(bus) if bus in {b.name for b in whole.event_buses} else EventBus(Name=bus)
+        connections, destinations = whole.connections, whole.api_destinations
+    else:
+        rules = [rule for rule in source if rule.event_bus_name == bus]
+        declared = EventBus(Name=bus) if partitions is None else EventBus(Name=bus, Partitions=partitions)
+        connections, destinations = (), ()
+    if not rules:
+        raise RouteConfigurationError(f"no rules on bus {bus!r} to route")
+    return Topology(EventBuses=(declared,), Rules=tuple(rules), Connections=connections, ApiDestinations=destinations)
+
+
+def _bootstrap(app: Any) -> str:
+    """``host:port,...`` of the app's ``broker`` setting (``kafka://host:port;...``)."""
+    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
