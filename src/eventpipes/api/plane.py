@@ -1,0 +1,67 @@
+"""Resource operations passed to the control plane: the endpoint is their protocol layer only.
+
+``ControlPlane.invoke(operation, request)`` takes and returns AWS's JSON shapes (timestamps
+as epoch seconds) and raises ``ControlPlaneError`` with AWS's ``code`` and ``message``; paging
+(``NextToken``, ``Limit``) is the plane's too. The plane is opened on the first such call,
+so an endpoint serving only PutEvents never reads the store.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any, Protocol
+
+from eventpipes.api.errors import ApiError
+from eventpipes.settings import Settings
+
+#: EventBridge operations the control plane answers.
+EVENTS_OPERATIONS = (
+    "CreateEventBus", "DescribeEventBus", "ListEventBuses", "UpdateEventBus", "DeleteEventBus",
+    "PutRule", "DescribeRule", "ListRules", "DeleteRule", "EnableRule", "DisableRule",
+    "PutTargets", "RemoveTargets", "ListTargetsByRule", "ListRuleNamesByTarget",
+    "CreateConnection", "DescribeConnection", "ListConnections", "UpdateConnection", "DeleteConnection",
+    "CreateApiDestination", "DescribeApiDestination", "ListApiDestinations", "UpdateApiDestination",
+    "DeleteApiDestination", "TagResource", "UntagResource", "ListTagsForResource",
+)
+#: Pipes operations the control plane answers.
+PIPES_OPERATIONS = ("CreatePipe", "DescribePipe", "UpdatePipe", "DeletePipe", "ListPipes", "StartPipe", "StopPipe")
+
+
+class Plane(Protocol):
+    """What the endpoint needs of the control plane (``eventpipes.control.ControlPlane``)."""
+
+    def invoke(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class PlaneOperations:
+    """Calls ``invoke`` on a plane given, or on ``eventpipes.control.ControlPlane`` opened when first needed."""
+
+    def __init__(self, settings: Settings, plane: Plane | None = None) -> None:
+        self._settings = settings
+        self._plane = plane
+        self._lock = threading.Lock()
+
+    def invoke(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The plane's answer; its ``ControlPlaneError`` (any eventpipes error) becomes AWS's error answer upstream."""
+        return self._get().invoke(operation, request)
+
+    def _get(self) -> Plane:
+        with self._lock:
+            if self._plane is None:
+                try:
+                    # Imported by name while the control plane is being built beside this endpoint:
+                    # without it the resource operations say so instead of the server failing to start.
+                    control = importlib.import_module("eventpipes.control")
+                except ModuleNotFoundError:
+                    raise ApiError("UnknownOperationException", "Resource operations need the control plane "
+                                   "(eventpipes.control), which this installation does not have.") from None
+                self._plane = control.ControlPlane(self._settings)
+            return self._plane
+
+    def close(self) -> None:
+        with self._lock:
+            close = getattr(self._plane, "close", None)
+            if callable(close):
+                close()
+            self._plane = None
