@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import pytest
+import urllib.error
 import urllib.request
 
 from eventpipes.api import BackgroundEndpoint
@@ -147,3 +148,30 @@ def test_pipes_rest_json_pass_through(served: tuple[str, FakePlane]) -> None:
     with pytest.raises(pipes.exceptions.ConflictException) as taken:  # EventBridge's name mapped to Pipes'
         pipes.create_pipe(Name="taken", Source="s", Target="t", RoleArn="arn:aws:iam::000000000000:role/r")
     assert taken.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+
+
+def test_a_body_over_the_limit_and_a_bad_limit_get_validation_errors(served: tuple[str, FakePlane]) -> None:
+    from eventpipes.api.server import MAX_BODY_BYTES
+
+    request = urllib.request.Request(served[0] + "/", data=b"x" * (MAX_BODY_BYTES + 1), method="POST",
+                                     headers={"X-Amz-Target": "AWSEvents.PutEvents"})
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request)
+    assert error.value.code == 400 and json.loads(error.value.read())["__type"] == "ValidationException"
+    with pytest.raises(urllib.error.HTTPError) as listed:
+        urllib.request.urlopen(served[0] + "/v1/pipes?Limit=ten")
+    assert listed.value.code == 400 and listed.value.headers["x-amzn-ErrorType"] == "ValidationException"
+
+
+def test_kafka_unreachable_is_an_internal_error_sdks_retry() -> None:
+    from botocore.config import Config
+
+    settings = Settings(KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1", EVENTPIPES_KAFKA_TIMEOUT=1)
+    with BackgroundEndpoint(settings, keys={}) as url:
+        events = boto3.client("events", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x",
+                              aws_secret_access_key="y", config=Config(retries={"max_attempts": 1}))
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            events.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])
+    assert error.value.response["Error"]["Code"] == "InternalException"
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert "cannot reach Kafka at 127.0.0.1:1" in error.value.response["Error"]["Message"]
