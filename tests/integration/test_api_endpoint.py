@@ -78,6 +78,9 @@ def test_archives_with_boto3(kafka: KafkaCluster, events: Any) -> None:
     with pytest.raises(events.exceptions.ResourceAlreadyExistsException) as duplicate:
         events.create_archive(ArchiveName=name, EventSourceArn=source)
     assert duplicate.value.response["Error"]["Message"] == f"Archive {name} already exists."
+    with pytest.raises(botocore.exceptions.ClientError) as bad_name:  # botocore checks no patterns: the endpoint does
+        events.create_archive(ArchiveName="bad name!", EventSourceArn=source)
+    assert bad_name.value.response["Error"]["Message"].endswith("Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+")
     with pytest.raises(events.exceptions.InvalidEventPatternException):
         events.create_archive(ArchiveName=unique_name("arch"), EventSourceArn=source, EventPattern='{"source": "shop"}')
     described = events.describe_archive(ArchiveName=name)

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from eventpipes.api import params
 from eventpipes.api.errors import ApiError, validation
 from eventpipes.archive.errors import ResourceNotFoundException
-from eventpipes.archive.model import Archive, Replay, format_ms
+from eventpipes.archive.model import ARCHIVE_NAME_MAX, REPLAY_NAME_MAX, Archive, Replay, format_ms
 from eventpipes.archive.replay import ReplayJob, ReplayRequest, cancel_replay, describe_replay, list_replays, start_replay
 from eventpipes.archive.store import ArchiveStore
 from eventpipes.arns import archive_of_arn, bus_of_arn, replay_arn
@@ -74,7 +74,7 @@ class ArchiveOperations:
     # -- archives -------------------------------------------------------------------
 
     def create_archive(self, body: dict[str, Any]) -> dict[str, Any]:
-        name = params.required_string(body, "ArchiveName")
+        name = params.name(body, "ArchiveName", ARCHIVE_NAME_MAX)
         source = params.required_string(body, "EventSourceArn")
         bus = bus_of_arn(source)
         if bus is None:
@@ -134,7 +134,7 @@ class ArchiveOperations:
 
     def start_replay(self, body: dict[str, Any]) -> dict[str, Any]:
         """StartReplay in AWS's order: name, archive (a ValidationException if unknown), window, destination."""
-        name = params.required_string(body, "ReplayName")
+        name = params.name(body, "ReplayName", REPLAY_NAME_MAX)
         source = params.required_string(body, "EventSourceArn")
         start_ms, end_ms = params.epoch_ms(body, "EventStartTime"), params.epoch_ms(body, "EventEndTime")
         destination = params.obj(body, "Destination")

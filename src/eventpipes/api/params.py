@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -41,6 +42,23 @@ def string(body: dict[str, Any], member: str, *, required: bool = False) -> str 
 def required_string(body: dict[str, Any], member: str) -> str:
     value = string(body, member, required=True)
     assert value is not None
+    return value
+
+
+#: EventBridge's pattern for archive, replay, rule and bus names, as its model writes it.
+NAME_PATTERN = r"[\.\-_A-Za-z0-9]+"
+
+
+def name(body: dict[str, Any], member: str, max_length: int) -> str:
+    """A required resource name, refused with AWS's framework message (length, then pattern)."""
+    value = required_string(body, member)
+    where = f"Value '{value}' at '{_lower(member)}' failed to satisfy constraint: Member must"
+    if not 1 <= len(value) <= max_length:
+        bound = "greater than or equal to 1" if not value else f"less than or equal to {max_length}"
+        raise ApiError("ValidationException", f"1 validation error detected: {where} have length {bound}")
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise ApiError("ValidationException", f"1 validation error detected: {where} satisfy regular expression pattern: "
+                       f"{NAME_PATTERN}")
     return value
 
 
