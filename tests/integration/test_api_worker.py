@@ -1,4 +1,4 @@
-"""A boto3 program written for EventBridge, against the endpoint and a real worker.
+"""A boto3 program written for EventBridge, against the endpoint a real worker serves (``run --api-port``).
 
 Given only ``endpoint_url`` and credentials, it puts events that a worker routes to a rule's
 Kafka topic target, creates an archive the running worker starts filling, and replays a
@@ -18,7 +18,6 @@ from typing import Any
 import boto3
 import pytest
 
-from eventpipes.api import BackgroundEndpoint
 from eventpipes.arns import archive_arn, bus_arn
 from eventpipes.kafka.topics import REPLAYS_TOPIC
 from eventpipes.testing import KafkaCluster, WorkerProcess, free_port, unique_name, wait_until
@@ -36,11 +35,12 @@ def world(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iter
     names = {"bus": unique_name("bus"), "target": unique_name("target")}
     topology = tmp_path_factory.mktemp("api-worker") / "topology.yaml"
     topology.write_text(TOPOLOGY.format(**names))
-    worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(),
+    api_port = free_port()
+    worker = WorkerProcess(str(topology), group=unique_name("group"), web_port=free_port(), args=("--api-port", str(api_port)),
                            env={"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}).wait_ready()
     try:
-        with BackgroundEndpoint(kafka.settings, keys={}) as url:
-            yield {**names, "url": url}
+        assert f"AWS endpoint on http://127.0.0.1:{api_port}" in worker.log()
+        yield {**names, "url": f"http://127.0.0.1:{api_port}"}
     finally:
         worker.stop()
 

@@ -7,6 +7,6 @@ and answers the two wire protocols, ``sigv4`` checks signatures against ``creden
 passes resource operations to the control plane. ``server`` serves it all with aiohttp.
 """
 
-from eventpipes.api.server import BackgroundEndpoint, Endpoint, make_app, require_credentials, run
+from eventpipes.api.server import BackgroundEndpoint, Endpoint, make_app, require_credentials, run, start
 
-__all__ = ["BackgroundEndpoint", "Endpoint", "make_app", "require_credentials", "run"]
+__all__ = ["BackgroundEndpoint", "Endpoint", "make_app", "require_credentials", "run", "start"]

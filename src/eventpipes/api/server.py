@@ -160,6 +160,26 @@ def make_app(endpoint: Endpoint) -> web.Application:
     return app
 
 
+async def start(endpoint: Endpoint, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve on the running event loop (``eventpipes run --api-port`` beside a worker); returns the runner and bound port.
+
+    Raises:
+        ConfigurationError: ``host`` is not loopback and no access key is configured.
+        CannotListen: the address cannot be bound.
+    """
+    require_credentials(host, endpoint.keys)
+    runner = web.AppRunner(make_app(endpoint), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise CannotListen(host, port, exc.strerror or repr(exc)) from exc
+    sockets = getattr(getattr(site, "_server", None), "sockets", None) or []
+    return runner, int(sockets[0].getsockname()[1]) if sockets else port
+
+
 def run(endpoint: Endpoint, host: str, port: int) -> None:
     """Serve until interrupted (SIGINT, SIGTERM), as ``eventpipes api`` does.
 
@@ -192,16 +212,9 @@ class BackgroundEndpoint:
     def start(self) -> str:
         require_credentials(self.host, self.endpoint.keys)
         self._thread.start()
-        self._runner, self.port = asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(self.timeout)
+        serving = start(self.endpoint, self.host, self.port)
+        self._runner, self.port = asyncio.run_coroutine_threadsafe(serving, self._loop).result(self.timeout)
         return self.url
-
-    async def _serve(self) -> tuple[web.AppRunner, int]:
-        runner = web.AppRunner(make_app(self.endpoint), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        sockets = getattr(getattr(site, "_server", None), "sockets", None) or []
-        return runner, int(sockets[0].getsockname()[1]) if sockets else self.port
 
     def stop(self) -> None:
         if self._runner is not None:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import click
 
 from eventpipes.errors import ConfigurationError, EventPipesError
-from eventpipes.settings import get_settings
+from eventpipes.settings import Settings, get_settings
 from eventpipes.topology import load_file
 from eventpipes.topology.model import WORKER_ROLES as ROLES
 
 if TYPE_CHECKING:
+    from eventpipes.api import Endpoint
     from eventpipes.app import Worker
 
 
@@ -34,8 +35,12 @@ READY = "eventpipes: worker ready"
               help="Run only this part of the topology (repeatable) [default: all of them].")
 @click.option("--watch", is_flag=True,
               help="Apply changes to FILE while running (rules, targets, buses, pipes), without a restart.")
+@click.option("--api-port", type=click.IntRange(1, 65535),
+              help="Also serve the AWS-compatible endpoint on this port (as `eventpipes api` does) [default: none].")
+@click.option("--api-host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address the endpoint binds; any other than loopback needs access keys (docs/aws-endpoint.md).")
 def run(file: str, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...],
-        watch: bool) -> None:
+        watch: bool, api_port: int | None, api_host: str) -> None:
     """Run a worker for topology FILE: route every bus's events to the rules' targets, run its pipes.
 
     Pipes whose DesiredState is RUNNING run in the worker (`eventpipes pipe stop NAME` stops one).
@@ -63,6 +68,7 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
         settings = settings.model_copy(update={"metrics_host": web_host.strip()})
     options = WorkerOptions(group=group or default_group(file), web_port=web_port or None,
                             definition=str(Path(file).resolve()), roles=frozenset(roles or ROLES))
+    endpoint = _endpoint(settings, api_host) if api_port else None  # refused before anything starts
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
     if not worker.routing and not worker.pipes.pipes:
@@ -80,7 +86,8 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
     def ready() -> None:
         click.echo(
             f"{READY}: {'; '.join(doing)}; group {options.group}"
-            + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else ""),
+            + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else "")
+            + (f"; AWS endpoint on http://{_url_host(api_host)}:{api_port}" if api_port else ""),
             err=True,
         )
 
@@ -89,11 +96,18 @@ def run(file: str, group: str | None, web_port: int, web_host: str | None, logle
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, worker.stop)
         watcher = asyncio.create_task(_watch(Path(file), worker)) if watch else None
+        serving = None
+        if endpoint is not None and api_port is not None:
+            from eventpipes.api import start
+
+            serving, _ = await start(endpoint, api_host, api_port)
         try:
             await worker.run(on_ready=ready)
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if serving is not None:
+                await serving.cleanup()
 
     asyncio.run(main())
 
@@ -123,6 +137,20 @@ async def _watch(path: Path, worker: "Worker") -> None:
             log.error("not applied, running on with the last topology: %s", error)
             continue
         log.warning("applied the changes of %s", path)
+
+
+def _endpoint(settings: Settings, host: str) -> "Endpoint":
+    """The AWS endpoint ``--api-port`` serves, with its access keys checked against ``host`` now.
+
+    Raises:
+        ConfigurationError: ``host`` is not loopback and no access key is configured.
+    """
+    from eventpipes.api import Endpoint, require_credentials
+    from eventpipes.api.credentials import load_keys
+
+    keys = load_keys(settings)
+    require_credentials(host, keys)
+    return Endpoint(settings, keys=keys)
 
 
 def _url_host(host: str) -> str:

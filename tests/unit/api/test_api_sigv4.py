@@ -127,3 +127,15 @@ def test_the_cli_refuses_a_non_loopback_address_without_keys() -> None:
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "will not listen on 0.0.0.0" in lines[0] and "EVENTPIPES_API_CREDENTIALS_FILE" in lines[0]
+
+
+def test_run_refuses_to_serve_the_endpoint_on_a_non_loopback_address_without_keys(tmp_path: Path) -> None:
+    topology = tmp_path / "t.yaml"
+    topology.write_text("EventBuses:\n  - {Name: orders}\n")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("EVENTPIPES_API_")}
+    env["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:1"  # refused before Kafka is contacted: an unreachable one shows it
+    done = subprocess.run([sys.executable, "-m", "eventpipes", "run", str(topology), "--api-port", "4010", "--api-host", "0.0.0.0"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "will not listen on 0.0.0.0" in lines[0]
