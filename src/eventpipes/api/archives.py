@@ -55,7 +55,6 @@ class ArchiveOperations:
         self._settings = settings
         self._store: ArchiveStore | None = None
         self._lock = threading.Lock()
-        self._jobs: list[threading.Thread] = []
 
     def _open(self) -> ArchiveStore:
         if self._store is None:
@@ -177,9 +176,9 @@ class ArchiveOperations:
             except Exception:  # recorded as FAILED by the job itself; here only logged
                 log.exception("replay %s failed", replay.name)
 
-        thread = threading.Thread(target=job, name=f"eventpipes-replay-{replay.name}", daemon=True)
-        thread.start()
-        self._jobs = [t for t in self._jobs if t.is_alive()] + [thread]
+        # A daemon thread: an endpoint stopping mid-replay leaves it RUNNING with a heartbeat that
+        # stops, which `eventpipes replay resume` continues, as after a killed `replay start`.
+        threading.Thread(target=job, name=f"eventpipes-replay-{replay.name}", daemon=True).start()
 
     def describe_replay(self, body: dict[str, Any]) -> dict[str, Any]:
         name = params.required_string(body, "ReplayName")
