@@ -24,8 +24,10 @@ EVENTS_OPERATIONS = (
     "CreateApiDestination", "DescribeApiDestination", "ListApiDestinations", "UpdateApiDestination",
     "DeleteApiDestination", "TagResource", "UntagResource", "ListTagsForResource",
 )
-#: Pipes operations the control plane answers.
-PIPES_OPERATIONS = ("CreatePipe", "DescribePipe", "UpdatePipe", "DeletePipe", "ListPipes", "StartPipe", "StopPipe")
+#: Pipes operations the control plane answers (its tag operations tell Pipes' shape, ``resourceArn``
+#: and a ``tags`` map, from EventBridge's by the member names).
+PIPES_OPERATIONS = ("CreatePipe", "DescribePipe", "UpdatePipe", "DeletePipe", "ListPipes", "StartPipe", "StopPipe",
+                    "TagResource", "UntagResource", "ListTagsForResource")
 
 
 class Plane(Protocol):

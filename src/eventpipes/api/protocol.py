@@ -103,6 +103,8 @@ def rest_call(method: str, raw_path: str, raw_query: str, body: bytes) -> Call:
             request.update({name: unquote(value) for name, value in match.groupdict().items()})
             if operation == "ListPipes":
                 request.update(_list_query(raw_query))
+            elif operation == "UntagResource":
+                request["tagKeys"] = [v for k, v in parse_qsl(raw_query, keep_blank_values=True) if k == "tagKeys"]
             return Call("pipes", operation, request)
     raise unknown_operation(f"{method.upper()} {raw_path}")
 

@@ -88,10 +88,10 @@ def test_operations_not_implemented_answer_unknown_operation_naming_them(served:
         client(served[0], "events").list_event_sources()
     assert error.value.response["Error"]["Code"] == "UnknownOperationException"
     assert "ListEventSources" in error.value.response["Error"]["Message"]
-    with pytest.raises(botocore.exceptions.ClientError) as pipes_error:
-        client(served[0], "pipes").list_tags_for_resource(resourceArn="arn:aws:pipes:us-east-1:000000000000:pipe/p")
-    assert pipes_error.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "ListTagsForResource" in pipes_error.value.response["Error"]["Message"]
+    with pytest.raises(urllib.error.HTTPError) as pipes_error:
+        urllib.request.urlopen(served[0] + "/v1/pipes/p/logs")
+    assert pipes_error.value.code == 400 and pipes_error.value.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    assert "GET /v1/pipes/p/logs" in json.loads(pipes_error.value.read())["message"]
 
 
 def test_no_target_and_bad_json_answer_aws_errors(served: tuple[str, FakePlane]) -> None:
@@ -142,6 +142,13 @@ def test_pipes_rest_json_pass_through(served: tuple[str, FakePlane]) -> None:
     assert plane.calls[-1] == ("ListPipes", {"NamePrefix": "p", "Limit": 5})
     pipes.delete_pipe(Name="a.b-c_d")
     assert plane.calls[-1] == ("DeletePipe", {"Name": "a.b-c_d"})
+    arn = "arn:aws:pipes:us-east-1:000000000000:pipe/p1"
+    pipes.tag_resource(resourceArn=arn, tags={"team": "orders"})
+    assert plane.calls[-1] == ("TagResource", {"resourceArn": arn, "tags": {"team": "orders"}})
+    pipes.untag_resource(resourceArn=arn, tagKeys=["team", "a b"])
+    assert plane.calls[-1] == ("UntagResource", {"resourceArn": arn, "tagKeys": ["team", "a b"]})
+    pipes.list_tags_for_resource(resourceArn=arn)
+    assert plane.calls[-1] == ("ListTagsForResource", {"resourceArn": arn})
     with pytest.raises(pipes.exceptions.NotFoundException) as missing:
         pipes.describe_pipe(Name="missing")
     assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
