@@ -55,7 +55,9 @@ class PlaneOperations:
                     # Imported by name while the control plane is being built beside this endpoint:
                     # without it the resource operations say so instead of the server failing to start.
                     control = importlib.import_module("eventpipes.control")
-                except ModuleNotFoundError:
+                except ModuleNotFoundError as exc:
+                    if exc.name != "eventpipes.control":
+                        raise  # the control plane is there but something it needs is not: say that
                     raise ApiError("UnknownOperationException", "Resource operations need the control plane "
                                    "(eventpipes.control), which this installation does not have.") from None
                 self._plane = control.ControlPlane(self._settings)
