@@ -1,9 +1,8 @@
 """Wires a validated topology into a worker: topics, one router per bus, one delivery agent per target, its pipes.
 
-Archives: every bus's router carries an archiver (``eventpipes.archive.archiver``) that
-copies matching events into the bus's archives; a thread follows the archive
-definitions, so archives created with ``eventpipes archive create`` while the worker
-runs are picked up without a restart. Replays: a second router per bus with rules
+Archives: each archive of the worker's buses reads its bus as a consumer group of its own
+(``eventpipes.archive.running``), following the archive definitions, so archives created with
+``eventpipes archive create`` while the worker runs are picked up without a restart. Replays: a second router per bus with rules
 reads ``eventpipes.replay.<bus>``, where replay jobs put replayed events, and routes
 them to the rules the replay named.
 
@@ -32,8 +31,10 @@ from typing import Final
 
 from aiohttp import web
 
-from eventpipes.archive.archiver import ArchiveFollower, ArchiveRecord, Archiver
+from eventpipes.archive.archiver import ArchiveRecord
+from eventpipes.archive.running import Archiving
 from eventpipes.archive.store import ArchiveStore
+from eventpipes.schemas.codec import BusDecoder
 from eventpipes.bus.governed import publish_governance
 from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
@@ -182,7 +183,7 @@ class Worker:
     parts: WorkerParts
     """Routers and delivery workers, updated in place by ``reconfigure``."""
     web_port: int | None
-    follower: ArchiveFollower
+    archiving: Archiving
 
     output_topics: list[str]
     pipes: TopologyPipes
@@ -199,7 +200,7 @@ class Worker:
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         await self.sink.warm_up(self.output_topics)
         site = await _serve_metrics(self.metrics, self.web_port, self.web_host) if self.web_port else None
-        self.follower.start()
+        self.archiving.start()
         self.pipes.start(on_end=self._pipes_ended)
         try:
             if self.routing:
@@ -210,7 +211,7 @@ class Worker:
                 await self.pipes.wait()
         finally:
             pipe_failure = await self.pipes.stop()
-            self.follower.stop()
+            await self.archiving.stop()
             for sender in self.parts.senders():
                 await sender.close()
             if self.put_events is not None:
@@ -243,6 +244,8 @@ class Worker:
         await self.sink.warm_up(sorted(set(handlers) | {spec.name for spec in topic_specs(topology)}))
         self.runtime.update_handlers(handlers)
         self.pipes.update(pipes_to_run(topology.pipes) if "pipes" in self.options.roles else ())
+        if "routing" in self.options.roles:
+            await self.archiving.update_buses(topology.bus_names())
         if dropped:
             # Batches already handed to a dropped target finish with it; close it once they have.
             asyncio.get_running_loop().call_later(DROPPED_SENDER_GRACE_SECONDS, _close_later, dropped)
@@ -256,28 +259,20 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
     """The worker for a topology; ``prepare`` must have run first."""
     metrics = Metrics()
     sink = WorkerSink(settings.bootstrap_servers)
-    with ArchiveStore(settings) as store:
-        archives = list(store.archives().values())
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
     admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
-    archivers: dict[str, Archiver] = {}
-
-    def archiver_for(bus: str) -> Archiver:
-        if bus not in archivers:
-            archivers[bus] = Archiver(bus, _archive_sink(sink), archives, partition_count=partition_count(admin))
-        return archivers[bus]
-
-    parts = WorkerParts(settings, options.group, options.roles, sink, metrics, archiver_for)
+    archiving = Archiving(settings.bootstrap_servers, topology.bus_names() if "routing" in options.roles else (),
+                          _archive_sink(sink), BusDecoder().envelope, partition_count=partition_count(admin))
+    parts = WorkerParts(settings, options.group, options.roles, sink, metrics)
     parts.apply(topology)
     handlers = parts.handlers()
     runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers if "routing" in options.roles else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
                           definition=options.definition, put_events=put_events)
-    return Worker(runtime, sink, metrics, parts, options.web_port, follower, outputs + sorted(handlers), pipes,
+    return Worker(runtime, sink, metrics, parts, options.web_port, archiving, outputs + sorted(handlers), pipes,
                   routing=bool(handlers), put_events=put_events, web_host=settings.metrics_host, settings=settings,
                   options=options)
 

@@ -3,10 +3,16 @@
 It serves the high-value rule's HTTP endpoint itself, starts a worker, puts the
 sample entries on the orders bus, and shows where each event went: the webhook,
 the audit topic (reshaped by an input transformer) and the dead-letter topic.
+
+Run after run it leaves nothing new behind: the worker's log is one file in the state
+directory (``demo/worker.log``, replaced each run), the pipe runs with a state directory
+of its own that is removed afterwards, and the replay is forgotten once shown, so the
+user's ``pipe list`` and ``replay list`` stay as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from datetime import datetime, timezone
@@ -41,8 +47,11 @@ def run_demo(root: Path, settings: Settings, echo: Any = click.echo) -> None:
     receiver = HttpReceiver(webhook, port=WEBHOOK_PORT)
     cluster = KafkaCluster(settings)
     since = StartAt("timestamp", int(time.time() * 1000))
+    log_file = settings.state_dir / "demo" / "worker.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_bytes(b"")  # one log, this run's: WorkerProcess appends
     worker = WorkerProcess(str(root / "topologies" / "orders.yaml"), group="eventpipes.orders-demo", web_port=free_port(),
-                           env={"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers})
+                           env={"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}, log_file=str(log_file))
     try:
         worker.wait_ready()
         echo(f"== worker running topologies/orders.yaml (log {worker.log_path})")
@@ -80,13 +89,17 @@ def run_pipe_demo(root: Path, settings: Settings, cluster: KafkaCluster, echo: A
     import signal
     import subprocess
     import sys
+    import tempfile
     import uuid
 
     run = uuid.uuid4().hex[:6]
     cluster.create_topic("orders.events", partitions=2)
     cluster.create_topic("orders.paid")
     since = StartAt("timestamp", int(time.time() * 1000))
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+    # The pipe's state files go to a directory of its own, removed at the end: the demo's pipe
+    # is not one of the user's (its offsets, in Kafka, carry on from run to run).
+    state_dir = tempfile.TemporaryDirectory(prefix="eventpipes-demo-")
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers, "EVENTPIPES_STATE_DIR": state_dir.name}
     pipe = subprocess.Popen([sys.executable, "-m", "eventpipes", "pipe", "start", str(root / "pipes" / "orders-paid.yaml")],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, start_new_session=True)
@@ -114,10 +127,12 @@ def run_pipe_demo(root: Path, settings: Settings, cluster: KafkaCluster, echo: A
             except subprocess.TimeoutExpired:
                 os.killpg(pipe.pid, signal.SIGKILL)
                 pipe.wait(timeout=15)
+        state_dir.cleanup()
 
 
 def _replay_step(settings: Settings, cluster: KafkaCluster, since: StartAt, echo: Any) -> None:
     """Replay this run's events from the archive into a plain topic and print them."""
+    from eventpipes.archive.errors import IllegalStatusException
     from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
     from eventpipes.archive.store import ArchiveStore
 
@@ -129,7 +144,12 @@ def _replay_step(settings: Settings, cluster: KafkaCluster, since: StartAt, echo
         wait_until(lambda: _read(cluster, "eventpipes.archive.orders-archive", since, 2), timeout=60, what="two archived events")
         request = ReplayRequest(name=name, archive="orders-archive", start_ms=start_ms, end_ms=int(time.time() * 1000),
                                 to_topic="orders.replayed")
-        final = ReplayJob(store, start_replay(store, request)).run()
+        try:
+            final = ReplayJob(store, start_replay(store, request)).run()
+        finally:
+            if name in store.replays()[0]:
+                with contextlib.suppress(IllegalStatusException):  # interrupted while running: describe says so
+                    store.delete_replay(name)  # shown below; not kept in the user's `replay list`
     echo(f"== replay {name} of archive orders-archive ({final.state.value}, {final.progress.events_replayed} events) into topic orders.replayed:")
     for record in _read(cluster, "orders.replayed", since, 1):
         body = json.loads(record.value or b"{}")

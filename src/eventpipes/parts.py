@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from eventpipes.archive.archiver import Archiver
 from eventpipes.bus.delivery import DeliveryWorker, target_spec
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
@@ -57,8 +56,6 @@ class WorkerParts:
     roles: frozenset[str]
     sink: WorkerSink
     metrics: Metrics
-    archiver_for: Callable[[str], Archiver]
-    """Makes (or finds) the archive tap of a bus."""
     routers: dict[str, Router] = field(default_factory=dict)
     """By the topic they read: bus topics and replay topics."""
     deliveries: dict[DeliveryKey, _Delivery] = field(default_factory=dict)
@@ -103,8 +100,7 @@ class WorkerParts:
                 wanted.add(topic)
                 router = self.routers.get(topic)
                 if router is None:
-                    tap = None if replay else self.archiver_for(name)
-                    router = Router(name, rules, self.sink, self.metrics, tap=tap, replay=replay,
+                    router = Router(name, rules, self.sink, self.metrics, replay=replay,
                                     partition_count=count, group=self.group)
                     if since:
                         router.update(rules, since_ms=since)

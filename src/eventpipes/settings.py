@@ -155,6 +155,28 @@ class Settings(BaseSettings):
         description="PutEvents entry size limit, computed as EventBridge does (at most 1 MB).",
     )
 
+    control_topic: str = Field(
+        default="eventpipes.control",
+        min_length=1,
+        max_length=249,
+        pattern=r"^[\.\-_A-Za-z0-9]+$",
+        validation_alias="EVENTPIPES_CONTROL_TOPIC",
+        description="The control plane's store: the compacted one-partition topic every resource change is written to.",
+    )
+    control_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_CONTROL_KEY",
+        description="Base64 of a 16, 24 or 32-byte AES key that encrypts connection secrets in the control topic; "
+                    "every process that creates connections with secrets or runs their targets needs it.",
+    )
+    rules_per_bus: int = Field(
+        default=300,
+        ge=1,
+        le=100_000,
+        validation_alias="EVENTPIPES_RULES_PER_BUS",
+        description="The most rules one bus may hold (EventBridge's quota: 300); PutRule past it is LimitExceededException.",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:

@@ -1,38 +1,30 @@
-"""The archiver: the router's tap that copies a bus's events into its archives' topics.
+"""The archiver: selects and writes the archive records of a bus's events.
 
-Why in the router: it already reads every event of the bus once, parses it and
-matches it, and its offsets are committed only after everything it produced for a
-batch is acknowledged. Archiving there costs one more match per event and gives
-archives the router's at-least-once guarantee (a second copy after a crash has the
-same key, the event id, and compaction of the archive topic removes it).
+The worker runs one per archive, on the archive's own consumer group (``archive.running``),
+and commits past a batch only after Kafka acknowledged its archive records: archives
+get at-least-once (a second copy after a crash has the same key, the event id, and
+compaction of the archive topic removes it).
 
 Each archived record: key = event id, value = the bus record's bytes (AES-GCM
 encrypted when the archive has a key), record timestamp = the event's ``time``, so
 ``offsets_for_times`` on the archive topic finds a replay window's start.
 
 Replayed events (those with ``replay-name``) are never archived again.
-
-Archives created with ``eventpipes archive create`` while a worker runs are picked up
-by :class:`ArchiveFollower`, which follows the archive-definitions topic and swaps each
-archiver's matcher (a new ``Ruler`` published with one reference assignment; the
-router reads it once per event, so no lock).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from eventpipes.kafka.headers import ARCHIVED_CARRIED_HEADERS, ENCRYPTION_HEADER
 from eventpipes.archive import crypto
-from eventpipes.archive.errors import ArchiveKeyError
 from eventpipes.archive.model import StoredArchive
 from eventpipes.events.envelope import parse_time
 from eventpipes.kafka.partitioning import SamePartition
-from eventpipes.kafka.topics import ARCHIVES_TOPIC, archive_topic
+from eventpipes.kafka.topics import archive_topic
 from eventpipes.patterns import Ruler
 from eventpipes.records import Record
 
@@ -70,7 +62,7 @@ class _Matcher:
 class Archiver:
     """Selects and writes the archive records of one bus's events."""
 
-    def __init__(self, bus: str, send: Send, archives: Iterable[StoredArchive] = (), environ: dict[str, str] | None = None,
+    def __init__(self, bus: str, send: Send, archives: Iterable[StoredArchive] = (), environ: Mapping[str, str] | None = None,
                  partition_count: Callable[[str], int] | None = None) -> None:
         self.bus = bus
         self._partition = SamePartition(partition_count)
@@ -80,7 +72,12 @@ class Archiver:
         self.update(archives)
 
     def update(self, archives: Iterable[StoredArchive]) -> None:
-        """Archive into exactly these (those of other buses and disabled ones are ignored)."""
+        """Archive into exactly these (those of other buses and disabled ones are ignored).
+
+        Raises:
+            ArchiveKeyError: an encrypted archive's key is missing or is not its key (nothing is
+                skipped silently: the caller holds that archive's position and says why).
+        """
         patterns: dict[str, Any] = {}
         every: set[str] = set()
         keys: dict[str, bytes] = {}
@@ -89,13 +86,9 @@ class Archiver:
             if a.event_bus_name != self.bus or a.state != "ENABLED":
                 continue
             if a.encryption_key_variable:
-                try:
-                    keys[a.name] = crypto.load_key(a.name, a.encryption_key_variable, self._environ)
-                    if stored.key_check:
-                        crypto.check_key(a.name, keys[a.name], stored.key_check)
-                except ArchiveKeyError as error:
-                    log.error("not archiving into %s: %s", a.name, error)
-                    continue
+                keys[a.name] = crypto.load_key(a.name, a.encryption_key_variable, self._environ)
+                if stored.key_check:
+                    crypto.check_key(a.name, keys[a.name], stored.key_check)
             if a.event_pattern is None:
                 every.add(a.name)
             else:
@@ -141,53 +134,3 @@ def _event_time_ms(event: dict[str, Any], default: int) -> int:
         return int(parse_time(event["time"].replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
         return default
-
-
-class ArchiveFollower:
-    """A daemon thread following the archive-definitions topic and updating the archivers."""
-
-    def __init__(self, bootstrap: str, archivers: dict[str, Archiver]) -> None:
-        self._bootstrap = bootstrap
-        self._archivers = archivers
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="archive-follower", daemon=True)
-
-    def start(self) -> None:
-        if self._archivers:  # a worker without routers (``--role delivery``) archives nothing
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        from kafka import KafkaConsumer, TopicPartition
-
-        table: dict[str, StoredArchive] = {}
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False, client_id="eventpipes-archive-follower")
-        tp = TopicPartition(ARCHIVES_TOPIC, 0)
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        try:
-            while not self._stop.is_set():
-                changed = False
-                for records in consumer.poll(timeout_ms=500).values():
-                    for r in records:
-                        if r.key is None:
-                            continue
-                        name = r.key.decode()
-                        if r.value is None:
-                            table.pop(name, None)
-                        else:
-                            try:
-                                table[name] = StoredArchive.from_json(r.value)
-                            except (ValueError, KeyError) as exc:
-                                log.error("ignoring an unreadable archive definition %s: %s", name, exc)
-                                continue
-                        changed = True
-                if changed:
-                    for archiver in self._archivers.values():
-                        archiver.update(table.values())
-        except Exception:  # a dead follower must be visible in the log, not silent
-            log.exception("the archive follower stopped; archives created from now on need a worker restart")
-        finally:
-            consumer.close()

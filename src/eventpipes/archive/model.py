@@ -11,6 +11,8 @@ Decisions:
 - ``State`` is ``ENABLED`` or ``DISABLED`` (a disabled archive keeps its events and
   archives nothing new); EventBridge's transitional states (CREATING, UPDATING, ...)
   never last here because creating an archive is one topic creation and one record.
+  Describe shows ``UPDATE_FAILED`` with a ``StateReason`` for an ENABLED archive a
+  worker cannot write (its key is missing): see :class:`ArchiveStatus`.
 - Encryption: ``EncryptionKeyVariable`` names an environment variable holding a
   base64 AES key (128, 192 or 256 bits) in place of EventBridge's ``KmsKeyIdentifier``.
   The definition stores a key check value, never the key.
@@ -209,6 +211,51 @@ class StoredArchive:
         return cls(Archive.model_validate(body["Archive"]), int(body["CreationTime"]), body.get("KeyCheck"))
 
 
+
+
+def archive_group(name: str) -> str:
+    """The consumer group whose committed offsets on the bus topic say how far archive ``name`` got."""
+    return f"eventpipes.archive.{name}"
+
+
+#: Keys of archive states in the archive-definitions topic: ``state/<name>`` (``/`` is
+#: outside the name charset, so no definition has such a key).
+STATUS_PREFIX = "state/"
+
+
+def status_key(name: str) -> str:
+    return STATUS_PREFIX + name
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveStatus:
+    """What a worker last said about writing an archive; describe shows it as State and StateReason."""
+
+    state: Literal["ENABLED", "UPDATE_FAILED"]
+    """UPDATE_FAILED: a worker cannot write the archive (its position is held); ENABLED: a worker writes it again."""
+    reason: str | None
+    """Why, for UPDATE_FAILED (EventBridge's StateReason)."""
+    time_ms: int
+    """When the worker said so."""
+    worker: str
+    """The worker (host:pid) that said so."""
+
+    @staticmethod
+    def archive_of(key: str) -> str | None:
+        """The archive a ``state/<name>`` key is about; None for any other key."""
+        return key[len(STATUS_PREFIX):] if key.startswith(STATUS_PREFIX) else None
+
+    def to_json(self) -> bytes:
+        body = {"State": self.state, "StateReason": self.reason, "Time": self.time_ms, "Worker": self.worker}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "ArchiveStatus":
+        body = json.loads(data)
+        reason, time_ms, worker = body.get("StateReason"), int(body.get("Time", 0)), str(body.get("Worker", ""))
+        if body.get("State") == "UPDATE_FAILED":
+            return cls("UPDATE_FAILED", reason, time_ms, worker)
+        return cls("ENABLED", reason, time_ms, worker)
 
 
 def bus_of_destination(destination: str) -> str:

@@ -5,8 +5,7 @@ failing target never holds back the bus, another rule or another target. The
 router's work on a batch is finished (and its offsets may be committed) only once
 Kafka acknowledged every record it produced for that batch.
 
-A router may carry an archive tap (``eventpipes.archive.archiver``): the archive
-records it selects are written in the same batch, before the offsets move on.
+Archives read the bus on their own (``eventpipes.archive.running``), not through the router.
 A second router per bus reads the bus's replay topic (``replay=True``): it routes
 replayed events only to the rules the replay named (header ``eventpipes-replay-rules``,
 EventBridge's ``FilterArns``; absent: every rule) and never archives them.
@@ -18,11 +17,10 @@ is set aside on ``eventpipes.invalid.<bus>`` with the reason and where it was.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass
 from collections.abc import Callable
-from typing import Any, Protocol
+
 
 from eventpipes.kafka.headers import ERROR_HEADER, GROUP_HEADER, INGESTION_HEADER, REPLAY_RULES_HEADER, ROUTED_CARRIED_HEADERS, RULE_HEADER, SOURCE_HEADER
 from eventpipes.schemas.codec import BusDecoder
@@ -38,14 +36,6 @@ from eventpipes.topology.model import Rule
 
 
 
-class ArchiveTap(Protocol):
-    """Chooses the archive records of a bus event and writes them (see ``eventpipes.archive.archiver``)."""
-
-    def select(self, event: dict[str, Any], record: Record) -> list[Any]: ...
-
-    async def write(self, records: list[Any]) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Route:
     """One target of one rule, and the topic that feeds it."""
@@ -59,7 +49,7 @@ class Router:
     """Routes the events of one bus to the delivery topics of its enabled rules' targets."""
 
     def __init__(self, bus: str, rules: list[Rule], sink: RecordSink, metrics: Metrics, *,
-                 tap: ArchiveTap | None = None, replay: bool = False, decoder: BusDecoder | None = None,
+                 replay: bool = False, decoder: BusDecoder | None = None,
                  partition_count: Callable[[str], int] | None = None, group: str | None = None) -> None:
         self.bus = bus
         self._group_header = [(GROUP_HEADER, group.encode())] if group is not None else []
@@ -68,7 +58,6 @@ class Router:
         self.replay = replay
         self._sink = sink
         self._metrics = metrics
-        self._tap = None if replay else tap
         self._since: dict[str, int] = {}
         self.rules: list[Rule] = []
         self.update(rules)
@@ -97,9 +86,9 @@ class Router:
 
     def plan(self, record: Record) -> list[OutRecord]:
         """The records a bus record turns into: one per target of each matching rule."""
-        return self._plan(record, [])
+        return self._plan(record)
 
-    def _plan(self, record: Record, archived: list[Any]) -> list[OutRecord]:
+    def _plan(self, record: Record) -> list[OutRecord]:
         try:
             body, value = self._decoder.envelope(record)
         except InvalidEvent as error:
@@ -108,8 +97,6 @@ class Router:
         if value is not record.value:
             # Schema-governed bus: targets, archives and replays get the JSON envelope (schemas.codec).
             record = dataclasses.replace(record, value=value)
-        if self._tap is not None:
-            archived.extend(self._tap.select(body, record))
         matched = self._ruler.matches(body)
         if self.replay:
             matched = _only_named_rules(matched, record.headers)
@@ -130,11 +117,8 @@ class Router:
 
     async def route(self, records: list[Record]) -> None:
         """Route a batch; returns once every resulting record is acknowledged."""
-        archived: list[Any] = []
-        out = [planned for record in records for planned in self._plan(record, archived)]
-        if self._tap is not None and archived:
-            await asyncio.gather(self._sink.send_all(out) if out else asyncio.sleep(0), self._tap.write(archived))
-        elif out:
+        out = [planned for record in records for planned in self._plan(record)]
+        if out:
             await self._sink.send_all(out)
 
     def _set_aside(self, record: Record, error: InvalidEvent) -> OutRecord:

@@ -87,11 +87,14 @@ def list_(name_prefix: str | None, bus: str | None, state: str | None) -> None:
 @click.option("--retention-days", type=click.IntRange(min=0))
 @click.option("--description")
 @click.option("--state", type=click.Choice(["ENABLED", "DISABLED"]))
-def update(name: str, event_pattern: str | None, retention_days: int | None, description: str | None, state: str | None) -> None:
-    """UpdateArchive (the source bus cannot change)."""
+@click.option("--encryption-key-variable", help="Another variable holding the same key (a different key is refused).")
+def update(name: str, event_pattern: str | None, retention_days: int | None, description: str | None, state: str | None,
+           encryption_key_variable: str | None) -> None:
+    """UpdateArchive (the source bus cannot change, nor the key its events are encrypted with)."""
     with _store() as store:
         store.update_archive(name, event_pattern=read_argument(event_pattern) if event_pattern else None,
-                             retention_days=retention_days, description=description, state=state)
+                             retention_days=retention_days, description=description, state=state,
+                             encryption_key_variable=encryption_key_variable)
         body = store.describe_archive(name)
     print_json({k: body[k] for k in ("ArchiveArn", "State", "CreationTime") if k in body})
 

@@ -17,6 +17,11 @@ BUS_MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 #: The schema registry's log (Confluent's name for it, so Kafka tools recognise it).
 SCHEMAS_TOPIC = "_schemas"
 
+#: The control plane's store (buses, rules, targets, connections, API destinations, pipes):
+#: a log of change requests every reader applies in order (``eventpipes.control``).
+#: ``EVENTPIPES_CONTROL_TOPIC`` names another (tests use one of their own).
+CONTROL_TOPIC = f"{PREFIX}.control"
+
 
 def bus_topic(bus: str) -> str:
     """The topic that holds bus ``bus``'s events."""
@@ -78,6 +83,8 @@ BUSES_TOPIC = f"{PREFIX}.buses"
 ARCHIVES_TOPIC = f"{PREFIX}.archives"
 #: Replay state, one record per replay keyed by its name, and ``cancel/<name>`` cancel requests.
 REPLAYS_TOPIC = f"{PREFIX}.replays"
+#: Claims of archive names (``eventpipes.kafka.claims``): which of two racing creates wins.
+ARCHIVE_CLAIMS_TOPIC = f"{PREFIX}.archives.claims"
 
 
 def archive_topic(archive: str) -> str:
@@ -106,6 +113,20 @@ def archive_topic_spec(archive: str, partitions: int, retention_ms: int, overrid
         **(overrides or {}),
     }
     return TopicSpec(name=archive_topic(archive), partitions=partitions, config=config)
+
+
+def control_topic_spec(name: str = CONTROL_TOPIC) -> TopicSpec:
+    """The control plane's log: one partition (one order for every reader), compacted.
+
+    Every record has its own key (a request id), so compaction never removes one: a reader
+    rebuilds the state by applying the whole history, as the schema registry's log does.
+    """
+    return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
+
+
+def claims_topic_spec(name: str) -> TopicSpec:
+    """A claims log: one partition (one order for every claimant), compacted (every key unique: nothing removed)."""
+    return TopicSpec(name=name, partitions=1, config={"cleanup.policy": "compact"})
 
 
 def state_topic_spec(name: str) -> TopicSpec:

@@ -195,6 +195,9 @@ class ApiDestinationTarget:
         self._client = HttpClient(API_DESTINATION_TIMEOUT_SECONDS)
 
     async def invoke(self, body: Item) -> Any:
+        if self._connection.unusable is not None:
+            # Retryable: the events wait (and age towards the dead-letter topic) until a worker with the key runs them.
+            raise TargetFailed(f"connection {self._connection.name} is unusable: {self._connection.unusable}", retryable=True)
         await self._bucket.acquire()
         status, text = await self._request(body, refresh_token=False)
         if status == 401 and self._oauth is not None:

@@ -16,7 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from eventpipes.arns import api_destination_arn, bus_arn, function_arn, topic_arn
+from eventpipes.arns import (
+    api_destination_arn, api_destination_of_arn, bus_arn, bus_of_arn, file_of_arn, function_arn, function_of_arn, topic_arn,
+    topic_of_arn,
+)
 
 Shape = Literal["records", "invocation"]
 
@@ -48,6 +51,8 @@ class TargetKind:
     """Whether the URI prefix is part of the destination (``https://`` is part of the URL)."""
     placeholder: str = "<name>"
     """What follows the URI prefix, as error messages show it."""
+    from_arn: Callable[[str], str | None] = lambda arn: None
+    """A target ``Arn`` (AWS's, or the form ``arn`` builds) → the destination it names, or None if not this kind's."""
 
 
 _NAME = r"[\.\-_A-Za-z0-9]"
@@ -55,19 +60,20 @@ _FUNCTION = r"[A-Za-z_][\w.]*:[A-Za-z_]\w*"
 
 KINDS: Final[tuple[TargetKind, ...]] = (
     TargetKind("Topic", "Topic", ("topic:",), rf"^{_NAME}{{1,249}}$", "a Kafka topic name (1 to 249 of A-Z a-z 0-9 . _ -)",
-               lambda region, account, name: topic_arn(name), "eventpipes.targets.topic:TopicTarget", "records"),
+               lambda region, account, name: topic_arn(name), "eventpipes.targets.topic:TopicTarget", "records", from_arn=topic_of_arn),
     TargetKind("EventBus", "EventBus", ("bus:",), rf"^{_NAME}{{1,234}}$", "an event bus name (1 to 234 of A-Z a-z 0-9 . _ -)",
-               bus_arn, "eventpipes.targets.bus:BusTarget", "records"),
+               bus_arn, "eventpipes.targets.bus:BusTarget", "records", from_arn=bus_of_arn),
     TargetKind("ApiDestination", "ApiDestination", (), rf"^{_NAME}{{1,64}}$", "the name of an API destination",
-               api_destination_arn, "eventpipes.targets.http:ApiDestinationTarget", "invocation"),
+               api_destination_arn, "eventpipes.targets.http:ApiDestinationTarget", "invocation",
+               from_arn=api_destination_of_arn),
     TargetKind("Function", "Function", ("function:",), rf"^{_FUNCTION}$", "a Python callable module:function",
                lambda region, account, spec: function_arn(spec), "eventpipes.targets.function:FunctionTarget",
-               "invocation", enrichment=True, placeholder="<module>:<callable>"),
+               "invocation", enrichment=True, placeholder="<module>:<callable>", from_arn=function_of_arn),
     TargetKind("Http", None, ("http://", "https://"), r"^https?://\S+$", "http(s):// URL",
                lambda region, account, url: url, "eventpipes.targets.http:EndpointTarget", "invocation",
                enrichment=True, keep_prefix=True),
     TargetKind("File", "File", ("file:",), r"^[^\x00\n]{1,4096}$", "a file path", lambda region, account, path: f"file:{path}",
-               "eventpipes.targets.file:FileTarget", "records", placeholder="<path>"),
+               "eventpipes.targets.file:FileTarget", "records", placeholder="<path>", from_arn=file_of_arn),
 )
 
 #: The YAML keys of rule targets, in the table's order.
@@ -82,6 +88,18 @@ def kind_named(name: str) -> TargetKind:
 def kind_for_yaml(key: str) -> TargetKind:
     """The row a rule target's YAML key selects."""
     return next(kind for kind in KINDS if kind.yaml_key == key)
+
+
+def parse_arn(arn: str) -> tuple[TargetKind, str] | None:
+    """``(kind, destination)`` of a rule target's ``Arn``, or None when no kind takes it.
+
+    The destination is checked against the kind's pattern (a name too long for a topic is None).
+    """
+    for kind in KINDS:
+        destination = kind.from_arn(arn)
+        if destination is not None and re.match(kind.destination, destination):
+            return kind, destination
+    return None
 
 
 def parse_uri(uri: str, *, enrichment: bool = False) -> tuple[TargetKind, str]:

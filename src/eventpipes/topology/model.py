@@ -116,6 +116,10 @@ class Connection(Model):
     description: str | None = Field(default=None, alias="Description", max_length=512)
     authorization_type: AuthorizationType = Field(alias="AuthorizationType")
     auth_parameters: AuthParameters = Field(alias="AuthParameters")
+    unusable: str | None = Field(default=None, alias="Unusable")
+    """Set by the control plane when this process cannot decrypt the connection's secrets
+    (no or another ``EVENTPIPES_CONTROL_KEY``): why. Its secrets are then placeholders and
+    its targets fail, retryably, with this reason instead of sending wrong credentials."""
 
     @model_validator(mode="after")
     def _parameters_match_type(self) -> "Connection":

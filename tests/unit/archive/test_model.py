@@ -10,7 +10,7 @@ from eventpipes.archive.model import (
     LEASE_MS, Archive, Progress, Replay, ReplayState, bus_of_destination, check_name, check_pattern, check_window,
     next_state, parse_offsets, rule_of_filter,
 )
-from eventpipes.archive.replay import Pacer, _with_replay_name
+from eventpipes.archive.job import Pacer, _with_replay_name
 
 
 def replay(**changes: object) -> Replay:
@@ -122,3 +122,14 @@ def test_crypto_round_trip_and_wrong_keys() -> None:
         crypto.load_key("a", "K", {"K": "YWJj"})
     with pytest.raises(ArchiveKeyError):
         crypto.check_key("a", b"o" * 32, crypto.key_check(key))
+
+
+def test_an_archive_status_round_trips_and_its_key_names_the_archive() -> None:
+    from eventpipes.archive.model import ArchiveStatus, archive_group, status_key
+
+    failed = ArchiveStatus("UPDATE_FAILED", "KEY_X is not set", 1_000, "host:1")
+    assert ArchiveStatus.from_json(failed.to_json()) == failed
+    assert ArchiveStatus.archive_of(status_key("orders-archive")) == "orders-archive"
+    assert ArchiveStatus.archive_of("orders-archive") is None  # a definition's key
+    assert archive_group("orders-archive") == "eventpipes.archive.orders-archive"
+    assert ArchiveStatus.from_json(b'{"State": "SOMETHING"}').state == "ENABLED"  # only UPDATE_FAILED holds describe's state

@@ -11,7 +11,8 @@ from pattern_strategies import EVENTS, PATTERNS
 
 from eventpipes.patterns import InvalidEventPattern, Ruler, compile_pattern
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# max_examples comes from the Hypothesis profile (tests/conftest.py): 300 in CI, 30 everyday.
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _valid(pattern: dict[str, Any]) -> bool:
@@ -44,7 +45,7 @@ def test_ruler_agrees_with_each_pattern_alone(
         assert ruler.matches(event) == expected, event
 
 
-@settings(max_examples=150, deadline=None)
+@SETTINGS
 @given(
     patterns=st.lists(PATTERNS, min_size=2, max_size=8),
     removed=st.sets(st.integers(0, 7)),
