@@ -4,15 +4,17 @@
 as epoch seconds) and raises ``ControlPlaneError`` with AWS's ``code`` and ``message``; paging
 (``NextToken``, ``Limit``) is the plane's too. The plane is opened on the first such call,
 so an endpoint serving only PutEvents never reads the store.
+
+``TestEventPattern`` is not passed: the endpoint answers it with ``eventpipes.patterns``
+directly (the plane's answer would be the same), so it needs no store.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from typing import Any, Protocol
 
-from eventpipes.api.errors import ApiError
+from eventpipes.control import ControlPlane
 from eventpipes.settings import Settings
 
 #: EventBridge operations the control plane answers.
@@ -42,6 +44,7 @@ class PlaneOperations:
     def __init__(self, settings: Settings, plane: Plane | None = None) -> None:
         self._settings = settings
         self._plane = plane
+        self._owned = plane is None  # a plane given by the caller is the caller's to close
         self._lock = threading.Lock()
 
     def invoke(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -51,21 +54,11 @@ class PlaneOperations:
     def _get(self) -> Plane:
         with self._lock:
             if self._plane is None:
-                try:
-                    # Imported by name while the control plane is being built beside this endpoint:
-                    # without it the resource operations say so instead of the server failing to start.
-                    control = importlib.import_module("eventpipes.control")
-                except ModuleNotFoundError as exc:
-                    if exc.name != "eventpipes.control":
-                        raise  # the control plane is there but something it needs is not: say that
-                    raise ApiError("UnknownOperationException", "Resource operations need the control plane "
-                                   "(eventpipes.control), which this installation does not have.") from None
-                self._plane = control.ControlPlane(self._settings)
+                self._plane = ControlPlane(self._settings)  # reads the store to its end; BrokerUnavailable if Kafka is away
             return self._plane
 
     def close(self) -> None:
         with self._lock:
-            close = getattr(self._plane, "close", None)
-            if callable(close):
-                close()
-            self._plane = None
+            if self._owned and isinstance(self._plane, ControlPlane):
+                self._plane.close()
+                self._plane = None

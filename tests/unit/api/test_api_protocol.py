@@ -183,14 +183,3 @@ def test_kafka_unreachable_is_an_internal_error_sdks_retry() -> None:
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     assert "cannot reach Kafka at 127.0.0.1:1" in error.value.response["Error"]["Message"]
 
-
-def test_without_the_control_plane_resource_operations_say_so() -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("eventpipes.control") is not None:
-        pytest.skip("the control plane is installed: this checks the endpoint without it")
-    with BackgroundEndpoint(Settings(), keys={}) as url:
-        with pytest.raises(botocore.exceptions.ClientError) as error:
-            client(url, "events").list_event_buses()
-    assert error.value.response["Error"]["Code"] == "UnknownOperationException"
-    assert "need the control plane" in error.value.response["Error"]["Message"]
