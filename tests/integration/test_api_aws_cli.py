@@ -28,7 +28,8 @@ def api(kafka: KafkaCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     port = free_port()
     log = tmp_path_factory.mktemp("api") / "api.log"
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "EVENTPIPES_API_ACCESS_KEY_ID": KEY_ID,
-           "EVENTPIPES_API_SECRET_ACCESS_KEY": SECRET, "EVENTPIPES_API_ACCOUNT_ID": ACCOUNT}
+           "EVENTPIPES_API_SECRET_ACCESS_KEY": SECRET, "EVENTPIPES_API_ACCOUNT_ID": ACCOUNT,
+           "EVENTPIPES_CONTROL_TOPIC": unique_name("control")}  # a store of its own
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "eventpipes", "api", "--port", str(port)], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
@@ -77,6 +78,12 @@ def test_an_aws_cli_runbook(kafka: KafkaCluster, api: str, tmp_path: Path) -> No
     missing = aws(api, tmp_path, "events", "describe-archive", "--archive-name", archive)
     assert missing.returncode in (254, 255)  # the AWS CLI v2 and v1 codes for a service error
     assert f"(ResourceNotFoundException) when calling the DescribeArchive operation: Archive {archive} does not exist." in missing.stderr
+
+    made = aws(api, tmp_path, "events", "create-event-bus", "--name", bus)
+    assert made.returncode == 0 and json.loads(made.stdout)["EventBusArn"].endswith(f":event-bus/{bus}"), made.stderr
+    listed_buses = aws(api, tmp_path, "events", "list-event-buses", "--name-prefix", bus)
+    assert [b["Name"] for b in json.loads(listed_buses.stdout)["EventBuses"]] == [bus], listed_buses.stderr
+    assert aws(api, tmp_path, "events", "delete-event-bus", "--name", bus).returncode == 0
 
     unsigned = aws(api, tmp_path, "events", "list-archives", secret="not-the-secret")
     assert unsigned.returncode in (254, 255) and "(InvalidSignatureException)" in unsigned.stderr
