@@ -52,6 +52,12 @@ def archive_arn(region: str, account: str, name: str) -> str:
     return _events(region, account, f"archive/{name}")
 
 
+def archive_of_arn(value: str) -> str | None:
+    """The archive an archive ARN names, or None if ``value`` is not one."""
+    match = re.match(r"^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:archive/(?P<name>[^/]+)$", value)
+    return match.group("name") if match else None
+
+
 def replay_arn(region: str, account: str, name: str) -> str:
     """``arn:aws:events:<region>:<account>:replay/<name>``."""
     return _events(region, account, f"replay/{name}")

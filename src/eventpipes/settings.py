@@ -70,6 +70,28 @@ class Settings(BaseSettings):
         validation_alias="EVENTPIPES_METRICS_HOST",
         description="Address the worker's /metrics endpoint binds (`eventpipes run --web-host`); loopback by default.",
     )
+    api_credentials_file: Path | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_API_CREDENTIALS_FILE",
+        description="Access keys of the AWS-compatible endpoint (`eventpipes api`), in the AWS CLI's credentials "
+                    "format (aws_access_key_id, aws_secret_access_key, optional aws_account_id per section).",
+    )
+    api_access_key_id: str | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_API_ACCESS_KEY_ID",
+        description="One more access key the endpoint accepts (with EVENTPIPES_API_SECRET_ACCESS_KEY).",
+    )
+    api_secret_access_key: SecretStr | None = Field(
+        default=None,
+        validation_alias="EVENTPIPES_API_SECRET_ACCESS_KEY",
+        description="The secret of EVENTPIPES_API_ACCESS_KEY_ID.",
+    )
+    api_account_id: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        validation_alias="EVENTPIPES_API_ACCOUNT_ID",
+        description="The account of EVENTPIPES_API_ACCESS_KEY_ID (default: EVENTPIPES_ACCOUNT).",
+    )
     state_dir: Path = Field(
         default_factory=_default_state_dir,
         validation_alias="EVENTPIPES_STATE_DIR",

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 import click
 
 from eventpipes.errors import ConfigurationError, EventPipesError
-from eventpipes.settings import get_settings
+from eventpipes.settings import Settings, get_settings
 from eventpipes.topology import load_file
 from eventpipes.topology.model import WORKER_ROLES as ROLES
 
 if TYPE_CHECKING:
+    from eventpipes.api import Endpoint
     from eventpipes.app import Worker
     from eventpipes.control import ControlPlane
     from eventpipes.topology.model import Topology
@@ -40,8 +41,12 @@ READY = "eventpipes: worker ready"
               help="Run only this part of the topology (repeatable) [default: all of them].")
 @click.option("--watch", is_flag=True,
               help="Apply changes to FILE while running (rules, targets, buses, pipes), without a restart.")
+@click.option("--api-port", type=click.IntRange(1, 65535),
+              help="Also serve the AWS-compatible endpoint on this port (as `eventpipes api` does) [default: none].")
+@click.option("--api-host", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address the endpoint binds; any other than loopback needs access keys (docs/aws-endpoint.md).")
 def run(file: str | None, group: str | None, web_port: int, web_host: str | None, loglevel: str, roles: tuple[str, ...],
-        watch: bool) -> None:
+        watch: bool, api_port: int | None, api_host: str) -> None:
     """Run a worker for topology FILE, or for everything in the control plane's store without FILE.
 
     It routes every bus's events to the rules' targets and runs the pipes. Without FILE it
@@ -82,6 +87,7 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
         settings = settings.model_copy(update={"metrics_host": web_host.strip()})
     options = WorkerOptions(group=group or (default_group(file) if file else STORE_GROUP), web_port=web_port or None,
                             definition=str(Path(file).resolve()) if file else None, roles=frozenset(roles or ROLES))
+    endpoint = _endpoint(settings, api_host) if api_port else None  # refused before anything starts
     prepare(topology, settings, options)
     worker = build(topology, settings, options)
     if plane is None and not worker.routing and not worker.pipes.pipes:
@@ -100,7 +106,8 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
     def ready() -> None:
         click.echo(
             f"{READY}: {'; '.join(doing)}; group {options.group}"
-            + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else ""),
+            + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else "")
+            + (f"; AWS endpoint on http://{_url_host(api_host)}:{api_port}" if api_port else ""),
             err=True,
         )
 
@@ -112,6 +119,11 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
             watcher: asyncio.Task[None] | None = asyncio.create_task(_follow(plane, worker))
         else:
             watcher = asyncio.create_task(_watch(Path(file), worker)) if watch and file else None
+        serving = None
+        if endpoint is not None and api_port is not None:
+            from eventpipes.api import start
+
+            serving, _ = await start(endpoint, api_host, api_port)
         try:
             await worker.run(on_ready=ready)
         finally:
@@ -119,6 +131,8 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
                 watcher.cancel()
             if plane is not None:
                 plane.close()
+            if serving is not None:
+                await serving.cleanup()
 
     asyncio.run(main())
 
@@ -173,6 +187,20 @@ async def _follow(plane: "ControlPlane", worker: "Worker") -> None:
             log.warning("applied the store's changes")
     finally:
         stop()
+
+
+def _endpoint(settings: Settings, host: str) -> "Endpoint":
+    """The AWS endpoint ``--api-port`` serves, with its access keys checked against ``host`` now.
+
+    Raises:
+        ConfigurationError: ``host`` is not loopback and no access key is configured.
+    """
+    from eventpipes.api import Endpoint, require_credentials
+    from eventpipes.api.credentials import load_keys
+
+    keys = load_keys(settings)
+    require_credentials(host, keys)
+    return Endpoint(settings, keys=keys)
 
 
 def _url_host(host: str) -> str:

@@ -127,6 +127,20 @@ def check_entry_list(entries: Any) -> Sequence[Any]:
     return entries
 
 
+def check_request_size(entries: Sequence[Any], limit: int) -> None:
+    """Check the entries' total size (:func:`entry_size` summed) against the limit, as AWS's endpoint does.
+
+    AWS's PutEvents fails the whole request when the entries together are over the limit
+    (one entry over it is over it too); the CLI and Python API fail such an entry alone.
+
+    Raises:
+        ValidationException: "Total size of the entries in the request is over the limit."
+    """
+    total = sum(entry_size(entry) for entry in entries if isinstance(entry, Mapping))
+    if total > limit:
+        raise ValidationException("Total size of the entries in the request is over the limit.")
+
+
 def bus_name_of(value: Any) -> str:
     """The bus an ``EventBusName`` (a name or an event-bus ARN) designates.
 

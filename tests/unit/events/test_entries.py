@@ -8,7 +8,7 @@ import pytest
 
 from eventpipes.errors import ValidationException
 from eventpipes.events import InvalidArgument, MalformedDetail, PutEventsResult, PutEventsResultEntry, entry_size, prepare_entry
-from eventpipes.events.entries import bus_name_of, check_entry_list
+from eventpipes.events.entries import bus_name_of, check_entry_list, check_request_size
 from eventpipes.events.errors import EntryError, NotAuthorizedForSource
 
 NOW = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
@@ -132,3 +132,12 @@ def test_result_has_the_aws_response_shape() -> None:
     }
     assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
     assert isinstance(MalformedDetail(), EntryError)
+
+
+def test_request_size_is_the_entries_sizes_summed_against_the_limit() -> None:
+    entry = {"Source": "ab", "DetailType": "cd", "Detail": "{}", "Time": "2026-01-01T00:00:00Z"}  # 14 + 2 + 2 + 2 = 20
+    check_request_size([entry, entry], 40)
+    check_request_size([entry, "not an entry"], 20)  # what is not an entry fails alone, later
+    with pytest.raises(ValidationException) as error:
+        check_request_size([entry, entry], 39)
+    assert error.value.message == "Total size of the entries in the request is over the limit."
