@@ -33,6 +33,38 @@ class Settings(BaseSettings):
         validation_alias="KAFKA_BOOTSTRAP_SERVERS",
         description="An existing cluster to use; when set, eventpipes starts no broker.",
     )
+    kafka_client_properties: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_CLIENT_PROPERTIES",
+        description="A Kafka client properties file (`security.protocol`, `sasl.*`, `ssl.*`), as Kafka's own tools "
+                    "take with `--command-config`; read by every client eventpipes creates.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = Field(
+        default=None,
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="`security.protocol`; overrides the properties file.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_MECHANISM",
+        description="`sasl.mechanism`; overrides the properties file.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_USERNAME",
+        description="`sasl.username` (PLAIN, SCRAM); overrides the properties file.",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_PASSWORD",
+        description="`sasl.password` (PLAIN, SCRAM); overrides the properties file. Never logged.",
+    )
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CA_LOCATION",
+        description="`ssl.ca.location`: PEM file of the CA(s) that signed the brokers' certificates "
+                    "(default: the system's trust store); overrides the properties file.",
+    )
     kafka_home: Path | None = Field(
         default=None,
         validation_alias="KAFKA_HOME",
@@ -133,10 +165,12 @@ class Settings(BaseSettings):
         description="PutEvents entry size limit, computed as EventBridge does (at most 1 MB).",
     )
 
-    @field_validator("kafka_bootstrap_servers")
+    @field_validator("kafka_bootstrap_servers", "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
+                     "kafka_client_properties", "kafka_ssl_ca_location", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (`KAFKA_SECURITY_PROTOCOL=` in a compose file) means unset.
+        return (value.strip() or None) if isinstance(value, str) else value
 
     @field_validator("schema_registry_basic_auth_user_info", "registry_basic_auth_user_info")
     @classmethod
