@@ -39,6 +39,7 @@ from eventpipes.bus.put_events import AsyncPutEvents
 from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import Handler, PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
@@ -118,7 +119,7 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
         ArchiveKeyError: an encrypted archive's key is not in the environment.
         ResourceAlreadyExistsException: an archive of that name reads another bus.
     """
-    with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
+    with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
         for spec in topic_specs(topology):
             admin.ensure_topic(spec)
     if topology.archives:
@@ -131,13 +132,13 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions) -> N
     buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
     deliveries = [topic for rule in topology.rules for target in rule.targets
                   for topic in target_topics(rule.event_bus_name, rule.name, target.id)]
-    bootstrap, group = settings.bootstrap_servers, options.group
+    kafka, group = client_config(settings), options.group
     if "routing" in options.roles:
-        if not has_offsets(bootstrap, group, buses):  # this group's routers start now, for the first time
-            commit_end_offsets_if_new(bootstrap, group, deliveries)
-        commit_end_offsets_if_new(bootstrap, group, buses)
+        if not has_offsets(kafka, group, buses):  # this group's routers start now, for the first time
+            commit_end_offsets_if_new(kafka, group, deliveries)
+        commit_end_offsets_if_new(kafka, group, buses)
     elif "delivery" in options.roles and deliveries:
-        wait_for_routers(bootstrap, group, buses)
+        wait_for_routers(kafka, group, buses)
 
 
 def target_topics(bus: str, rule: str, target: str) -> tuple[str, str]:
@@ -145,19 +146,19 @@ def target_topics(bus: str, rule: str, target: str) -> tuple[str, str]:
     return delivery_topic(bus, rule, target), retry_topic(bus, rule, target)
 
 
-def has_offsets(bootstrap: str, group: str, topics: list[str]) -> bool:
+def has_offsets(kafka: KafkaClientConfig, group: str, topics: list[str]) -> bool:
     """Whether ``group`` has committed an offset on any partition of ``topics``."""
-    return any(offset is not None for topic in topics for offset in committed_offsets(bootstrap, group, topic).values())
+    return any(offset is not None for topic in topics for offset in committed_offsets(kafka, group, topic).values())
 
 
-def wait_for_routers(bootstrap: str, group: str, buses: list[str], *, poll_seconds: float = 1.0) -> None:
+def wait_for_routers(kafka: KafkaClientConfig, group: str, buses: list[str], *, poll_seconds: float = 1.0) -> None:
     """Until a routing worker of ``group`` has given it its starting point (see ``prepare``).
 
     A delivery worker that started reading first would read the delivery topics from their
     beginning: records other groups routed.
     """
     logged = False
-    while not has_offsets(bootstrap, group, buses):
+    while not has_offsets(kafka, group, buses):
         if not logged:
             log.warning("group %s has not routed yet: waiting for its routing worker "
                         "(eventpipes run FILE --role routing) to start", group)
@@ -223,7 +224,7 @@ class Worker:
 def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Worker:
     """The worker for a topology; ``prepare`` must have run first."""
     metrics = Metrics()
-    sink = WorkerSink(settings.bootstrap_servers)
+    sink = WorkerSink(client_config(settings))
     buckets = {d.name: TokenBucket(d.invocation_rate_limit_per_second) for d in topology.api_destinations}
     handlers: dict[str, Handler] = {}
     senders: list[EventSender] = []
@@ -232,7 +233,7 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
         archives = list(store.archives().values())
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
-    admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    admin = Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds)
     archivers = {name: Archiver(name, _archive_sink(sink), archives, partition_count=partition_count(admin))
                  for name in topology.bus_names()}
     routing, delivery = "routing" in options.roles, "delivery" in options.roles
@@ -255,8 +256,8 @@ def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Wor
                                         account=settings.account, backoff=backoff, group=options.group)
                 handlers[delivery_topic(name, rule.name, target.id)] = _deliver_all(worker)
                 handlers[worker.retry_topic] = worker.handle_retries
-    runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
-    follower = ArchiveFollower(settings.bootstrap_servers, archivers if routing else {})
+    runtime = PartitionWorker(client_config(settings), options.group, handlers)
+    follower = ArchiveFollower(client_config(settings), archivers if routing else {})
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,

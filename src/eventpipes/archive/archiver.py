@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.headers import ARCHIVED_CARRIED_HEADERS, ENCRYPTION_HEADER
 from eventpipes.archive import crypto
 from eventpipes.archive.errors import ArchiveKeyError
@@ -146,8 +147,8 @@ def _event_time_ms(event: dict[str, Any], default: int) -> int:
 class ArchiveFollower:
     """A daemon thread following the archive-definitions topic and updating the archivers."""
 
-    def __init__(self, bootstrap: str, archivers: dict[str, Archiver]) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig, archivers: dict[str, Archiver]) -> None:
+        self._kafka = kafka
         self._archivers = archivers
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="archive-follower", daemon=True)
@@ -163,7 +164,7 @@ class ArchiveFollower:
         from kafka import KafkaConsumer, TopicPartition
 
         table: dict[str, StoredArchive] = {}
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False, client_id="eventpipes-archive-follower")
+        consumer = KafkaConsumer(**self._kafka.kafka_python(), group_id=None, enable_auto_commit=False, client_id="eventpipes-archive-follower")
         tp = TopicPartition(ARCHIVES_TOPIC, 0)
         consumer.assign([tp])
         consumer.seek_to_beginning(tp)

@@ -254,8 +254,10 @@ def _wait_until_ready(process: subprocess.Popen[bytes], paths: BrokerPaths, boot
 def _answers_metadata(bootstrap: str) -> bool:
     # Imported here: kafka-python is only needed once a broker is up.
     from eventpipes.kafka.admin import cluster_answers
+    from eventpipes.kafka.client_config import KafkaClientConfig
 
-    return cluster_answers(bootstrap, timeout_seconds=2.0)
+    # The plaintext listener on loopback, whatever the clients use: the broker's own readiness.
+    return cluster_answers(KafkaClientConfig(bootstrap), timeout_seconds=2.0)
 
 
 def log_tail(paths: BrokerPaths, lines: int = 25) -> str:

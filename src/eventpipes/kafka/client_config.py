@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
@@ -159,8 +159,12 @@ class KafkaClientConfig:
                 "Source": self.source}
 
 
+@lru_cache(maxsize=8)
 def client_config(settings: Settings) -> KafkaClientConfig:
-    """The configuration every Kafka client of this process uses.
+    """The configuration every Kafka client of this process uses (built once per settings).
+
+    Cached: the file is read, the SSLContext built and the OAuth token fetched once, however
+    many clients a process creates.
 
     Raises:
         InvalidClientConfiguration: naming the property, variable or file at fault.

@@ -18,7 +18,8 @@ SECRET = "s3cr3t-pa55word"
 
 def settings(tmp_path: Path, properties: str | None = None, **values: object) -> Settings:
     if properties is not None:
-        file = tmp_path / "client.properties"
+        # A new file each time: client_config caches per settings (the file name, not its content).
+        file = tmp_path / f"client-{len(list(tmp_path.glob('client-*')))}.properties"
         file.write_text(properties)
         values["kafka_client_properties"] = file
     return Settings(**values)  # type: ignore[arg-type]
