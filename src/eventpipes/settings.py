@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         validation_alias="EVENTPIPES_BROKER_PORT",
         description="Client port of the local broker; its KRaft controller uses the next port.",
     )
+    broker_secure: bool = Field(
+        default=False,
+        validation_alias="EVENTPIPES_BROKER_SECURE",
+        description="Start the local broker with a SASL_SSL listener too (`eventpipes broker start --secure`), "
+                    "on the client port + 2, with a CA, users and a client properties file in the state directory.",
+    )
     broker_heap: str = Field(
         default="1g",
         validation_alias="EVENTPIPES_BROKER_HEAP",

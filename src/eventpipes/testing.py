@@ -313,15 +313,16 @@ class HttpReceiver:
         self._server.server_close()
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (a local broker takes two: client and controller)."""
+def free_port_pair(count: int = 2) -> int:
+    """A port whose ``count - 1`` successors are free too (a local broker takes two: client and controller; three secured)."""
+    import socket
+
     for _ in range(50):
         port = free_port()
         try:
-            import socket
-
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port + 1))
+            for successor in range(1, count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + successor))
         except OSError:
             continue
         return port
@@ -334,9 +335,21 @@ class OwnBroker:
     ``stop()`` and ``start()`` restart it on the same data, as an operator's restart would.
     """
 
-    def __init__(self, state_dir: Path, *, heap: str = "384m") -> None:
-        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(), broker_heap=heap,
-                                 kafka_bootstrap_servers=None)
+    def __init__(self, state_dir: Path, *, heap: str = "384m", secure: bool = False) -> None:
+        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(3 if secure else 2), broker_heap=heap,
+                                 kafka_bootstrap_servers=None, broker_secure=secure)
+
+    def client_settings(self) -> Settings:
+        """Settings of a client of the secured listener (``secure=True``): its address and properties file.
+
+        The file is the one ``start()`` wrote, as ``eventpipes broker start --secure`` prints it.
+        """
+        from eventpipes.broker.secure import HOST, SecureFiles, secure_port
+
+        return Settings(kafka_bootstrap_servers=f"SASL_SSL://{HOST}:{secure_port(self.settings)}",
+                        kafka_client_properties=SecureFiles.under(self.settings.state_dir).client_properties,
+                        kafka_security_protocol=None, kafka_sasl_mechanism=None, kafka_sasl_username=None,
+                        kafka_sasl_password=None, kafka_ssl_ca_location=None)
 
     def start(self) -> "OwnBroker":
         process.start(self.settings)

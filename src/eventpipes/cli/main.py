@@ -6,11 +6,13 @@ run again); exit 1 means the system failed (a broker away, a port taken).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
 from pathlib import Path
 from importlib.metadata import version
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -86,8 +88,29 @@ def _add_command_config(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _add_command_config(sub)
-    else:
+    elif command.callback is not None:
         command.params.append(command_config_option())
+        command.callback = _with_preflight(command.callback)
+
+
+def _with_preflight(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """The command, after one probe connection has shown the cluster accepts the client settings.
+
+    A wrong password or an untrusted certificate fails here, typed and within the timeout,
+    instead of as the clients' "unable to bootstrap" after their retries (eventpipes.kafka.diagnose).
+    """
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from eventpipes.kafka.client_config import client_config
+        from eventpipes.kafka.diagnose import preflight
+        from eventpipes.settings import get_settings
+
+        settings = get_settings()
+        preflight(client_config(settings), settings.kafka_timeout_seconds)
+        return callback(*args, **kwargs)
+
+    return run
 
 
 def _register() -> None:
