@@ -113,7 +113,7 @@ def client_properties_text(settings: Settings, material: SecureMaterial, mechani
     return "\n".join([
         "# The local eventpipes broker's SASL_SSL listener (eventpipes broker start --secure).",
         "# Use with: KAFKA_CLIENT_PROPERTIES=<this file>, --command-config <this file>,",
-        "# kafka-console-consumer.sh --consumer.config, kcat -F, or confluent-kafka's config.",
+        "# kcat -F <this file>, or as confluent-kafka's config (librdkafka's property names).",
         f"bootstrap.servers={HOST}:{secure_port(settings)}",
         "security.protocol=SASL_SSL",
         f"sasl.mechanism={mechanism}",
