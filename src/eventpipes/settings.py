@@ -122,8 +122,8 @@ class Settings(BaseSettings):
     broker_secure: bool = Field(
         default=False,
         validation_alias="EVENTPIPES_BROKER_SECURE",
-        description="Start the local broker with a SASL_SSL listener too (`eventpipes broker start --secure`), "
-                    "on the client port + 2, with a CA, users and a client properties file in the state directory.",
+        description="Start the local broker with a SASL_SSL listener (client port + 2) and an mTLS listener (+ 3) too "
+                    "(`eventpipes broker start --secure`), with a CA, users and client properties files in the state directory.",
     )
     broker_heap: str = Field(
         default="1g",

@@ -314,7 +314,7 @@ class HttpReceiver:
 
 
 def free_port_pair(count: int = 2) -> int:
-    """A port whose ``count - 1`` successors are free too (a local broker takes two: client and controller; three secured)."""
+    """A port whose ``count - 1`` successors are free too (a local broker takes two: client and controller; four secured)."""
     import socket
 
     for _ in range(50):
@@ -336,18 +336,20 @@ class OwnBroker:
     """
 
     def __init__(self, state_dir: Path, *, heap: str = "384m", secure: bool = False) -> None:
-        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(3 if secure else 2), broker_heap=heap,
+        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(4 if secure else 2), broker_heap=heap,
                                  kafka_bootstrap_servers=None, broker_secure=secure)
 
-    def client_settings(self) -> Settings:
-        """Settings of a client of the secured listener (``secure=True``): its address and properties file.
+    def client_settings(self, *, mtls: bool = False) -> Settings:
+        """Settings of a client of the SASL_SSL listener (or the mTLS one) of a ``secure=True`` broker.
 
-        The file is the one ``start()`` wrote, as ``eventpipes broker start --secure`` prints it.
+        The properties file is the one ``start()`` wrote, as ``eventpipes broker start --secure`` prints it.
         """
-        from eventpipes.broker.secure import HOST, SecureFiles, secure_port
+        from eventpipes.broker.secure import HOST, SecureFiles, mtls_port, secure_port
 
-        return Settings(kafka_bootstrap_servers=f"SASL_SSL://{HOST}:{secure_port(self.settings)}",
-                        kafka_client_properties=SecureFiles.under(self.settings.state_dir).client_properties,
+        files = SecureFiles.under(self.settings.state_dir)
+        address = f"SSL://{HOST}:{mtls_port(self.settings)}" if mtls else f"SASL_SSL://{HOST}:{secure_port(self.settings)}"
+        return Settings(kafka_bootstrap_servers=address,
+                        kafka_client_properties=files.mtls_properties if mtls else files.client_properties,
                         kafka_security_protocol=None, kafka_sasl_mechanism=None, kafka_sasl_username=None,
                         kafka_sasl_password=None, kafka_ssl_ca_location=None)
 

@@ -116,7 +116,8 @@ def start(settings: Settings) -> BrokerStatus:
     paths = BrokerPaths.under(settings.state_dir)
     java = check_java()
     jars = maven.kafka_home_jars(settings.kafka_home) if settings.kafka_home else maven.cached_jars(settings.cache_dir)
-    ports = (settings.broker_port, controller_port(settings)) + ((secure.secure_port(settings),) if settings.broker_secure else ())
+    ports = (settings.broker_port, controller_port(settings)) + (
+        (secure.secure_port(settings), secure.mtls_port(settings)) if settings.broker_secure else ())
     for port in ports:
         ensure_port_free(port)
     material = secure.ensure_material(settings) if settings.broker_secure else None
@@ -209,8 +210,7 @@ def _write_config(paths: BrokerPaths, settings: Settings, material: secure.Secur
     paths.logs.mkdir(parents=True, exist_ok=True)
     port, controller = settings.broker_port, controller_port(settings)
     # With --secure, a SASL_SSL listener beside the plaintext one; the broker's own traffic stays plaintext.
-    extra = f",SASL_SSL://127.0.0.1:{secure.secure_port(settings)}" if material else ""
-    advertised = f",SASL_SSL://{secure.HOST}:{secure.secure_port(settings)}" if material else ""
+    extra, advertised, protocols = secure.listeners(settings) if material else ("", "", "")
     secured = [f"{key}={value}" for key, value in secure.listener_lines(settings, material).items()] if material else []
     # Sized for a 2-core machine shared with workers and tests: few threads, small
     # internal topics, no rebalance delay (a single-node broker has nobody to wait for).
@@ -224,7 +224,7 @@ def _write_config(paths: BrokerPaths, settings: Settings, material: secure.Secur
                 f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}{advertised}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + (",SASL_SSL:SASL_SSL" if material else ""),
+                f"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}",
                 f"log.dirs={paths.data}",
                 "num.partitions=1",
                 "num.network.threads=2",

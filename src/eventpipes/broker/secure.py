@@ -1,6 +1,7 @@
-"""The local broker's secured listener: SASL_SSL with SCRAM and PLAIN users, a CA of its own.
+"""The local broker's secured listeners: SASL_SSL with SCRAM and PLAIN users, and mTLS; a CA of its own.
 
-``eventpipes broker start --secure`` adds a SASL_SSL listener on the client port + 2 beside the
+``eventpipes broker start --secure`` adds a SASL_SSL listener on the client port + 2 and an SSL
+listener requiring a client certificate (mTLS) on the client port + 3, beside the
 plaintext one (the broker's own traffic and readiness probe stay on plaintext loopback). The CA,
 the broker's PKCS12 keystore, the users' passwords and a ready client properties file live in
 ``<state>/broker/secure/``, readable by the owner only, and survive restarts: a properties file
@@ -30,6 +31,18 @@ MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
 def secure_port(settings: Settings) -> int:
     """The SASL_SSL listener's port: after the client port and the controller's."""
     return settings.broker_port + 2
+
+
+def mtls_port(settings: Settings) -> int:
+    """The SSL listener that requires a client certificate."""
+    return settings.broker_port + 3
+
+
+def listeners(settings: Settings) -> tuple[str, str, str]:
+    """What the secured listeners add to ``listeners``, ``advertised.listeners`` and the protocol map."""
+    sasl, mtls = secure_port(settings), mtls_port(settings)
+    return (f",SASL_SSL://127.0.0.1:{sasl},SSL://127.0.0.1:{mtls}", f",SASL_SSL://{HOST}:{sasl},SSL://{HOST}:{mtls}",
+            ",SASL_SSL:SASL_SSL,SSL:SSL")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +75,19 @@ class SecureFiles:
     def client_properties(self) -> Path:
         return self.root / "client.properties"
 
+    @property
+    def client_certificate(self) -> Path:
+        return self.root / "client.pem"
+
+    @property
+    def client_key(self) -> Path:
+        return self.root / "client.key"
+
+    @property
+    def mtls_properties(self) -> Path:
+        """Client properties for the mTLS listener (certificate and key instead of a password)."""
+        return self.root / "client-mtls.properties"
+
 
 @dataclass(frozen=True, slots=True)
 class SecureMaterial:
@@ -75,7 +101,7 @@ class SecureMaterial:
 def ensure_material(settings: Settings) -> SecureMaterial:
     """The CA, keystore and passwords, generated on first use and reused after."""
     files = SecureFiles.under(settings.state_dir)
-    if files.secrets.exists() and files.keystore.exists() and files.ca.exists():
+    if all(path.exists() for path in (files.secrets, files.keystore, files.ca, files.client_certificate, files.client_key)):
         stored = json.loads(files.secrets.read_text())
         return SecureMaterial(files, stored["keystore_password"], stored["user_password"])
     files.root.mkdir(parents=True, exist_ok=True)
@@ -83,7 +109,10 @@ def ensure_material(settings: Settings) -> SecureMaterial:
     material = SecureMaterial(files, secrets.token_urlsafe(18), secrets.token_urlsafe(18))
     ca = certs.new_ca()
     broker = certs.issue(ca, HOST, dns=(HOST,))
+    client = certs.issue(ca, USER, client=True)
     files.ca.write_bytes(ca.certificate_pem())
+    files.client_certificate.write_bytes(client.certificate_pem())
+    certs.write_private(files.client_key, client.key_pem())
     certs.write_private(files.ca_key, ca.key_pem())
     certs.write_private(files.keystore, broker.pkcs12(material.keystore_password, ca))
     certs.write_private(files.secrets, json.dumps({"keystore_password": material.keystore_password,
@@ -105,6 +134,10 @@ def listener_lines(settings: Settings, material: SecureMaterial) -> dict[str, st
         "ssl.keystore.location": str(material.files.keystore),
         "ssl.keystore.password": material.keystore_password,
         "ssl.key.password": material.keystore_password,
+        # mTLS on the SSL listener: a client certificate signed by the local CA, or no connection.
+        "listener.name.ssl.ssl.client.auth": "required",
+        "listener.name.ssl.ssl.truststore.type": "PEM",
+        "listener.name.ssl.ssl.truststore.location": str(material.files.ca),
     }
 
 
@@ -124,8 +157,23 @@ def client_properties_text(settings: Settings, material: SecureMaterial, mechani
     ])
 
 
+def mtls_properties_text(settings: Settings, material: SecureMaterial) -> str:
+    """A client properties file for the mTLS listener."""
+    files = material.files
+    return "\n".join([
+        "# The local eventpipes broker's mTLS listener (eventpipes broker start --secure).",
+        f"bootstrap.servers={HOST}:{mtls_port(settings)}",
+        "security.protocol=SSL",
+        f"ssl.ca.location={files.ca}",
+        f"ssl.certificate.location={files.client_certificate}",
+        f"ssl.key.location={files.client_key}",
+        "",
+    ])
+
+
 def write_client_properties(settings: Settings, material: SecureMaterial) -> Path:
     certs.write_private(material.files.client_properties, client_properties_text(settings, material).encode())
+    certs.write_private(material.files.mtls_properties, mtls_properties_text(settings, material).encode())
     return material.files.client_properties
 
 

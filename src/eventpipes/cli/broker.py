@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -37,7 +38,8 @@ def start(secure: bool | None) -> None:
     if status.client_properties:
         click.echo(f"SASL_SSL listener on {status.secure_bootstrap}; client properties (user, password, CA) in "
                    f"{status.client_properties}:\n  export KAFKA_CLIENT_PROPERTIES={status.client_properties} "
-                   f"KAFKA_BOOTSTRAP_SERVERS=SASL_SSL://{status.secure_bootstrap}", err=True)
+                   f"KAFKA_BOOTSTRAP_SERVERS=SASL_SSL://{status.secure_bootstrap}\n"
+                   f"mTLS listener: {Path(status.client_properties).with_name('client-mtls.properties')}", err=True)
     click.echo(status.bootstrap)
 
 

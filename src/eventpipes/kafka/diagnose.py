@@ -79,6 +79,8 @@ def _diagnose(kafka: KafkaClientConfig, raw: socket.socket, host: str, port: int
                                                    "use SSL or SASL_SSL (and ssl.ca.location)")
         if kafka.sasl_mechanism:
             return _sasl(kafka, sock, where, deadline)
+        # One request: under TLS 1.3 a listener that wants a client certificate says so only now.
+        _call(sock, _API_VERSIONS, 0, b"", deadline)
         return None
     except ssl.SSLCertVerificationError as exc:
         if exc.verify_code in _NAME_MISMATCH:
@@ -90,9 +92,13 @@ def _diagnose(kafka: KafkaClientConfig, raw: socket.socket, host: str, port: int
         if exc.reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST", "UNEXPECTED_EOF_WHILE_READING"):
             return SecurityProtocolMismatch(where, f"the listener does not speak TLS but security.protocol is {kafka.security_protocol}; "
                                                    "use PLAINTEXT or SASL_PLAINTEXT")
-        return TlsHandshakeFailed(where, f"TLS handshake failed: {exc.reason or exc.__class__.__name__}"
-                                         + (" (the broker may require a client certificate: ssl.certificate.location)"
-                                            if "CERTIFICATE_REQUIRED" in str(exc.reason) else ""))
+        if any(alert in str(exc.reason) for alert in ("CERTIFICATE_REQUIRED", "BAD_CERTIFICATE", "UNKNOWN_CA",
+                                                       "CERTIFICATE_UNKNOWN")):
+            has_certificate = kafka.ssl_certificate_location is not None or kafka.ssl_keystore_location is not None
+            return TlsHandshakeFailed(where, f"the broker refused the client certificate ({exc.reason}): " + (
+                "it is not signed by a CA the broker trusts" if has_certificate
+                else "it requires one (mTLS): set ssl.certificate.location and ssl.key.location, or ssl.keystore.location"))
+        return TlsHandshakeFailed(where, f"TLS handshake failed: {exc.reason or exc.__class__.__name__}")
     except (OSError, EOFError, struct.error):
         if kafka.uses_tls and sock is raw:  # the handshake itself was cut off
             return SecurityProtocolMismatch(where, f"the listener closed the TLS handshake; is it a TLS listener? "

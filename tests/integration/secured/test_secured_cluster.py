@@ -15,9 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from eventpipes.bus.put_events import EventBusClient
+from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.properties import read_properties
 from eventpipes.kafka.topics import bus_topic
 from eventpipes.schemas.client import RegistryClient
@@ -127,3 +130,33 @@ def test_the_schema_registry_stores_its_schemas_over_sasl_ssl(secured: Secured) 
     with BackgroundRegistry(secured.cluster.client, topic) as url, RegistryClient(url, user_info=None) as client:
         assert client.register("orders-value", schema) == schema_id  # read back from the secured topic
     assert confluent_read(secured.properties, topic, 1)
+
+
+def test_mtls_with_the_client_certificate_and_refused_without(secured: Secured, tmp_path: Path) -> None:
+    mtls = secured.broker.client_settings(mtls=True)
+    assert mtls.kafka_client_properties is not None
+    bus = unique_name("bus")
+    env = {**secured.env(), "KAFKA_BOOTSTRAP_SERVERS": str(mtls.kafka_bootstrap_servers),
+           "KAFKA_CLIENT_PROPERTIES": str(mtls.kafka_client_properties)}
+    entries = json.dumps([{"Source": "tests", "DetailType": "Order", "Detail": "{}", "EventBusName": bus}])
+    put = subprocess.run([sys.executable, "-m", "eventpipes", "put-events", "--bus", bus, "--entries", entries],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert put.returncode == 0 and json.loads(put.stdout)["FailedEntryCount"] == 0, put.stderr
+    assert len(confluent_read(mtls.kafka_client_properties, bus_topic(bus), 1)) == 1
+
+    props = {key: prop.value for key, prop in read_properties(mtls.kafka_client_properties).items()}
+    without = tmp_path / "no-cert.properties"
+    without.write_text("".join(f"{k}={v}\n" for k, v in props.items() if not k.startswith(("ssl.certificate", "ssl.key"))))
+    refused = subprocess.run([sys.executable, "-m", "eventpipes", "tail", "--bus", bus, "--timeout", "1"],
+                             capture_output=True, text=True, timeout=60,
+                             env={**env, "KAFKA_CLIENT_PROPERTIES": str(without), "EVENTPIPES_KAFKA_TIMEOUT": "5"})
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("TlsHandshakeFailed: ") and "client certificate" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("mechanism", ["SCRAM-SHA-256", "PLAIN"])
+def test_the_other_mechanisms_the_broker_enables(secured: Secured, mechanism: str) -> None:
+    settings = secured.settings.model_copy(update={"kafka_sasl_mechanism": mechanism})  # as KAFKA_SASL_MECHANISM would
+    with Admin(client_config(settings), timeout_seconds=10) as admin:
+        topic = secured.cluster.create_topic()
+        assert topic in admin.topics()
