@@ -48,8 +48,10 @@ Pipes:
 
 
 def cli(secured: Secured, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "eventpipes", *args], capture_output=True, text=True, timeout=timeout,
-                          env=secured.env())
+    """``eventpipes ARGS`` given the SASL_SSL address but not the properties file: ``--command-config`` must bring it
+    (to the command, and to the processes it starts)."""
+    env = {k: v for k, v in secured.env().items() if k != "KAFKA_CLIENT_PROPERTIES"}
+    return subprocess.run([sys.executable, "-m", "eventpipes", *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def confluent_read(properties: Path, topic: str, count: int, timeout: float = 30.0) -> list[bytes]:
