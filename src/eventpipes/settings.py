@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         # An empty variable (`KAFKA_SECURITY_PROTOCOL=` in a compose file) means unset.
         return (value.strip() or None) if isinstance(value, str) else value
 
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        # Kafka's clients read `sasl_ssl` as SASL_SSL; so does eventpipes.
+        return value.strip().upper() or None if isinstance(value, str) else value
+
     @field_validator("schema_registry_basic_auth_user_info", "registry_basic_auth_user_info")
     @classmethod
     def _user_info_form(cls, value: SecretStr | None) -> SecretStr | None:

@@ -28,6 +28,8 @@ from eventpipes.kafka.errors import (
 
 _API_VERSIONS, _SASL_HANDSHAKE, _SASL_AUTHENTICATE = 18, 17, 36
 _UNSUPPORTED_SASL_MECHANISM, _ILLEGAL_SASL_STATE, _SASL_AUTHENTICATION_FAILED = 33, 34, 58
+#: The probe's requests get small answers; anything larger is not Kafka speaking.
+MAX_RESPONSE_BYTES = 1024 * 1024
 #: OpenSSL's verify codes for a certificate that does not name the host (X509_V_ERR_HOSTNAME_MISMATCH, _IP_ADDRESS_MISMATCH).
 _NAME_MISMATCH = (62, 64)
 
@@ -74,13 +76,17 @@ def _diagnose(kafka: KafkaClientConfig, raw: socket.socket, host: str, port: int
         if kafka.uses_tls:
             assert kafka.ssl_context is not None
             sock = kafka.ssl_context.wrap_socket(raw, server_hostname=host)
-        elif _speaks_tls(host, port, deadline):
-            return SecurityProtocolMismatch(where, f"the listener expects TLS but security.protocol is {kafka.security_protocol}; "
-                                                   "use SSL or SASL_SSL (and ssl.ca.location)")
+        # One request first: under TLS 1.3 a listener that wants a client certificate says so only
+        # now, and a TLS listener answers a plaintext one with no Kafka response.
+        try:
+            _call(sock, _API_VERSIONS, 0, b"", deadline)
+        except (OSError, EOFError, struct.error):
+            if not kafka.uses_tls and _speaks_tls(host, port, deadline):
+                return SecurityProtocolMismatch(where, f"the listener expects TLS but security.protocol is "
+                                                       f"{kafka.security_protocol}; use SSL or SASL_SSL (and ssl.ca.location)")
+            raise
         if kafka.sasl_mechanism:
             return _sasl(kafka, sock, where, deadline)
-        # One request: under TLS 1.3 a listener that wants a client certificate says so only now.
-        _call(sock, _API_VERSIONS, 0, b"", deadline)
         return None
     except ssl.SSLCertVerificationError as exc:
         if exc.verify_code in _NAME_MISMATCH:
@@ -156,6 +162,8 @@ def _call(sock: socket.socket, api_key: int, version: int, body: bytes, deadline
     header = struct.pack(">hhi", api_key, version, 1) + _string("eventpipes-preflight")
     sock.sendall(struct.pack(">i", len(header) + len(body)) + header + body)
     (size,) = struct.unpack(">i", _read(sock, 4))
+    if not 6 <= size <= MAX_RESPONSE_BYTES:  # a TLS alert or an HTTP server read as a Kafka size
+        raise EOFError(f"not a Kafka response (size {size})")
     response = _read(sock, size)
     (error,) = struct.unpack(">h", response[4:6])
     return error, response[6:]

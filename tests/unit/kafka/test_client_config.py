@@ -164,3 +164,15 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     config = KafkaClientConfig("b:1")
     with pytest.raises(AttributeError):
         config.bootstrap = "other:1"  # type: ignore[misc]
+
+
+def test_variables_in_any_case_and_blank_ones_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KAFKA_SECURITY_PROTOCOL", "sasl_plaintext")
+    monkeypatch.setenv("KAFKA_SASL_MECHANISM", "scram-sha-256")
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "u")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", SECRET)
+    monkeypatch.setenv("KAFKA_SSL_CA_LOCATION", "")
+    monkeypatch.setenv("KAFKA_CLIENT_PROPERTIES", "")
+    config = client_config(Settings(KAFKA_BOOTSTRAP_SERVERS="b:9092"))
+    assert (config.security_protocol, config.sasl_mechanism, config.ssl_ca_location) == ("SASL_PLAINTEXT", "SCRAM-SHA-256", None)
+    assert config.source == "environment"
