@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
 from eventpipes.kafka.topics import TopicSpec
 
@@ -57,7 +58,7 @@ class Admin:
                     client_id="eventpipes-admin",
                 )
             except (KafkaError, OSError) as exc:
-                raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+                raise unavailable(self.kafka, exc) from exc
         return self._client
 
     def ensure_topic(self, spec: TopicSpec) -> None:

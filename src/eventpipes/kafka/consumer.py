@@ -11,6 +11,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
 from eventpipes.records import Record, record_from_message
 
@@ -65,7 +66,7 @@ def _consumer(kafka: KafkaClientConfig) -> KafkaConsumer:
             client_id="eventpipes-reader",
         )
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
+        raise unavailable(kafka, exc) from exc
 
 
 def _assign(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -18,8 +18,10 @@ import time
 from functools import lru_cache
 
 from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.errors import EventPipesError
 from eventpipes.kafka.errors import (
     AuthenticationFailed,
+    BrokerUnavailable,
     ClientSecurityError,
     MechanismNotEnabled,
     SecurityProtocolMismatch,
@@ -45,6 +47,20 @@ def preflight(kafka: KafkaClientConfig, timeout_seconds: float) -> None:
     if problem is not None:
         _probe.cache_clear()  # the next attempt (a fixed file, a restarted broker) probes again
         raise problem
+
+
+#: How long the probe after a failed bootstrap may take: the caller has already waited its timeout.
+EXPLAIN_SECONDS = 1.0
+
+
+def unavailable(kafka: KafkaClientConfig, exc: BaseException) -> EventPipesError:
+    """The error to raise when a client could not bootstrap: the security cause if the probe finds one.
+
+    kafka-python reports a refused password as "Unable to bootstrap"; library callers that did not
+    run ``preflight`` get the typed cause here, at the cost of one short probe after the failure.
+    """
+    found = _probe.__wrapped__(kafka, EXPLAIN_SECONDS)
+    return found if found is not None else BrokerUnavailable(kafka.bootstrap, repr(exc))
 
 
 @lru_cache(maxsize=8)

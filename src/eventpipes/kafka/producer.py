@@ -10,7 +10,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.client_config import KafkaClientConfig
-from eventpipes.kafka.errors import BrokerUnavailable
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES
 
 #: Records wait this long to be batched together; PutEvents sends up to 10 at once.
@@ -42,6 +42,7 @@ def make_producer(kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0, bo
 
     Raises:
         BrokerUnavailable: no broker answered.
+        ClientSecurityError: a broker answered but refused the security settings (eventpipes.kafka.diagnose).
     """
     try:
         return KafkaProducer(
@@ -56,4 +57,4 @@ def make_producer(kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0, bo
             bootstrap_timeout_ms=max(1, int((bootstrap_seconds if bootstrap_seconds is not None else timeout_seconds) * 1000)),
         )
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
+        raise unavailable(kafka, exc) from exc

@@ -72,3 +72,19 @@ def test_a_sasl_ssl_address_never_falls_back_to_plaintext(secured: Secured) -> N
                                "KAFKA_SASL_USERNAME": "eventpipes", "KAFKA_SASL_PASSWORD": "x", "EVENTPIPES_KAFKA_TIMEOUT": str(TIMEOUT)})
     assert done.returncode == 1
     assert done.stderr.startswith("SecurityProtocolMismatch: the listener does not speak TLS"), done.stderr
+
+
+def test_library_callers_get_the_typed_cause_after_the_clients_timeout(secured: Secured) -> None:
+    from pydantic import SecretStr
+
+    from eventpipes.kafka.admin import Admin
+    from eventpipes.kafka.client_config import client_config
+    from eventpipes.kafka.diagnose import EXPLAIN_SECONDS
+    from eventpipes.kafka.errors import AuthenticationFailed
+
+    settings = secured.settings.model_copy(update={"kafka_sasl_password": SecretStr("not-the-password")})
+    began = time.monotonic()
+    with pytest.raises(AuthenticationFailed) as raised, Admin(client_config(settings), timeout_seconds=3) as admin:
+        admin.topics()
+    assert time.monotonic() - began < 3 + EXPLAIN_SECONDS + 1
+    assert "not-the-password" not in str(raised.value)
