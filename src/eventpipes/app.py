@@ -48,6 +48,7 @@ from eventpipes.bus.router import Router
 from eventpipes.bus.scheduled import ScheduledOutputs, scheduled_rules
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.schedule_ticker import ScheduleTicker
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.worker import PartitionWorker
 from eventpipes.kafka.offsets import commit_end_offsets_if_new, committed_offsets
@@ -130,7 +131,7 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions, prev
         ResourceAlreadyExistsException: an archive of that name reads another bus.
     """
     known = {spec.name for spec in topic_specs(previous)} if previous is not None else set()
-    with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
+    with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
         for spec in topic_specs(topology):
             if spec.name not in known:
                 admin.ensure_topic(spec)
@@ -146,7 +147,7 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions, prev
     buses += [replay_topic(name) for name in topology.bus_names() if topology.rules_on(name)]
     deliveries = [topic for rule in topology.rules for target in rule.targets
                   for topic in target_topics(rule.event_bus_name, rule.name, target.id)]
-    bootstrap, group = settings.bootstrap_servers, options.group
+    kafka, group = client_config(settings), options.group
     if previous is not None:
         # A running group cannot have offsets committed from outside (Kafka refuses a non-member's
         # commit), and needs none: a topic new to the worker is read from its beginning, which for
@@ -154,11 +155,11 @@ def prepare(topology: Topology, settings: Settings, options: WorkerOptions, prev
         # from the change on, so an existing bus read anew routes nothing older to them.
         return
     if "routing" in options.roles:
-        if not has_offsets(bootstrap, group, buses):  # this group's routers start now, for the first time
-            commit_end_offsets_if_new(bootstrap, group, deliveries)
-        commit_end_offsets_if_new(bootstrap, group, buses)
+        if not has_offsets(kafka, group, buses):  # this group's routers start now, for the first time
+            commit_end_offsets_if_new(kafka, group, deliveries)
+        commit_end_offsets_if_new(kafka, group, buses)
     elif "delivery" in options.roles and deliveries:
-        wait_for_routers(bootstrap, group, buses)
+        wait_for_routers(kafka, group, buses)
 
 
 def target_topics(bus: str, rule: str, target: str) -> tuple[str, str]:
@@ -166,19 +167,19 @@ def target_topics(bus: str, rule: str, target: str) -> tuple[str, str]:
     return delivery_topic(bus, rule, target), retry_topic(bus, rule, target)
 
 
-def has_offsets(bootstrap: str, group: str, topics: list[str]) -> bool:
+def has_offsets(kafka: KafkaClientConfig, group: str, topics: list[str]) -> bool:
     """Whether ``group`` has committed an offset on any partition of ``topics``."""
-    return any(offset is not None for topic in topics for offset in committed_offsets(bootstrap, group, topic).values())
+    return any(offset is not None for topic in topics for offset in committed_offsets(kafka, group, topic).values())
 
 
-def wait_for_routers(bootstrap: str, group: str, buses: list[str], *, poll_seconds: float = 1.0) -> None:
+def wait_for_routers(kafka: KafkaClientConfig, group: str, buses: list[str], *, poll_seconds: float = 1.0) -> None:
     """Until a routing worker of ``group`` has given it its starting point (see ``prepare``).
 
     A delivery worker that started reading first would read the delivery topics from their
     beginning: records other groups routed.
     """
     logged = False
-    while not has_offsets(bootstrap, group, buses):
+    while not has_offsets(kafka, group, buses):
         if not logged:
             log.warning("group %s has not routed yet: waiting for its routing worker "
                         "(eventpipes run FILE --role routing) to start", group)
@@ -254,7 +255,7 @@ class Worker:
         if self.ticker is not None:
             self.ticker.update_rules(scheduled_rules(topology, region=self.settings.region, account=self.settings.account))
             return
-        with Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
+        with Admin(client_config(self.settings), timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
             self.ticker = _ticker(topology, self.settings, self.options, self.parts.routers.get(bus_topic(DEFAULT_BUS)), admin)
         self._start_ticker()
 
@@ -309,16 +310,16 @@ class Worker:
 def build(topology: Topology, settings: Settings, options: WorkerOptions) -> Worker:
     """The worker for a topology; ``prepare`` must have run first."""
     metrics = Metrics()
-    sink = WorkerSink(settings.bootstrap_servers)
+    sink = WorkerSink(client_config(settings))
     # A bus partition's events go to one archive partition, in put order, so event time
     # rises along each archive partition and a replay's window is found by timestamp.
-    admin = Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
-    archiving = Archiving(settings.bootstrap_servers, topology.bus_names() if "routing" in options.roles else (),
+    admin = Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds)
+    archiving = Archiving(client_config(settings), topology.bus_names() if "routing" in options.roles else (),
                           _archive_sink(sink), BusDecoder().envelope, partition_count=partition_count(admin))
     parts = WorkerParts(settings, options.group, options.roles, sink, metrics)
     parts.apply(topology)
     handlers = parts.handlers()
-    runtime = PartitionWorker(settings.bootstrap_servers, options.group, handlers)
+    runtime = PartitionWorker(client_config(settings), options.group, handlers)
     outputs = sorted({spec.name for spec in topic_specs(topology)} - set(handlers))
     put_events = AsyncPutEvents(settings)
     pipes = TopologyPipes(pipes_to_run(topology.pipes) if "pipes" in options.roles else (), settings,
@@ -348,7 +349,7 @@ def _ticker(topology: Topology, settings: Settings, options: WorkerOptions, rout
     # The bus topic's own count (an existing topic keeps its partitions whatever the topology says).
     partitions = len(admin.partitions_of(bus_topic(DEFAULT_BUS))) or topology.bus(DEFAULT_BUS).partitions
     outputs = ScheduledOutputs(router, bus_partitions=partitions, region=settings.region, account=settings.account)
-    return ScheduleTicker(settings.bootstrap_servers, options.group, rules, outputs)
+    return ScheduleTicker(client_config(settings), options.group, rules, outputs)
 
 
 def partition_count(admin: Admin) -> Callable[[str], int]:

@@ -160,5 +160,5 @@ def _replay_step(settings: Settings, cluster: KafkaCluster, since: StartAt, echo
 def _read(cluster: KafkaCluster, topic: str, since: StartAt, count: int) -> list[Any]:
     from eventpipes.kafka.consumer import read_topic
 
-    found = list(read_topic(cluster.bootstrap, topic, since, timeout_seconds=5, stop_at_end=True))
+    found = list(read_topic(cluster.client, topic, since, timeout_seconds=5, stop_at_end=True))
     return found if len(found) >= count else []

@@ -33,6 +33,38 @@ class Settings(BaseSettings):
         validation_alias="KAFKA_BOOTSTRAP_SERVERS",
         description="An existing cluster to use; when set, eventpipes starts no broker.",
     )
+    kafka_client_properties: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_CLIENT_PROPERTIES",
+        description="A Kafka client properties file (`security.protocol`, `sasl.*`, `ssl.*`), as Kafka's own tools "
+                    "take with `--command-config`; read by every client eventpipes creates.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = Field(
+        default=None,
+        validation_alias="KAFKA_SECURITY_PROTOCOL",
+        description="`security.protocol`; overrides the properties file.",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"] | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_MECHANISM",
+        description="`sasl.mechanism`; overrides the properties file.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_USERNAME",
+        description="`sasl.username` (PLAIN, SCRAM); overrides the properties file.",
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="KAFKA_SASL_PASSWORD",
+        description="`sasl.password` (PLAIN, SCRAM); overrides the properties file. Never logged.",
+    )
+    kafka_ssl_ca_location: Path | None = Field(
+        default=None,
+        validation_alias="KAFKA_SSL_CA_LOCATION",
+        description="`ssl.ca.location`: PEM file of the CA(s) that signed the brokers' certificates "
+                    "(default: the system's trust store); overrides the properties file.",
+    )
     kafka_home: Path | None = Field(
         default=None,
         validation_alias="KAFKA_HOME",
@@ -109,6 +141,12 @@ class Settings(BaseSettings):
         validation_alias="EVENTPIPES_BROKER_PORT",
         description="Client port of the local broker; its KRaft controller uses the next port.",
     )
+    broker_secure: bool = Field(
+        default=False,
+        validation_alias="EVENTPIPES_BROKER_SECURE",
+        description="Start the local broker with a SASL_SSL listener (client port + 2) and an mTLS listener (+ 3) too "
+                    "(`eventpipes broker start --secure`), with a CA, users and client properties files in the state directory.",
+    )
     broker_heap: str = Field(
         default="1g",
         validation_alias="EVENTPIPES_BROKER_HEAP",
@@ -177,10 +215,18 @@ class Settings(BaseSettings):
         description="The most rules one bus may hold (EventBridge's quota: 300); PutRule past it is LimitExceededException.",
     )
 
-    @field_validator("kafka_bootstrap_servers")
+    @field_validator("kafka_bootstrap_servers", "kafka_security_protocol", "kafka_sasl_mechanism", "kafka_sasl_username",
+                     "kafka_client_properties", "kafka_ssl_ca_location", mode="before")
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty variable (`KAFKA_SECURITY_PROTOCOL=` in a compose file) means unset.
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper_case(cls, value: object) -> object:
+        # Kafka's clients read `sasl_ssl` as SASL_SSL; so does eventpipes.
+        return value.strip().upper() or None if isinstance(value, str) else value
 
     @field_validator("schema_registry_basic_auth_user_info", "registry_basic_auth_user_info")
     @classmethod

@@ -24,6 +24,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from eventpipes.events.envelope import format_time
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.offsets import committed_offsets, end_offsets, group_position, records_in
 from eventpipes.kafka.schedule_progress import read_progress
 from eventpipes.kafka.topics import bus_topic, delivery_topic, retry_topic
@@ -49,10 +50,10 @@ def read_metrics(url: str) -> dict[str, dict[Labels, float]] | None:
     return samples
 
 
-def lag(bootstrap: str, group: str, topic: str) -> int:
+def lag(kafka: KafkaClientConfig, group: str, topic: str) -> int:
     """Records of ``topic`` the group has not committed past (all of them where it has no offset)."""
-    ends = end_offsets(bootstrap, topic)
-    committed = committed_offsets(bootstrap, group, topic)
+    ends = end_offsets(kafka, topic)
+    committed = committed_offsets(kafka, group, topic)
     return sum(end - (committed.get(p) or 0) for p, end in ends.items())
 
 
@@ -66,7 +67,7 @@ def summed(samples: list[dict[str, dict[Labels, float]]]) -> dict[str, dict[Labe
     return total
 
 
-def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list[str]) -> dict[str, Any]:
+def status(topology: Topology, *, kafka: KafkaClientConfig, group: str, metrics_urls: list[str]) -> dict[str, Any]:
     """The status document `eventpipes status` prints."""
     answers = {url: read_metrics(url) for url in metrics_urls}
     reachable = [samples for samples in answers.values() if samples is not None]
@@ -75,7 +76,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
     def count(name: str, *labels: str) -> float | None:
         return None if metrics is None else metrics.get(name, {}).get(labels, 0.0)
 
-    progress = read_progress(bootstrap, group) if any(r.schedule_expression for r in topology.rules) else {}
+    progress = read_progress(kafka, group) if any(r.schedule_expression for r in topology.rules) else {}
     rules = []
     for rule in topology.rules:
         bus = rule.event_bus_name
@@ -84,8 +85,8 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
             labels = (bus, rule.name, target.id)
             delivered = count("eventpipes_target_delivered_total", *labels)
             latency_sum = count("eventpipes_target_delivery_latency_seconds_sum", *labels)
-            delivery = group_position(bootstrap, group, delivery_topic(bus, rule.name, target.id))
-            retry = group_position(bootstrap, group, retry_topic(bus, rule.name, target.id))
+            delivery = group_position(kafka, group, delivery_topic(bus, rule.name, target.id))
+            retry = group_position(kafka, group, retry_topic(bus, rule.name, target.id))
             dlq = target.dead_letter_config.topic if target.dead_letter_config else None
             targets.append({
                 "Id": target.id,
@@ -93,7 +94,7 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
                 "Lag": delivery["Lag"],
                 "WaitingForRetry": retry["Lag"],
                 "Kafka": {"Delivery": delivery, "Retry": retry,
-                          "DeadLetter": {"Topic": dlq, "Records": records_in(bootstrap, dlq)} if dlq else None},
+                          "DeadLetter": {"Topic": dlq, "Records": records_in(kafka, dlq)} if dlq else None},
                 "SinceWorkerStart": None if metrics is None else {
                     "Delivered": delivered,
                     "Retried": count("eventpipes_target_retried_total", *labels),
@@ -113,26 +114,26 @@ def status(topology: Topology, *, bootstrap: str, group: str, metrics_urls: list
     buses = []
     for name in topology.bus_names():
         if topology.rules_on(name):
-            position = group_position(bootstrap, group, bus_topic(name))
+            position = group_position(kafka, group, bus_topic(name))
             buses.append({"Name": name, "Lag": position["Lag"], "Kafka": position})
     return {
         "Group": group,
         "Workers": [{"MetricsUrl": url, "Reachable": samples is not None} for url, samples in answers.items()],
         "EventBuses": buses,
         "Rules": rules,
-        "Pipes": [pipe_status(pipe, bootstrap) for pipe in topology.pipes],
+        "Pipes": [pipe_status(pipe, kafka) for pipe in topology.pipes],
     }
 
 
-def pipe_status(pipe: Pipe, bootstrap: str) -> dict[str, Any]:
+def pipe_status(pipe: Pipe, kafka: KafkaClientConfig) -> dict[str, Any]:
     """A pipe's standing in Kafka: its consumer group on its source, and its dead-letter topic."""
     dlq = pipe.stream.dead_letter_config.topic if pipe.stream.dead_letter_config else None
     return {
         "Name": pipe.name,
         "DesiredState": pipe.desired_state,
         "ConsumerGroup": pipe.consumer_group,
-        "Kafka": {"Source": group_position(bootstrap, pipe.consumer_group, pipe.source_topic),
-                  "DeadLetter": {"Topic": dlq, "Records": records_in(bootstrap, dlq)} if dlq else None},
+        "Kafka": {"Source": group_position(kafka, pipe.consumer_group, pipe.source_topic),
+                  "DeadLetter": {"Topic": dlq, "Records": records_in(kafka, dlq)} if dlq else None},
     }
 
 

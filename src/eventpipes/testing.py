@@ -22,6 +22,7 @@ from kafka import KafkaProducer
 from eventpipes.broker import process
 from eventpipes.cli.run import READY as WORKER_READY
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.producer import make_producer
 from eventpipes.kafka.topics import TopicSpec
@@ -72,16 +73,33 @@ class KafkaCluster:
     _producer: KafkaProducer | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
-        self.admin = Admin(self.bootstrap)
+        self.admin = Admin(self.client)
 
     @property
     def bootstrap(self) -> str:
+        """The address as configured (with its protocol prefix, if any), for a subprocess's environment."""
         return self.settings.bootstrap_servers
+
+    @property
+    def client(self) -> KafkaClientConfig:
+        """The client configuration (TLS, SASL) every helper here connects with."""
+        return client_config(self.settings)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that give a subprocess (``eventpipes run``, ``pipe start``) this cluster and its security settings."""
+        return self.settings_env(self.settings)
+
+    @staticmethod
+    def settings_env(settings: Settings) -> dict[str, str]:
+        env = {"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers}
+        if settings.kafka_client_properties is not None:
+            env["KAFKA_CLIENT_PROPERTIES"] = str(settings.kafka_client_properties)
+        return env
 
     def producer(self) -> KafkaProducer:
         """A shared producer (acks=all)."""
         if self._producer is None:
-            self._producer = make_producer(self.bootstrap)
+            self._producer = make_producer(self.client)
         return self._producer
 
     def create_topic(self, name: str | None = None, *, partitions: int = 1, config: dict[str, str] | None = None) -> str:
@@ -103,11 +121,11 @@ class KafkaCluster:
 
     def read(self, topic: str, count: int, *, timeout: float = 30.0, start: StartAt | None = None) -> list[Record]:
         """Read up to ``count`` records from the beginning (or ``start``), waiting at most ``timeout`` s."""
-        return list(read_topic(self.bootstrap, topic, start or StartAt("beginning"), max_records=count, timeout_seconds=timeout))
+        return list(read_topic(self.client, topic, start or StartAt("beginning"), max_records=count, timeout_seconds=timeout))
 
     def read_all(self, topic: str, *, timeout: float = 30.0) -> list[Record]:
         """Every record the topic holds now (whatever was acknowledged before the call)."""
-        return list(read_topic(self.bootstrap, topic, StartAt("beginning"), timeout_seconds=timeout, stop_at_end=True))
+        return list(read_topic(self.client, topic, StartAt("beginning"), timeout_seconds=timeout, stop_at_end=True))
 
     def close(self) -> None:
         if self._producer is not None:
@@ -295,15 +313,16 @@ class HttpReceiver:
         self._server.server_close()
 
 
-def free_port_pair() -> int:
-    """A port whose successor is free too (a local broker takes two: client and controller)."""
+def free_port_pair(count: int = 2) -> int:
+    """A port whose ``count - 1`` successors are free too (a local broker takes two: client and controller; four secured)."""
+    import socket
+
     for _ in range(50):
         port = free_port()
         try:
-            import socket
-
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port + 1))
+            for successor in range(1, count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port + successor))
         except OSError:
             continue
         return port
@@ -316,9 +335,23 @@ class OwnBroker:
     ``stop()`` and ``start()`` restart it on the same data, as an operator's restart would.
     """
 
-    def __init__(self, state_dir: Path, *, heap: str = "384m") -> None:
-        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(), broker_heap=heap,
-                                 kafka_bootstrap_servers=None)
+    def __init__(self, state_dir: Path, *, heap: str = "384m", secure: bool = False) -> None:
+        self.settings = Settings(state_dir=state_dir, broker_port=free_port_pair(4 if secure else 2), broker_heap=heap,
+                                 kafka_bootstrap_servers=None, broker_secure=secure)
+
+    def client_settings(self, *, mtls: bool = False) -> Settings:
+        """Settings of a client of the SASL_SSL listener (or the mTLS one) of a ``secure=True`` broker.
+
+        The properties file is the one ``start()`` wrote, as ``eventpipes broker start --secure`` prints it.
+        """
+        from eventpipes.broker.secure import HOST, SecureFiles, mtls_port, secure_port
+
+        files = SecureFiles.under(self.settings.state_dir)
+        address = f"SSL://{HOST}:{mtls_port(self.settings)}" if mtls else f"SASL_SSL://{HOST}:{secure_port(self.settings)}"
+        return Settings(kafka_bootstrap_servers=address,
+                        kafka_client_properties=files.mtls_properties if mtls else files.client_properties,
+                        kafka_security_protocol=None, kafka_sasl_mechanism=None, kafka_sasl_username=None,
+                        kafka_sasl_password=None, kafka_ssl_ca_location=None)
 
     def start(self) -> "OwnBroker":
         process.start(self.settings)

@@ -70,10 +70,10 @@ def archives(world: dict[str, Any]) -> Iterator[list[str]]:
 
 def archived_past_the_bus_end(kafka: KafkaCluster, archive: str, bus: str) -> None:
     """Wait until the archive's consumer group committed past everything on the bus now: all of it was looked at."""
-    ends = end_offsets(kafka.bootstrap, bus_topic(bus))
+    ends = end_offsets(kafka.client, bus_topic(bus))
 
     def past() -> bool:
-        committed = committed_offsets(kafka.bootstrap, archive_group(archive), bus_topic(bus))
+        committed = committed_offsets(kafka.client, archive_group(archive), bus_topic(bus))
         return all((committed.get(p) or 0) >= end for p, end in ends.items())
 
     wait_until(past, timeout=30, interval=0.2, what=f"archive {archive} past the bus's end")
@@ -206,7 +206,7 @@ def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_cat
     try:
         monkeypatch.setenv(variable, KEY)  # this process has the key; the worker started without it
         store.create_archive(Archive(ArchiveName=name, EventBusName=bus, EncryptionKeyVariable=variable))
-        held_at = committed_offsets(kafka.bootstrap, archive_group(name), bus_topic(bus))
+        held_at = committed_offsets(kafka.client, archive_group(name), bus_topic(bus))
         ids = put(kafka, bus, 30)
 
         failed = wait_until(lambda: (lambda d: d if d["State"] == "UPDATE_FAILED" else None)(store.describe_archive(name)),
@@ -217,8 +217,8 @@ def test_an_archive_whose_key_a_worker_lacks_holds_its_position_says_why_and_cat
         assert json.loads(shown.stdout)["State"] == "UPDATE_FAILED" and variable in json.loads(shown.stdout)["StateReason"]
         assert json.loads(cli("archive", "list", "--name-prefix", name).stdout)["Archives"][0]["State"] == "UPDATE_FAILED"
         # Held: the routers went past the events, the archive's position did not move.
-        assert committed_offsets(kafka.bootstrap, archive_group(name), bus_topic(bus)) == held_at
-        assert sum(end_offsets(kafka.bootstrap, bus_topic(bus)).values()) - sum(v or 0 for v in held_at.values()) == 30
+        assert committed_offsets(kafka.client, archive_group(name), bus_topic(bus)) == held_at
+        assert sum(end_offsets(kafka.client, bus_topic(bus)).values()) - sum(v or 0 for v in held_at.values()) == 30
     finally:
         without_key.stop()
 
@@ -301,8 +301,8 @@ def test_archiving_takes_on_a_bus_added_while_it_runs(kafka: KafkaCluster, world
     ids = put(kafka, bus, 10)
 
     async def run() -> frozenset[str]:
-        sink, admin = WorkerSink(kafka.bootstrap), Admin(kafka.bootstrap)
-        archiving = Archiving(kafka.bootstrap, (), _archive_sink(sink), BusDecoder().envelope, partition_count=partition_count(admin))
+        sink, admin = WorkerSink(kafka.client), Admin(kafka.client)
+        archiving = Archiving(kafka.client, (), _archive_sink(sink), BusDecoder().envelope, partition_count=partition_count(admin))
         archiving.start()  # no bus: nothing runs
         try:
             await archiving.update_buses([bus])

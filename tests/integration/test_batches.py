@@ -15,7 +15,7 @@ def test_records_land_in_their_partitions_in_append_order_with_their_headers_and
     topic = kafka.create_topic(partitions=3)
     # Batches of ~4 KB: 300 records of 100 bytes fill many batches per partition, so the
     # order across batches (one sender task, FIFO) is what is checked.
-    producer = BatchProducer(kafka.bootstrap, topic, client_id="test-batches", max_request_bytes=1024 * 1024, max_batch_bytes=4096)
+    producer = BatchProducer(kafka.client, topic, client_id="test-batches", max_request_bytes=1024 * 1024, max_batch_bytes=4096)
     try:
         assert producer.partitions == [0, 1, 2]
         before = int(time.time() * 1000)
@@ -39,7 +39,7 @@ def test_records_land_in_their_partitions_in_append_order_with_their_headers_and
 
 def test_a_batch_the_topic_refuses_fails_flush(kafka: KafkaCluster) -> None:
     topic = kafka.create_topic(config={"max.message.bytes": "2000"})
-    producer = BatchProducer(kafka.bootstrap, topic, client_id="test-batches", max_request_bytes=1024 * 1024, timeout_seconds=10)
+    producer = BatchProducer(kafka.client, topic, client_id="test-batches", max_request_bytes=1024 * 1024, timeout_seconds=10)
     try:
         producer.append(0, None, b"x" * 10_000, None, [])
         with pytest.raises(KafkaError):

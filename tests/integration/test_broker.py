@@ -14,6 +14,7 @@ from eventpipes.broker.errors import BrokerExited, PortInUse
 from eventpipes.broker.state import BrokerPaths
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.kafka.admin import cluster_answers
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.settings import Settings
 
@@ -61,12 +62,12 @@ def test_start_status_and_stop_from_kafka_home(own_broker: Settings, tmp_path: P
     started = process.start(settings)
 
     assert started.running and started.kafka_version == "3.9.1"
-    assert cluster_answers(started.bootstrap, timeout_seconds=5)
+    assert cluster_answers(KafkaClientConfig(started.bootstrap), timeout_seconds=5)
     assert (Path(settings.state_dir) / "broker" / "data" / "meta.properties").exists()
     assert process.start(settings).pid == started.pid  # a second start finds it running
     stopped = process.stop(settings)
     assert not stopped.running
-    assert not cluster_answers(started.bootstrap, timeout_seconds=1)
+    assert not cluster_answers(KafkaClientConfig(started.bootstrap), timeout_seconds=1)
 
 
 def test_a_broker_that_goes_away_fails_entries_as_retryable_without_losing_track(own_broker: Settings) -> None:

@@ -51,7 +51,7 @@ def test_a_killed_faust_worker_restarts_without_losing_events(kafka: KafkaCluste
         first.wait_ready()
         putter = threading.Thread(target=put_all)
         putter.start()
-        wait_until(lambda: sum(end_offsets(kafka.bootstrap, delivery).values()) >= 100, what="the first worker routing")
+        wait_until(lambda: sum(end_offsets(kafka.client, delivery).values()) >= 100, what="the first worker routing")
         first.kill()  # mid-stream: events routed since its last commit were never committed
     finally:
         first.stop()
@@ -62,8 +62,8 @@ def test_a_killed_faust_worker_restarts_without_losing_events(kafka: KafkaCluste
     with FaustWorker(tmp_path, env, app_id=app_id) as second:  # the same app: its group and data dir
         second.wait_ready()
         wait_until(lambda: set(routed()) == set(range(EVENTS)), timeout=60, what="every event routed after the restart")
-        ends = end_offsets(kafka.bootstrap, bus_topic(bus))
-        wait_until(lambda: committed_offsets(kafka.bootstrap, app_id, bus_topic(bus)) == ends, what="the restarted group committed")
+        ends = end_offsets(kafka.client, bus_topic(bus))
+        wait_until(lambda: committed_offsets(kafka.client, app_id, bus_topic(bus)) == ends, what="the restarted group committed")
     counts = routed()
     assert set(counts) == set(range(EVENTS))
     assert sum(counts.values()) >= EVENTS  # duplicates allowed (at least once), never a gap

@@ -130,8 +130,8 @@ def test_the_routing_agent_feeds_eventpipes_delivery_workers(kafka: KafkaCluster
         assert _by_partition(written[name]) == _by_partition(expected[name]), name
 
     # The Faust group commits past what it routed.
-    ends = end_offsets(kafka.bootstrap, bus_topic(bus))
-    wait_until(lambda: committed_offsets(kafka.bootstrap, world["faust"].app_id, bus_topic(bus)) == ends,
+    ends = end_offsets(kafka.client, bus_topic(bus))
+    wait_until(lambda: committed_offsets(kafka.client, world["faust"].app_id, bus_topic(bus)) == ends,
                what="the Faust group committed the whole bus")
 
 

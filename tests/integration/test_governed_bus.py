@@ -40,7 +40,7 @@ ORDER = json.dumps({
 
 @pytest.fixture(scope="module")
 def registry_url(kafka: KafkaCluster) -> Iterator[str]:
-    with BackgroundRegistry(kafka.bootstrap, unique_name("schemas")) as url:
+    with BackgroundRegistry(kafka.client, unique_name("schemas")) as url:
         yield url
 
 

@@ -77,7 +77,7 @@ Pipes:
     second = PipeProcess(definition, env, tmp_path / "second.log")
     try:
         group = f"eventpipes.pipe.{name}"
-        wait_until(lambda: sum(v or 0 for v in committed_offsets(kafka.bootstrap, group, source).values()) == total,
+        wait_until(lambda: sum(v or 0 for v in committed_offsets(kafka.client, group, source).values()) == total,
                    timeout=90, what="everything committed after the restart")
         described = cli(env, "describe", name)
         assert described["CurrentState"] == "RUNNING" and described["Lag"] == 0

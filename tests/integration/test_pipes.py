@@ -61,7 +61,7 @@ def running(kafka: KafkaCluster, yaml_text: str) -> Iterator[PipeRunner]:
 
 def settle(kafka: KafkaCluster, group: str, topic: str, count: int) -> None:
     """Wait until the group committed every one of ``count`` records of ``topic``."""
-    wait_until(lambda: sum(v or 0 for v in committed_offsets(kafka.bootstrap, group, topic).values()) == count,
+    wait_until(lambda: sum(v or 0 for v in committed_offsets(kafka.client, group, topic).values()) == count,
                timeout=30, what=f"{group} committed {count} records")
 
 
@@ -311,7 +311,7 @@ Pipes:
 """
         with running(kafka, text):
             if position == "LATEST":  # probe until the pipe has read (and committed) something
-                wait_until(lambda: committed_offsets(kafka.bootstrap, group, source)[0] is not None
+                wait_until(lambda: committed_offsets(kafka.client, group, source)[0] is not None
                            or kafka.seed_topic(source, [{"n": 99}]), timeout=30, interval=0.5, what="latest committed")
             settle(kafka, group, source, len(kafka.read_all(source)))
         return [json.loads(base64.b64decode(json.loads(r.value or b"{}")["value"]))["n"] for r in kafka.read_all(out)]

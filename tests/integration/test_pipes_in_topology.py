@@ -82,7 +82,7 @@ def test_run_starts_running_pipes_with_the_routers_and_stops_them_with_the_worke
                                what="20 events through the rule and the pipe")
         assert sorted(piped_numbers(delivered)) == list(range(20))
         assert state.read_status(settings, names["stopped"]) is None, "a STOPPED pipe was started"
-        assert set(committed_offsets(kafka.bootstrap, f"eventpipes.pipe.{names['stopped']}", names["routed"]).values()) == {None}
+        assert set(committed_offsets(kafka.client, f"eventpipes.pipe.{names['stopped']}", names["routed"]).values()) == {None}
 
         # `pipe stop` stops the pipe in the worker; the routers keep going.
         stop = subprocess.run([sys.executable, "-m", "eventpipes", "pipe", "stop", names["running"]],
@@ -93,7 +93,7 @@ def test_run_starts_running_pipes_with_the_routers_and_stops_them_with_the_worke
                    what="events routed after the pipe stopped")
         assert worker.process.poll() is None
         assert sorted(piped_numbers(kafka.read_all(names["piped"]))) == list(range(20))
-        committed = committed_offsets(kafka.bootstrap, f"eventpipes.pipe.{names['running']}", names["routed"])
+        committed = committed_offsets(kafka.client, f"eventpipes.pipe.{names['running']}", names["routed"])
         assert sum(offset or 0 for offset in committed.values()) == 20
     finally:
         worker.stop()
@@ -121,7 +121,7 @@ Pipes:
     try:
         wait_until(lambda: len(kafka.read_all(target, timeout=5)) >= 12, timeout=60, interval=0.2,
                    what="a pipe-only file's pipe delivering")
-        wait_until(lambda: sum(o or 0 for o in committed_offsets(kafka.bootstrap, f"eventpipes.pipe.{name}", source).values()) == 12,
+        wait_until(lambda: sum(o or 0 for o in committed_offsets(kafka.client, f"eventpipes.pipe.{name}", source).values()) == 12,
                    timeout=30, interval=0.2, what="the pipe's offsets committed")
         assert (state.read_status(settings, name) or {}).get("CurrentState") == "RUNNING"
     finally:

@@ -85,7 +85,7 @@ def test_one_event_failing_forever_holds_back_none_of_the_others(kafka: KafkaClu
     headers = {k: v.decode() for k, v in dead[0].headers}
     assert headers["RETRY_ATTEMPTS"] == "6" and headers["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
     # With no worker left, status still tells what happened, from Kafka alone.
-    report = status(load_file(tmp_path / "topology.yaml"), bootstrap=kafka.bootstrap, group=group, metrics_urls=[])
+    report = status(load_file(tmp_path / "topology.yaml"), kafka=kafka.client, group=group, metrics_urls=[])
     target = report["Rules"][0]["Targets"][0]
     assert target["Kafka"]["Delivery"] == {"Topic": delivery_topic(names["bus"], "all", "hook"), "Committed": 1001, "End": 1001, "Lag": 0}
     assert target["Kafka"]["Retry"]["Committed"] == target["Kafka"]["Retry"]["End"] == 6

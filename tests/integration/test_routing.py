@@ -183,14 +183,14 @@ def test_a_topic_target_gets_the_transformed_event_keyed_by_its_path(kafka: Kafk
 def test_a_disabled_rule_delivers_nothing(kafka: KafkaCluster, world: dict[str, Any]) -> None:
     customer = unique_name("customer")
     put(kafka, world["bus"], "ToTopic", {"customer": customer, "amount": 500})
-    put_end = end_offsets(kafka.bootstrap, bus_topic(world["bus"]))
+    put_end = end_offsets(kafka.client, bus_topic(world["bus"]))
 
     # The router commits a batch only after Kafka acknowledged every record it routed from
     # it: once the group's offsets are past the events, whatever the router sent to the
     # disabled rule's delivery topic is already there, so reading that topic to its end
     # cannot miss a record still on its way (waiting for the enabled rule's record could).
     def routed_past_the_events() -> bool:
-        committed = committed_offsets(kafka.bootstrap, world["group"], bus_topic(world["bus"]))
+        committed = committed_offsets(kafka.client, world["group"], bus_topic(world["bus"]))
         return all((committed.get(p) or 0) >= end for p, end in put_end.items())
 
     wait_until(routed_past_the_events, timeout=60, interval=0.2, what="the router committing past the events")

@@ -65,6 +65,6 @@ def test_a_worker_killed_mid_stream_loses_nothing_after_restart(kafka: KafkaClus
 
         wait_until(lambda: slow_seen() >= expected, timeout=180, what="every event at the function target")
         # The router commits up to the end of the bus once everything is routed.
-        ends = end_offsets(kafka.bootstrap, bus_topic(bus))
+        ends = end_offsets(kafka.client, bus_topic(bus))
         assert sum(ends.values()) == EVENTS
-        wait_until(lambda: committed_offsets(kafka.bootstrap, group, bus_topic(bus)) == ends, what="router offsets at the end of the bus")
+        wait_until(lambda: committed_offsets(kafka.client, group, bus_topic(bus)) == ends, what="router offsets at the end of the bus")

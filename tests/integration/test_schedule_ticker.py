@@ -102,7 +102,7 @@ def test_one_ticker_delivers_one_scheduled_event_per_tick(kafka: KafkaCluster) -
     anchor = whole_second_now()
     period = timedelta(seconds=2)
     fast = rule("fast", RateSchedule("test", period), anchor)
-    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [fast], outputs_to(topic)))
+    ticker = TickerThread(ScheduleTicker(kafka.client, group, [fast], outputs_to(topic)))
     try:
         wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 3, timeout=30, what="three ticks")
     finally:
@@ -120,7 +120,7 @@ def test_one_ticker_delivers_one_scheduled_event_per_tick(kafka: KafkaCluster) -
     assert body["time"] == expected[0].strftime("%Y-%m-%dT%H:%M:%SZ")
     assert body["resources"] == [fast.arn] and body["detail"] == {} and body["version"] == "0"
     assert len({json.loads(r.value or b"")["id"] for r in records}) == len(records)
-    progress = read_progress(kafka.bootstrap, group)
+    progress = read_progress(kafka.client, group)
     assert progress["fast"].last_fired == expected[-1] == progress["fast"].handled_through
 
 
@@ -129,15 +129,15 @@ def test_a_rule_without_anchor_keeps_the_anchor_recorded_in_kafka_across_restart
     period = timedelta(seconds=2)
     topo = rule("topo", RateSchedule("test", period), anchor=None)  # e.g. a rule from a topology file
     for ticks in (2, 4):
-        ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [topo], outputs_to(topic)))
+        ticker = TickerThread(ScheduleTicker(kafka.client, group, [topo], outputs_to(topic)))
         try:
             wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= ticks, timeout=30, what=f"{ticks} ticks")
         finally:
             ticker.stop()
         if ticks == 2:
-            anchor = read_progress(kafka.bootstrap, group)["topo"].anchor
+            anchor = read_progress(kafka.client, group)["topo"].anchor
             assert anchor is not None
-    assert read_progress(kafka.bootstrap, group)["topo"].anchor == anchor  # the second ticker kept it
+    assert read_progress(kafka.client, group)["topo"].anchor == anchor  # the second ticker kept it
     fired = instants(read_committed(kafka.bootstrap, topic))
     assert len(set(fired)) == len(fired) >= 4
     assert all((t - anchor) % period == timedelta(0) and t > anchor for t in fired)  # one phase throughout
@@ -147,7 +147,7 @@ def test_rules_updated_while_running_take_effect_at_once(kafka: KafkaCluster) ->
     topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
     period = timedelta(seconds=2)
     slow = rule("slow", RateSchedule("test", timedelta(hours=1)), whole_second_now())
-    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [slow], outputs_to(topic)))
+    ticker = TickerThread(ScheduleTicker(kafka.client, group, [slow], outputs_to(topic)))
     try:
         wait_until(lambda: ticker.ticker.is_owner, timeout=30, what="the ticker owning")
         anchor = whole_second_now()
@@ -168,7 +168,7 @@ def test_two_tickers_in_one_group_deliver_each_tick_once(kafka: KafkaCluster) ->
     period = timedelta(seconds=4)
     rules = [rule("a", RateSchedule("test", period), anchor), rule("b", RateSchedule("test", period), anchor + timedelta(seconds=1))]
     # A 6 s session means a 2 s heartbeat: a departed owner's successor takes over within a period.
-    first, second = (TickerThread(ScheduleTicker(kafka.bootstrap, group, rules, outputs_to(topic), session_timeout_ms=6000))
+    first, second = (TickerThread(ScheduleTicker(kafka.client, group, rules, outputs_to(topic), session_timeout_ms=6000))
                      for _ in range(2))
     try:
         wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 6, timeout=40, what="three ticks of each rule")
@@ -254,7 +254,7 @@ def test_a_transaction_left_open_by_a_dead_owner_is_aborted_and_its_tick_fired_o
     assert read_committed(kafka.bootstrap, topic) == []  # ... and invisible to read_committed readers
     wait_until(lambda: datetime.now(timezone.utc) > first_tick, timeout=10, what="the first tick due")
 
-    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [fast], outputs_to(topic)))
+    ticker = TickerThread(ScheduleTicker(kafka.client, group, [fast], outputs_to(topic)))
     try:
         wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 2, timeout=30, what="two committed ticks")
     finally:
@@ -289,7 +289,7 @@ def test_a_new_owner_reads_all_committed_progress_before_firing(kafka: KafkaClus
             await producer.stop()
 
     asyncio.run(an_earlier_owner_fired_the_first_tick())
-    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [fast], outputs_to(topic)))
+    ticker = TickerThread(ScheduleTicker(kafka.client, group, [fast], outputs_to(topic)))
     try:
         wait_until(lambda: len(read_committed(kafka.bootstrap, topic)) >= 2, timeout=30, what="the second tick")
     finally:
@@ -304,7 +304,7 @@ def test_real_one_minute_tick_of_rate_1_minute(kafka: KafkaCluster) -> None:
     topic, group = kafka.create_topic(unique_name("ticks")), unique_name("group")
     anchor = whole_second_now()
     minute = rule("every-minute", parse_schedule("rate(1 minute)"), anchor)
-    ticker = TickerThread(ScheduleTicker(kafka.bootstrap, group, [minute], outputs_to(topic)))
+    ticker = TickerThread(ScheduleTicker(kafka.client, group, [minute], outputs_to(topic)))
     try:
         records = wait_until(lambda: read_committed(kafka.bootstrap, topic), timeout=75, interval=0.5, what="the minute tick")
     finally:

@@ -99,14 +99,14 @@ def test_a_tick_reaches_a_topic_target_with_eventbridges_envelope_through_its_in
                       "time": instant.strftime("%Y-%m-%dT%H:%M:%SZ"), "rule": rule}
 
     # status, from any process: the expression, the tick just fired and the next one.
-    [shown] = [r for r in status(load_file(file), bootstrap=kafka.bootstrap, group=group, metrics_urls=[])["Rules"]
+    [shown] = [r for r in status(load_file(file), kafka=kafka.client, group=group, metrics_urls=[])["Rules"]
                if r["Name"] == rule]
     assert (shown["ScheduleExpression"], shown["LastFireTime"], shown["NextFireTime"]) == (
         "rate(1 minute)", instant.strftime("%Y-%m-%dT%H:%M:%SZ"), (instant + PERIOD).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     # The group's committed offsets pass the tick's transaction marker too: no lag is left behind.
     def lags() -> list[object]:
-        rules = status(load_file(file), bootstrap=kafka.bootstrap, group=group, metrics_urls=[])["Rules"]
+        rules = status(load_file(file), kafka=kafka.client, group=group, metrics_urls=[])["Rules"]
         return [t["Lag"] for r in rules if r["Name"] == rule for t in r["Targets"]]
 
     wait_until(lambda: lags() == [0, 0], timeout=10, interval=0.5, what=f"no delivery lag (last: {lags()})")
@@ -138,13 +138,13 @@ def test_a_worker_killed_just_before_a_tick_and_restarted_delivers_that_tick_onc
 
     wait_until(lambda: datetime.now(timezone.utc) >= instant - timedelta(seconds=1.5), timeout=30, what="1.5 s before the tick")
     first.kill()
-    assert read_progress(kafka.bootstrap, group)[rule].last_fired is None
+    assert read_progress(kafka.client, group)[rule].last_fired is None
     assert kafka.read_all(f"{topic}.whole", timeout=5) == []
 
     workers.enter_context(WorkerProcess(str(file), group=group, web_port=free_port(), env=env)).wait_ready()
     [delivered] = events(kafka, f"{topic}.whole", at_least=1, settle=4)
     assert delivered["time"] == instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert read_progress(kafka.bootstrap, group)[rule].last_fired == instant
+    assert read_progress(kafka.client, group)[rule].last_fired == instant
 
 
 def test_records_of_an_aborted_transaction_on_a_delivery_topic_are_never_delivered(

@@ -36,7 +36,7 @@ BREAKS_BACKWARD = avro(("id", "string"), ("total", "long"))
 
 @pytest.fixture
 def registry(kafka: KafkaCluster) -> Iterator[BackgroundRegistry]:
-    server = BackgroundRegistry(kafka.bootstrap, unique_name("schemas"))
+    server = BackgroundRegistry(kafka.client, unique_name("schemas"))
     with server:
         yield server
 

@@ -30,7 +30,7 @@ UNAUTHORIZED = {"error_code": 401, "message": "Unauthorized"}
 
 @pytest.fixture
 def registry(kafka: KafkaCluster) -> Iterator[BackgroundRegistry]:
-    server = BackgroundRegistry(kafka.bootstrap, unique_name("schemas"), auth=BasicAuth.of([("alice", PASSWORD), ("bob", "b0b")]))
+    server = BackgroundRegistry(kafka.client, unique_name("schemas"), auth=BasicAuth.of([("alice", PASSWORD), ("bob", "b0b")]))
     with server:
         yield server
 
@@ -91,7 +91,7 @@ def test_eventpipes_client_and_serde_send_the_settings_credentials(registry: Bac
 
 def test_the_registry_refuses_a_non_loopback_address_without_users(kafka: KafkaCluster) -> None:
     with pytest.raises(ConfigurationError, match="not loopback"):
-        with BackgroundRegistry(kafka.bootstrap, unique_name("schemas"), host="0.0.0.0"):
+        with BackgroundRegistry(kafka.client, unique_name("schemas"), host="0.0.0.0"):
             pass
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap}
     env.pop("EVENTPIPES_REGISTRY_USERS_FILE", None)

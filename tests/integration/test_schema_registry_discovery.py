@@ -30,7 +30,7 @@ def test_discover_registers_a_new_version_when_the_shape_changes(kafka: KafkaClu
     topic = kafka.create_topic(bus_topic(bus_name))
     source = unique_name("com.example")
     kafka.seed_topic(topic, [envelope({"orderId": "o-1", "total": 3}, source), b"not json"])
-    with BackgroundRegistry(kafka.bootstrap, unique_name("schemas")) as url:
+    with BackgroundRegistry(kafka.client, unique_name("schemas")) as url:
         plain = run_discover("--bus", bus_name, "--timeout", "20")
         [schema] = plain["Schemas"]
         assert schema["SchemaName"] == f"{source}@OrderPlaced" and "SchemaVersion" not in schema

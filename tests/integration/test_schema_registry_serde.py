@@ -37,7 +37,7 @@ VALUE = {"orderId": "o-1", "total": 25.5, "items": ["a", "b"], "coupon": None}
 
 @pytest.fixture(scope="module")
 def registry_url(kafka: KafkaCluster) -> Iterator[str]:
-    with BackgroundRegistry(kafka.bootstrap, unique_name("schemas")) as url:
+    with BackgroundRegistry(kafka.client, unique_name("schemas")) as url:
         yield url
 
 
@@ -58,7 +58,7 @@ def test_confluent_writes_eventpipes_reads(registry_url: str, client: RegistryCl
 
 def test_eventpipes_writes_confluent_reads_through_kafka(kafka: KafkaCluster, registry_url: str, client: RegistryClient) -> None:
     topic = kafka.create_topic(unique_name("orders"))
-    with AvroProducer(ORDER, registry=client, bootstrap=kafka.bootstrap) as producer:
+    with AvroProducer(ORDER, registry=client, kafka=kafka.client) as producer:
         futures = [producer.produce(topic, {**VALUE, "orderId": f"o-{i}"}) for i in range(3)]
         producer.flush()
         for future in futures:
@@ -73,12 +73,12 @@ def test_eventpipes_writes_confluent_reads_through_kafka(kafka: KafkaCluster, re
 
 def test_producer_enforces_compatibility_at_registration(kafka: KafkaCluster, client: RegistryClient) -> None:
     topic = kafka.create_topic(unique_name("orders"))
-    with AvroProducer(ORDER, registry=client, bootstrap=kafka.bootstrap, compatibility=CompatibilityLevel.FULL) as producer:
+    with AvroProducer(ORDER, registry=client, kafka=kafka.client, compatibility=CompatibilityLevel.FULL) as producer:
         producer.produce(topic, VALUE).get(timeout=30)
     assert client.compatibility(f"{topic}-value") == "FULL"
     breaking = json.loads(ORDER)
     breaking["fields"].append({"name": "channel", "type": "string"})  # no default: breaks FULL
-    with AvroProducer(breaking, registry=client, bootstrap=kafka.bootstrap) as producer:
+    with AvroProducer(breaking, registry=client, kafka=kafka.client) as producer:
         with pytest.raises(IncompatibleSchema) as info:
             producer.produce(topic, {**VALUE, "channel": "web"})
     assert "channel" in info.value.message

@@ -28,12 +28,12 @@ def schema(*fields: str) -> str:
 
 def test_restarted_registry_rebuilds_the_same_state(kafka: KafkaCluster) -> None:
     topic = unique_name("schemas")
-    with BackgroundRegistry(kafka.bootstrap, topic) as url, RegistryClient(url) as client:
+    with BackgroundRegistry(kafka.client, topic) as url, RegistryClient(url) as client:
         ids = [client.register("a", schema("x")), client.register("a", schema("x", "y")), client.register("b", schema("z"))]
         client.set_compatibility("NONE", "b")
         client.delete_subject("b")
         before = [client.version("a", v) for v in client.versions("a")]
-    with BackgroundRegistry(kafka.bootstrap, topic) as url, RegistryClient(url) as client:
+    with BackgroundRegistry(kafka.client, topic) as url, RegistryClient(url) as client:
         assert [client.version("a", v) for v in client.versions("a")] == before
         assert client.subjects() == ["a"]
         assert client.compatibility("b") == "NONE"
@@ -48,7 +48,7 @@ def snapshot(client: RegistryClient) -> list[tuple[str, int, int]]:
 
 def test_two_registries_agree_and_race_to_one_id(kafka: KafkaCluster) -> None:
     topic = unique_name("schemas")
-    with BackgroundRegistry(kafka.bootstrap, topic) as url_a, BackgroundRegistry(kafka.bootstrap, topic) as url_b:
+    with BackgroundRegistry(kafka.client, topic) as url_a, BackgroundRegistry(kafka.client, topic) as url_b:
         clients = [RegistryClient(url_a), RegistryClient(url_b)]
         same = schema("id", "raced")
         with ThreadPoolExecutor(8) as pool:
@@ -68,7 +68,7 @@ def test_two_registries_agree_and_race_to_one_id(kafka: KafkaCluster) -> None:
 
 
 def test_default_schemas_topic(kafka: KafkaCluster) -> None:
-    with BackgroundRegistry(kafka.bootstrap, SCHEMAS_TOPIC) as url, RegistryClient(url) as client:
+    with BackgroundRegistry(kafka.client, SCHEMAS_TOPIC) as url, RegistryClient(url) as client:
         subject = unique_name("default-topic")
         schema_id = client.register(subject, schema("x"))
         assert client.version(subject).schema_id == schema_id

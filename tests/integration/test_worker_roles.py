@@ -66,8 +66,8 @@ class World:
 
     def wait_caught_up(self, group: str) -> None:
         """Until ``group`` committed the end of the delivery topic: it has handled all of it."""
-        ends = end_offsets(self.kafka.bootstrap, self.delivery)
-        wait_until(lambda: committed_offsets(self.kafka.bootstrap, group, self.delivery) == ends, what=f"{group} caught up")
+        ends = end_offsets(self.kafka.client, self.delivery)
+        wait_until(lambda: committed_offsets(self.kafka.client, group, self.delivery) == ends, what=f"{group} caught up")
 
     def routed_by_another_group(self, count: int) -> None:
         """``count`` events routed and delivered by a group of its own, which then stops."""
@@ -85,9 +85,9 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
         router.wait_ready()
         put_events(kafka, bus, EVENTS)
         # Routed, but nothing delivers yet: the events wait on the delivery topic.
-        ends = end_offsets(kafka.bootstrap, bus_topic(bus))
-        wait_until(lambda: committed_offsets(kafka.bootstrap, group, bus_topic(bus)) == ends, what="every event routed")
-        assert sum(end_offsets(kafka.bootstrap, delivery_topic(bus, "all", "copy")).values()) == EVENTS
+        ends = end_offsets(kafka.client, bus_topic(bus))
+        wait_until(lambda: committed_offsets(kafka.client, group, bus_topic(bus)) == ends, what="every event routed")
+        assert sum(end_offsets(kafka.client, delivery_topic(bus, "all", "copy")).values()) == EVENTS
         assert kafka.read_all(topic, timeout=2) == []
         assert "not delivering" in router.log()
 
@@ -152,7 +152,7 @@ def test_two_deployments_of_one_topology_each_deliver_each_event_once(kafka: Kaf
             stack.enter_context(world.worker(group)).wait_ready()
         put_events(kafka, world.bus, EVENTS)
         # Both groups route every event onto the shared delivery topic, and both read all of it.
-        wait_until(lambda: sum(end_offsets(kafka.bootstrap, world.delivery).values()) == 2 * EVENTS, what="both groups routed")
+        wait_until(lambda: sum(end_offsets(kafka.client, world.delivery).values()) == 2 * EVENTS, what="both groups routed")
         for group in groups:
             world.wait_caught_up(group)
     assert world.delivered() == sorted(list(range(EVENTS)) * 2)  # once per deployment, not once per routed copy

@@ -17,7 +17,7 @@ def test_keyed_records_share_partitions_with_any_other_producer_and_keep_their_o
     kafka.producer().flush()
 
     async def send() -> None:
-        sink = WorkerSink(kafka.bootstrap)
+        sink = WorkerSink(kafka.client)
         await sink.warm_up([ours])
         try:
             await sink.send_all([OutRecord(ours, key, str(n).encode(), [("n", str(n).encode())]) for n, key in enumerate(keys)])
@@ -40,7 +40,7 @@ def test_records_larger_than_a_batch_unkeyed_records_and_a_topic_not_yet_known(k
     big = b"x" * 200_000  # far over the 16 KB batch size: a batch of its own
 
     async def send() -> None:
-        sink = WorkerSink(kafka.bootstrap)
+        sink = WorkerSink(kafka.client)
         await sink.warm_up([known])
         try:
             await sink.send_all([OutRecord(known, b"k1", big), OutRecord(known, b"k1", b"small"), OutRecord(known, None, b"no key"),

@@ -103,3 +103,10 @@ def test_only_keys_of_the_compose_specification_are_used() -> None:
         for key, value in service.get("environment", {}).items():
             assert isinstance(value, (str, int, float, bool)) or value is None, (name, key)
         assert all(isinstance(part, str) for part in service.get("command", [])), name
+
+
+def test_the_worker_shows_how_to_give_it_a_secured_cluster() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for variable in ("KAFKA_CLIENT_PROPERTIES", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
+                     "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CA_LOCATION"):
+        assert f"#   {variable}: " in text, variable

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.headers import ARCHIVED_CARRIED_HEADERS, ENCRYPTION_HEADER
 from eventpipes.archive import crypto
 from eventpipes.archive.model import StoredArchive

@@ -104,11 +104,11 @@ class ReplayJob:
         self._on_progress = on_progress
         self._checkpoint_seconds = checkpoint_seconds
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
-        self._bootstrap = store.bootstrap
+        self._kafka = store.kafka
 
     def run(self) -> Replay:
         """Run to the end; returns the final replay. A failure is recorded as FAILED and re-raised."""
-        watch = CancelWatch(self._bootstrap, self.replay.name)
+        watch = CancelWatch(self._kafka, self.replay.name)
         try:
             return self._run(watch)
         except Exception as exc:
@@ -139,14 +139,14 @@ class ReplayJob:
         key = archive_key(stored, self._key)
         topic = archive_topic(stored.name)
         output = self.replay.to_topic or replay_topic(self.replay.bus)
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**self._kafka.kafka_python(), group_id=None, enable_auto_commit=False,
                                  client_id="eventpipes-replay", max_poll_records=2000, auto_offset_reset="earliest", fetch_max_bytes=64 * 1024 * 1024,
                                  max_partition_fetch_bytes=8 * 1024 * 1024)
         producer: BatchProducer | None = None
         try:
             partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
             out_parts = self._ensure_output(output, len(partitions) or 1)
-            producer = BatchProducer(self._bootstrap, output, client_id="eventpipes-replay", max_request_bytes=BUS_MAX_MESSAGE_BYTES,
+            producer = BatchProducer(self._kafka, output, client_id="eventpipes-replay", max_request_bytes=BUS_MAX_MESSAGE_BYTES,
                                      timeout_seconds=self.store.settings.kafka_timeout_seconds)
             progress = self.replay.progress
             if not progress.stops:

@@ -38,6 +38,7 @@ from eventpipes.archive.model import ArchiveStatus, StoredArchive, archive_group
 from eventpipes.archive.store import now_ms, start_from_creation
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.kafka.topics import ARCHIVES_TOPIC, bus_topic
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.worker import PartitionWorker
 from eventpipes.records import Record
 
@@ -66,7 +67,7 @@ class Archiving:
     """The archives of ``buses``: follows their definitions and runs one consumer per writable archive.
 
     Args:
-        bootstrap: the cluster.
+        kafka: the cluster and how to reach it.
         buses: the buses this worker archives (a worker that routes nothing archives nothing).
         send: writes records and returns once Kafka acknowledged them (the worker's producer).
         decode: reads a bus record as an event.
@@ -74,9 +75,9 @@ class Archiving:
         environ: where key variables are read (the process environment by default).
     """
 
-    def __init__(self, bootstrap: str, buses: Collection[str], send: Send, decode: Decode, *,
+    def __init__(self, kafka: KafkaClientConfig, buses: Collection[str], send: Send, decode: Decode, *,
                  partition_count: Callable[[str], int] | None = None, environ: Mapping[str, str] | None = None) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._buses = frozenset(buses)
         self._send = send
         self._decode = decode
@@ -121,7 +122,7 @@ class Archiving:
     # -- following the definitions --------------------------------------------------
 
     async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, client_id="eventpipes-archive-follower")
+        consumer = AIOKafkaConsumer(**self._kafka.aiokafka(), enable_auto_commit=False, client_id="eventpipes-archive-follower")
         await consumer.start()
         tp = TopicPartition(ARCHIVES_TOPIC, 0)
         table = self._table
@@ -202,12 +203,12 @@ class Archiving:
         name, bus = running.stored.name, running.stored.archive.event_bus_name
         while not running.stopping:
             try:
-                await asyncio.to_thread(start_from_creation, self._bootstrap, running.stored)
+                await asyncio.to_thread(start_from_creation, self._kafka, running.stored)
             except Exception:  # Kafka away: the consumer below waits for it too
                 log.warning("archive %s: could not check its starting position", name, exc_info=True)
             if running.stopping:  # stopped while the position was checked: no worker to stop it yet
                 return
-            worker = running.worker = PartitionWorker(self._bootstrap, archive_group(name), {bus_topic(bus): self._handler(running.archiver)},
+            worker = running.worker = PartitionWorker(self._kafka, archive_group(name), {bus_topic(bus): self._handler(running.archiver)},
                                                        client_id="eventpipes-archiver")
             try:
                 await worker.run(on_ready=lambda: self._ready(name))

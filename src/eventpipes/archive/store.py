@@ -42,6 +42,7 @@ from eventpipes.archive.model import (
 from eventpipes.arns import archive_arn, bus_arn
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.claims import NameClaims
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import make_producer
 from eventpipes.kafka.topics import (
@@ -64,8 +65,9 @@ class ArchiveStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.bootstrap = settings.bootstrap_servers
-        self.admin = Admin(self.bootstrap, timeout_seconds=settings.kafka_timeout_seconds)
+        self.kafka = client_config(settings)
+        self.bootstrap = self.kafka.bootstrap
+        self.admin = Admin(self.kafka, timeout_seconds=settings.kafka_timeout_seconds)
         for name in (ARCHIVES_TOPIC, REPLAYS_TOPIC):
             self.admin.ensure_topic(state_topic_spec(name))
         self._producer: Any = None
@@ -73,20 +75,20 @@ class ArchiveStore:
 
     def _name_claims(self) -> NameClaims:
         if self._claims is None:
-            self._claims = NameClaims(self.bootstrap, ARCHIVE_CLAIMS_TOPIC, timeout_seconds=self.settings.kafka_timeout_seconds)
+            self._claims = NameClaims(self.kafka, ARCHIVE_CLAIMS_TOPIC, timeout_seconds=self.settings.kafka_timeout_seconds)
         return self._claims
 
     # -- plumbing ---------------------------------------------------------------
 
     def _write(self, topic: str, key: str, value: bytes | None) -> None:
         if self._producer is None:
-            self._producer = make_producer(self.bootstrap, timeout_seconds=self.settings.kafka_timeout_seconds)
+            self._producer = make_producer(self.kafka, timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer.send(topic, key=key.encode(), value=value).get(timeout=30)
 
     def read_table(self, topic: str) -> dict[str, bytes]:
         """The latest value of every key in a one-partition state topic (tombstoned keys left out)."""
         table: dict[str, bytes] = {}
-        for key, value in _read_all(self.bootstrap, topic):
+        for key, value in _read_all(self.kafka, topic):
             if value is None:
                 table.pop(key, None)
             else:
@@ -297,7 +299,7 @@ class ArchiveStore:
         return {k: v for k, v in body.items() if v is not None}
 
     def _count_and_size(self, topic: str) -> tuple[int, int]:
-        consumer = _consumer(self.bootstrap)
+        consumer = _consumer(self.kafka)
         try:
             partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
             if not partitions:
@@ -407,9 +409,9 @@ class ArchiveStore:
 class CancelWatch:
     """Follows the replays topic from now on, to notice a cancel request for one replay cheaply."""
 
-    def __init__(self, bootstrap: str, name: str) -> None:
+    def __init__(self, kafka: KafkaClientConfig, name: str) -> None:
         self._key = (CANCEL_PREFIX + name).encode()
-        self._consumer = _consumer(bootstrap)
+        self._consumer = _consumer(kafka)
         tp = TopicPartition(REPLAYS_TOPIC, 0)
         self._consumer.assign([tp])
         self._consumer.seek_to_end(tp)
@@ -428,7 +430,7 @@ class CancelWatch:
         self._consumer.close()
 
 
-def start_from_creation(bootstrap: str, stored: StoredArchive) -> None:
+def start_from_creation(kafka: KafkaClientConfig, stored: StoredArchive) -> None:
     """Give the archive's group a position on bus partitions it has none for: the first event put after its creation.
 
     ``create_archive`` commits the bus's end; this covers partitions that did not exist then
@@ -438,7 +440,7 @@ def start_from_creation(bootstrap: str, stored: StoredArchive) -> None:
     group already in use keeps what it has, and a partition with no position is read from its beginning.
     """
     group, topic = archive_group(stored.name), bus_topic(stored.archive.event_bus_name)
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-archive")
+    consumer = KafkaConsumer(**kafka.kafka_python(), group_id=group, enable_auto_commit=False, client_id="eventpipes-archive")
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         missing = [tp for tp in partitions if consumer.committed(tp) is None]
@@ -461,15 +463,15 @@ def _state(stored: StoredArchive, status: ArchiveStatus | None) -> str:
     return stored.archive.state
 
 
-def _consumer(bootstrap: str) -> KafkaConsumer:
+def _consumer(kafka: KafkaClientConfig) -> KafkaConsumer:
     try:
-        return KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, client_id="eventpipes-archive")
+        return KafkaConsumer(**kafka.kafka_python(), group_id=None, enable_auto_commit=False, client_id="eventpipes-archive")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
 
 
-def _read_all(bootstrap: str, topic: str) -> Iterator[tuple[str, bytes | None]]:
-    consumer = _consumer(bootstrap)
+def _read_all(kafka: KafkaClientConfig, topic: str) -> Iterator[tuple[str, bytes | None]]:
+    consumer = _consumer(kafka)
     try:
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from eventpipes.broker import maven
+from pydantic import SecretStr
+
+from eventpipes.broker import maven, secure
 from eventpipes.broker.errors import (
     BrokerError,
     BrokerExited,
@@ -53,6 +55,9 @@ class BrokerStatus:
     kafka_version: str | None = None
     uptime_seconds: float | None = None
     log: str | None = None
+    client_properties: str | None = None
+    """With the secured listener: the client properties file for it."""
+    secure_bootstrap: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -63,6 +68,8 @@ class BrokerStatus:
             "KafkaVersion": self.kafka_version,
             "UptimeSeconds": None if self.uptime_seconds is None else round(self.uptime_seconds, 1),
             "Log": self.log,
+            **({"SecureBootstrapServers": self.secure_bootstrap, "ClientProperties": self.client_properties}
+               if self.client_properties else {}),
         }
 
 
@@ -81,7 +88,15 @@ def status(settings: Settings) -> BrokerStatus:
         kafka_version=running.kafka_version,
         uptime_seconds=time.time() - running.started_at,
         log=str(paths.server_log),
+        client_properties=_secure_files(settings)[0] if running.secure else None,
+        secure_bootstrap=_secure_files(settings)[1] if running.secure else None,
     )
+
+
+def _secure_files(settings: Settings) -> tuple[str, str]:
+    """The client properties file and the SASL_SSL address of a broker started with --secure."""
+    files = secure.SecureFiles.under(settings.state_dir)
+    return str(files.client_properties), f"{secure.HOST}:{secure.secure_port(settings)}"
 
 
 def start(settings: Settings) -> BrokerStatus:
@@ -94,22 +109,53 @@ def start(settings: Settings) -> BrokerStatus:
     """
     current = status(settings)
     if current.running:
+        if settings.broker_secure and not current.external and current.client_properties is None:
+            raise BrokerError("the local broker runs without the secured listener; stop it first "
+                              "(eventpipes broker stop), then start it with --secure")
         return current
     paths = BrokerPaths.under(settings.state_dir)
     java = check_java()
     jars = maven.kafka_home_jars(settings.kafka_home) if settings.kafka_home else maven.cached_jars(settings.cache_dir)
-    for port in (settings.broker_port, controller_port(settings)):
+    ports = (settings.broker_port, controller_port(settings)) + (
+        (secure.secure_port(settings), secure.mtls_port(settings)) if settings.broker_secure else ())
+    for port in ports:
         ensure_port_free(port)
-    _write_config(paths, settings)
+    material = secure.ensure_material(settings) if settings.broker_secure else None
+    _write_config(paths, settings, material)
     classpath = os.pathsep.join(str(jar) for jar in jars)
     if not paths.formatted_marker.exists():
         _format_storage(java, classpath, paths)
     process = _launch(java, classpath, paths, settings)
     started_at = time.time()
-    record = RunningBroker(process.pid, settings.bootstrap_servers, _kafka_version(jars), started_at)
+    record = RunningBroker(process.pid, settings.bootstrap_servers, _kafka_version(jars), started_at, secure=material is not None)
     record.save(paths)
     _wait_until_ready(process, paths, settings.bootstrap_servers)
+    if material is not None:
+        try:
+            _secure_ready(process, paths, settings, material)
+        except BaseException:
+            _terminate(process.pid)  # a half-secured broker is not left behind
+            paths.pid_file.unlink(missing_ok=True)
+            raise
     return status(settings)
+
+
+def _secure_ready(process: subprocess.Popen[bytes], paths: BrokerPaths, settings: Settings, material: secure.SecureMaterial) -> None:
+    """Users created and the client properties file written, once a SCRAM login over TLS succeeds."""
+    from eventpipes.kafka.admin import cluster_answers
+    from eventpipes.kafka.client_config import KafkaClientConfig
+
+    secure.create_users(settings, material)
+    secure.write_client_properties(settings, material)
+    # What the properties file says, built directly: the environment's KAFKA_* must not change the probe.
+    client = KafkaClientConfig(f"{secure.HOST}:{secure.secure_port(settings)}", "SASL_SSL", "SCRAM-SHA-512", secure.USER,
+                               SecretStr(material.user_password), ssl_ca_location=material.files.ca)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not cluster_answers(client, timeout_seconds=2.0):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BrokerStartTimeout(f"the SASL_SSL listener did not accept {secure.USER} within "
+                                     f"{START_TIMEOUT_SECONDS:.0f} s; its log ends:\n{log_tail(paths)}")
+        time.sleep(0.25)
 
 
 def stop(settings: Settings) -> BrokerStatus:
@@ -159,10 +205,13 @@ def ensure_port_free(port: int) -> None:
             raise PortInUse(port) from exc
 
 
-def _write_config(paths: BrokerPaths, settings: Settings) -> None:
+def _write_config(paths: BrokerPaths, settings: Settings, material: secure.SecureMaterial | None = None) -> None:
     paths.data.mkdir(parents=True, exist_ok=True)
     paths.logs.mkdir(parents=True, exist_ok=True)
     port, controller = settings.broker_port, controller_port(settings)
+    # With --secure, a SASL_SSL listener beside the plaintext one; the broker's own traffic stays plaintext.
+    extra, advertised, protocols = secure.listeners(settings) if material else ("", "", "")
+    secured = [f"{key}={value}" for key, value in secure.listener_lines(settings, material).items()] if material else []
     # Sized for a 2-core machine shared with workers and tests: few threads, small
     # internal topics, no rebalance delay (a single-node broker has nobody to wait for).
     paths.config.write_text(
@@ -171,11 +220,11 @@ def _write_config(paths: BrokerPaths, settings: Settings) -> None:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@127.0.0.1:{controller}",
-                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}{extra}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}{advertised}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT{protocols}",
                 f"log.dirs={paths.data}",
                 "num.partitions=1",
                 "num.network.threads=2",
@@ -188,10 +237,12 @@ def _write_config(paths: BrokerPaths, settings: Settings) -> None:
                 "group.initial.rebalance.delay.ms=0",
                 # eventpipes creates every topic it uses with explicit partitions and configs.
                 "auto.create.topics.enable=false",
+                *secured,
                 "",
             ]
         )
     )
+    paths.config.chmod(0o600)  # it holds the keystore's password when secured
     with resources.as_file(resources.files("eventpipes.broker") / "resources" / "log4j.properties") as log4j:
         shutil.copyfile(log4j, paths.log4j)
 
@@ -254,8 +305,10 @@ def _wait_until_ready(process: subprocess.Popen[bytes], paths: BrokerPaths, boot
 def _answers_metadata(bootstrap: str) -> bool:
     # Imported here: kafka-python is only needed once a broker is up.
     from eventpipes.kafka.admin import cluster_answers
+    from eventpipes.kafka.client_config import KafkaClientConfig
 
-    return cluster_answers(bootstrap, timeout_seconds=2.0)
+    # The plaintext listener on loopback, whatever the clients use: the broker's own readiness.
+    return cluster_answers(KafkaClientConfig(bootstrap), timeout_seconds=2.0)
 
 
 def log_tail(paths: BrokerPaths, lines: int = 25) -> str:

@@ -60,6 +60,8 @@ class RunningBroker:
     bootstrap: str
     kafka_version: str
     started_at: float
+    secure: bool = False
+    """Started with the SASL_SSL listener (``broker start --secure``)."""
 
     def save(self, paths: BrokerPaths) -> None:
         paths.pid_file.write_text(json.dumps(asdict(self)))

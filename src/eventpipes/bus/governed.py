@@ -25,6 +25,7 @@ import fastavro
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_AVRO, ENVELOPE_HEADER
 from eventpipes.schemas.codec import envelope_header
 from eventpipes.events.envelope import Event
@@ -54,9 +55,9 @@ def publish_governance(settings: Settings, buses: dict[str, SchemaGovernance | N
     Raises:
         BrokerUnavailable: Kafka did not answer.
     """
-    with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
+    with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
         admin.ensure_topic(state_topic_spec(BUSES_TOPIC))
-    producer = make_producer(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    producer = make_producer(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds)
     try:
         futures = [producer.send(BUSES_TOPIC, key=name.encode(), value=g.to_json() if g else None) for name, g in sorted(buses.items())]
         producer.flush(timeout=settings.kafka_timeout_seconds)
@@ -78,7 +79,7 @@ def read_governance(settings: Settings, *, timeout_seconds: float | None = None)
     timeout = settings.kafka_timeout_seconds if timeout_seconds is None else max(timeout_seconds, 0.001)
     try:
         timeout_ms = int(timeout * 1000)
-        consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**client_config(settings).kafka_python(), group_id=None, enable_auto_commit=False,
                                  client_id="eventpipes-buses-reader", bootstrap_timeout_ms=timeout_ms,
                                  request_timeout_ms=max(timeout_ms, 1000))
     except (KafkaError, OSError) as exc:

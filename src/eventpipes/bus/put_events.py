@@ -26,6 +26,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, TRACE_HEADER
 from eventpipes.events.entries import (
     DEFAULT_BUS,
@@ -54,7 +55,7 @@ class EventBusClient:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self._admin = Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds)
+        self._admin = Admin(client_config(self.settings), timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
         # Schema-governed buses (eventpipes.bus.governed): which buses are governed, read from
         # the eventpipes.buses topic; their details checked and Avro-encoded per entry.
@@ -170,7 +171,7 @@ class EventBusClient:
         """
         if self._producer is None:
             timeout = self.settings.kafka_timeout_seconds
-            self._producer = make_producer(self.settings.bootstrap_servers, timeout_seconds=timeout,
+            self._producer = make_producer(client_config(self.settings), timeout_seconds=timeout,
                                            bootstrap_seconds=deadline - time.monotonic(),
                                            max_block_seconds=min(MAX_BLOCK_SECONDS, timeout))
         return self._producer

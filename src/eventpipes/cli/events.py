@@ -15,6 +15,7 @@ from eventpipes.events import jsontext
 from eventpipes.events.entries import bus_name_of
 from eventpipes.events.errors import EntryError, InvalidEvent
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import get_settings
@@ -46,13 +47,13 @@ def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | No
     start = StartAt("beginning") if from_beginning else StartAt("timestamp", since_at.epoch_ms) if since_at else StartAt("end")
     settings = get_settings()
     name = _bus(bus)
-    with Admin(settings.bootstrap_servers) as admin:
+    with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
         admin.ensure_topic(bus_topic_spec(name, settings.bus_partitions))
     # The resolved start, in UTC, so a misread time shows before any event does.
     where = f" from {since_at.iso}" if since_at else " from the beginning" if from_beginning else ""
     click.echo(f"tailing {bus_topic(name)}{where}", err=True)
     decoder = BusDecoder()
-    for record in read_topic(settings.bootstrap_servers, bus_topic(name), start, max_records=max_events, timeout_seconds=timeout):
+    for record in read_topic(client_config(settings), bus_topic(name), start, max_records=max_events, timeout_seconds=timeout):
         if is_avro(record):
             try:
                 click.echo(decoder.decode(record).to_json().decode())

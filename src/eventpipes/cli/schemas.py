@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.topics import SCHEMAS_TOPIC
 from eventpipes.settings import get_settings
 
@@ -36,7 +37,7 @@ def schema_registry(host: str, port: int, topic: str, users_file: Path | None) -
     registry_auth.require_credentials(host, auth)  # before anything is printed or connected
     access = f"HTTP Basic authentication, {len(auth.users)} user(s)" if auth else "no authentication (loopback only)"
     click.echo(f"schema registry on http://{host}:{port}, topic {topic} on {settings.bootstrap_servers}, {access}", err=True)
-    run(SchemaStore(settings.bootstrap_servers, topic, timeout_seconds=settings.kafka_timeout_seconds), host, port, auth)
+    run(SchemaStore(client_config(settings), topic, timeout_seconds=settings.kafka_timeout_seconds), host, port, auth)
 
 
 @click.group("schemas")

@@ -60,10 +60,11 @@ def status(file: str, group: str | None, web_ports: tuple[int, ...]) -> None:
     from eventpipes.app import default_group
     from eventpipes.status import status as topology_status
     from eventpipes.cli.output import print_json
+    from eventpipes.kafka.client_config import client_config
     from eventpipes.settings import get_settings
 
     topology = load_file(file)
     print_json(topology_status(
-        topology, bootstrap=get_settings().bootstrap_servers, group=group or default_group(file),
+        topology, kafka=client_config(get_settings()), group=group or default_group(file),
         metrics_urls=[f"http://127.0.0.1:{port}/metrics" for port in web_ports or (6066,)],
     ))

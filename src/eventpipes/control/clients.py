@@ -10,6 +10,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import make_producer
 from eventpipes.settings import Settings
@@ -21,7 +22,7 @@ FETCH_MAX_WAIT_MS = 100
 
 def producer(settings: Settings) -> KafkaProducer:
     """acks=all: a request the store accepted survives the loss of a broker."""
-    return make_producer(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    return make_producer(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds)
 
 
 def consumer(settings: Settings) -> KafkaConsumer:
@@ -29,7 +30,7 @@ def consumer(settings: Settings) -> KafkaConsumer:
     timeout_ms = int(settings.kafka_timeout_seconds * 1000)
     try:
         return KafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **client_config(settings).kafka_python(),
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
@@ -41,4 +42,4 @@ def consumer(settings: Settings) -> KafkaConsumer:
 
 
 def admin(settings: Settings) -> Admin:
-    return Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds)
+    return Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds)

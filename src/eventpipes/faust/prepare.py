@@ -26,6 +26,7 @@ from kafka.errors import KafkaError
 
 from eventpipes.app import has_offsets, topic_specs
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.offsets import commit_end_offsets_if_new
 from eventpipes.kafka.topics import bus_topic, delivery_topic, replay_topic, retry_topic
 from eventpipes.topology.model import Topology
@@ -57,24 +58,24 @@ class RoutePlan:
         return [delivery_topic(self.bus, rule.name, target.id) for rule in self.topology.rules for target in rule.targets]
 
 
-def prepare(plan: RoutePlan, bootstrap: str, *, timeout_seconds: float = 10.0) -> dict[str, int]:
+def prepare(plan: RoutePlan, kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0) -> dict[str, int]:
     """Create the route's topics and fix the starting points; returns each delivery topic's partition count.
 
     Raises:
         BrokerUnavailable: the cluster did not answer.
         TopicError: the cluster refused to create a topic.
     """
-    with Admin(bootstrap, timeout_seconds=timeout_seconds) as admin:
+    with Admin(kafka, timeout_seconds=timeout_seconds) as admin:
         for spec in topic_specs(plan.topology):
             admin.ensure_topic(spec)
         counts = {topic: len(admin.partitions_of(topic)) for topic in plan.deliveries}
-    if not has_offsets(bootstrap, plan.group, plan.sources):  # this group's routing starts now, for the first time
+    if not has_offsets(kafka, plan.group, plan.sources):  # this group's routing starts now, for the first time
         # The targets' retry topics too, as the worker's own prepare() gives them.
         retries = [retry_topic(plan.bus, rule.name, target.id) for rule in plan.topology.rules for target in rule.targets]
-        commit_end_offsets_if_new(bootstrap, plan.group, plan.deliveries + retries)
-    commit_end_offsets_if_new(bootstrap, plan.group, plan.sources)
+        commit_end_offsets_if_new(kafka, plan.group, plan.deliveries + retries)
+    commit_end_offsets_if_new(kafka, plan.group, plan.sources)
     try:
-        commit_end_offsets_if_new(bootstrap, plan.faust_group, plan.sources)
+        commit_end_offsets_if_new(kafka, plan.faust_group, plan.sources)
     except KafkaError as exc:  # another member of the app is running: the group is not new, its offsets stand
         log.warning("could not give Faust group %s its starting point on %s (%r); it keeps its own",
                     plan.faust_group, plan.bus, exc)

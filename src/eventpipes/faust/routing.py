@@ -47,7 +47,9 @@ from eventpipes.bus.router import Router
 from eventpipes.faust.errors import RouteConfigurationError
 from eventpipes.faust.prepare import RoutePlan, prepare
 from eventpipes.faust.sink import FaustSink, record_of
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.sink import WorkerSink
+from eventpipes.settings import get_settings
 from eventpipes.kafka.topics import bus_topic, replay_topic
 from eventpipes.records import Record, RecordSink
 from eventpipes.topology import Rule, Topology, load_file
@@ -86,14 +88,14 @@ ProducerChoice = Literal["faust", "batched"]
 class BusRoute:
     """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
 
-    def __init__(self, app: Any, plan: RoutePlan, *, bootstrap: str, batch_size: int, within: float,
+    def __init__(self, app: Any, plan: RoutePlan, *, kafka: KafkaClientConfig, batch_size: int, within: float,
                  decoder: BusDecoder | None, name: str, producer: ProducerChoice = "faust",
                  max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self.app = app
         self.plan = plan
         self.metrics = Metrics()
         """Rules matched and events set aside (Prometheus counters, as eventpipes' routing worker counts them)."""
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._batch_size = batch_size
         self._within = within
         self._max_in_flight = max_in_flight
@@ -104,7 +106,7 @@ class BusRoute:
         sink: RecordSink
         self._own: WorkerSink | None
         if producer == "batched":
-            sink = self._own = WorkerSink(bootstrap)
+            sink = self._own = WorkerSink(kafka)
             app.on_before_shutdown.connect(self._stop_producer)
         else:
             sink, self._own = FaustSink(app), None
@@ -129,7 +131,7 @@ class BusRoute:
         """
         with self._lock:
             if not self._prepared:
-                self._counts.update(prepare(self.plan, self._bootstrap))
+                self._counts.update(prepare(self.plan, self._kafka))
                 self._prepared = True
 
     def _on_worker_init(self, sender: Any, **kwargs: Any) -> None:
@@ -190,7 +192,7 @@ class BusRoute:
 
 
 def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
-              bootstrap: str | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
+              kafka: KafkaClientConfig | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
               decoder: BusDecoder | None = None, name: str | None = None, producer: ProducerChoice = "faust") -> BusRoute:
     """Route bus ``bus`` inside Faust app ``app`` to its rules' delivery topics.
 
@@ -205,14 +207,16 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
             be one group (their partition assignors differ).
         partitions: the bus's partition count when ``rules`` is a list (default: the
             EventBus default, 3); a topology declares its own.
-        bootstrap: the cluster for the topic and offset set-up; default the app's broker.
+        kafka: the cluster for the topic and offset set-up, with its security settings; default
+            eventpipes' own client configuration (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_CLIENT_PROPERTIES``,
+            ...) pointed at the app's broker.
         batch_size: events per batch at most (``Stream.take_events``).
         within: seconds a partial batch waits for more events.
         decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
         name: the agent's name; default ``eventpipes.route.<bus>``.
         producer: ``"faust"``: the app's producer, one ``send`` per record (Faust's public API;
             aiokafka's accumulator batches them per partition). ``"batched"``: a producer of the
-            route's own (``bootstrap``, plaintext), which builds one batch per delivery partition
+            route's own (``kafka``), which builds one batch per delivery partition
             as eventpipes' worker does (benchmarks/faust.py compares them).
 
     Returns:
@@ -233,7 +237,8 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
     if group == faust_group:
         raise RouteConfigurationError(f"group {group!r} is the Faust app's id: give the route an eventpipes group of its own")
     plan = RoutePlan(bus, topology, group, faust_group)
-    return BusRoute(app, plan, bootstrap=bootstrap or _bootstrap(app), batch_size=batch_size, within=within,
+    kafka = kafka or client_config(get_settings().model_copy(update={"kafka_bootstrap_servers": _bootstrap(app)}))
+    return BusRoute(app, plan, kafka=kafka, batch_size=batch_size, within=within,
                     decoder=decoder, name=name or f"eventpipes.route.{bus}", producer=producer)
 
 

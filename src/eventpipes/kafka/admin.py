@@ -8,6 +8,8 @@ from typing import Any
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
 from eventpipes.kafka.topics import TopicSpec
 
@@ -15,11 +17,11 @@ from eventpipes.kafka.topics import TopicSpec
 CREATE_TIMEOUT_MS = 30_000
 
 
-def cluster_answers(bootstrap: str, *, timeout_seconds: float) -> bool:
-    """True when a broker at ``bootstrap`` answers a metadata request now."""
+def cluster_answers(kafka: KafkaClientConfig, *, timeout_seconds: float) -> bool:
+    """True when a broker at ``kafka.bootstrap`` answers a metadata request now."""
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap,
+            **kafka.kafka_python(),
             request_timeout_ms=int(timeout_seconds * 1000),
             bootstrap_timeout_ms=int(timeout_seconds * 1000),
             client_id="eventpipes-probe",
@@ -38,8 +40,9 @@ def cluster_answers(bootstrap: str, *, timeout_seconds: float) -> bool:
 class Admin:
     """One admin connection, reused, with the topics known to exist remembered."""
 
-    def __init__(self, bootstrap: str, *, timeout_seconds: float = 10.0) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0) -> None:
+        self.kafka = kafka
+        self.bootstrap = kafka.bootstrap
         self._timeout_ms = int(timeout_seconds * 1000)
         self._client: KafkaAdminClient | None = None
         self._known: set[str] = set()
@@ -49,13 +52,13 @@ class Admin:
         if self._client is None:
             try:
                 self._client = KafkaAdminClient(
-                    bootstrap_servers=self.bootstrap,
+                    **self.kafka.kafka_python(),
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
                     client_id="eventpipes-admin",
                 )
             except (KafkaError, OSError) as exc:
-                raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
+                raise unavailable(self.kafka, exc) from exc
         return self._client
 
     def ensure_topic(self, spec: TopicSpec) -> None:

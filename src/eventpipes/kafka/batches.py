@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ class BatchProducer:
     Not thread-safe: one thread appends and flushes.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, client_id: str, max_request_bytes: int,
+    def __init__(self, kafka: KafkaClientConfig, topic: str, *, client_id: str, max_request_bytes: int,
                  max_batch_bytes: int = MAX_BATCH_BYTES, timeout_seconds: float = 30.0) -> None:
         self.topic = topic
         self._timeout = timeout_seconds
@@ -58,14 +59,14 @@ class BatchProducer:
         """Per partition: the offset after the last record of this producer that Kafka acknowledged."""
         self._producer: AIOKafkaProducer | None = None
         try:
-            self._producer = self._call(_started(bootstrap, client_id, max_batch_bytes, max_request_bytes, timeout_seconds))
+            self._producer = self._call(_started(kafka, client_id, max_batch_bytes, max_request_bytes, timeout_seconds))
             self.partitions: list[int] = sorted(self._call(self._producer.partitions_for(topic)))
             self._queue: asyncio.Queue[tuple[BatchBuilder, int]] = self._call(_queue())
             self._acks: set[asyncio.Future[Any]] = set()
             self._sender = asyncio.run_coroutine_threadsafe(self._send_in_order(), self._loop)
         except (KafkaError, OSError) as exc:
             self.close()
-            raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+            raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
 
     def _call(self, coro: Coroutine[Any, Any, T]) -> T:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
@@ -157,9 +158,9 @@ class BatchProducer:
                 self._loop.close()
 
 
-async def _started(bootstrap: str, client_id: str, max_batch_bytes: int, max_request_bytes: int, timeout_seconds: float) -> AIOKafkaProducer:
+async def _started(kafka: KafkaClientConfig, client_id: str, max_batch_bytes: int, max_request_bytes: int, timeout_seconds: float) -> AIOKafkaProducer:
     # aiokafka binds a producer to the loop it is created on: create it on the private loop.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_batch_size=max_batch_bytes, max_request_size=max_request_bytes,
+    producer = AIOKafkaProducer(**kafka.aiokafka(), acks="all", max_batch_size=max_batch_bytes, max_request_size=max_request_bytes,
                                 request_timeout_ms=int(timeout_seconds * 1000), client_id=client_id)
     try:
         await producer.start()

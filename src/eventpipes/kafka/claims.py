@@ -32,6 +32,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import make_producer
 from eventpipes.kafka.topics import claims_topic_spec
@@ -84,11 +85,12 @@ def decide(records: Iterable[ClaimRecord], claim_id: str) -> bool:
 class NameClaims:
     """Claims, confirmations and releases of names in one claims topic."""
 
-    def __init__(self, bootstrap: str, topic: str, *, timeout_seconds: float = 10.0) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig, topic: str, *, timeout_seconds: float = 10.0) -> None:
+        self.kafka = kafka
+        self.bootstrap = kafka.bootstrap
         self.topic = topic
         self.timeout_seconds = timeout_seconds
-        with Admin(bootstrap, timeout_seconds=timeout_seconds) as admin:
+        with Admin(kafka, timeout_seconds=timeout_seconds) as admin:
             admin.ensure_topic(claims_topic_spec(topic))
         self._producer: KafkaProducer | None = None
 
@@ -113,7 +115,7 @@ class NameClaims:
     def _append(self, record: ClaimRecord) -> int:
         try:
             if self._producer is None:
-                self._producer = make_producer(self.bootstrap, timeout_seconds=self.timeout_seconds)
+                self._producer = make_producer(self.kafka, timeout_seconds=self.timeout_seconds)
             metadata = self._producer.send(self.topic, key=uuid.uuid4().hex.encode(), value=record.encode(), partition=0)
             return int(metadata.get(timeout=2 * self.timeout_seconds).offset)
         except KafkaError as exc:
@@ -124,7 +126,7 @@ class NameClaims:
         records: list[ClaimRecord] = []
         deadline = time.monotonic() + 2 * self.timeout_seconds
         try:
-            consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+            consumer = KafkaConsumer(**self.kafka.kafka_python(), group_id=None, enable_auto_commit=False,
                                      client_id="eventpipes-claims")
         except (KafkaError, OSError) as exc:
             raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc

@@ -10,6 +10,8 @@ from typing import Literal
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
 from eventpipes.records import Record, record_from_message
 
@@ -27,7 +29,7 @@ class StartAt:
 
 
 def read_topic(
-    bootstrap: str,
+    kafka: KafkaClientConfig,
     topic: str,
     start: StartAt,
     *,
@@ -45,7 +47,7 @@ def read_topic(
         BrokerUnavailable: the cluster did not answer.
         TopicError: the topic does not exist.
     """
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     try:
         partitions = _assign(consumer, topic)
         _seek(consumer, partitions, start)
@@ -55,10 +57,10 @@ def read_topic(
         consumer.close()
 
 
-def _consumer(bootstrap: str) -> KafkaConsumer:
+def _consumer(kafka: KafkaClientConfig) -> KafkaConsumer:
     try:
         return KafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka.kafka_python(),
             group_id=None,
             enable_auto_commit=False,
             client_id="eventpipes-reader",
@@ -66,7 +68,7 @@ def _consumer(bootstrap: str) -> KafkaConsumer:
             isolation_level="read_committed",
         )
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise unavailable(kafka, exc) from exc
 
 
 def _assign(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:

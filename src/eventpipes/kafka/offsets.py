@@ -6,10 +6,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 
 
-def commit_end_offsets_if_new(bootstrap: str, group: str, topics: list[str]) -> dict[TopicPartition, int]:
+def commit_end_offsets_if_new(kafka: KafkaClientConfig, group: str, topics: list[str]) -> dict[TopicPartition, int]:
     """Commit the current end offset for every partition of ``topics`` that ``group`` has no offset for.
 
     Returns what was committed. Partitions the group already has offsets for keep them.
@@ -17,9 +18,9 @@ def commit_end_offsets_if_new(bootstrap: str, group: str, topics: list[str]) -> 
     if not topics:
         return {}
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
+        consumer = KafkaConsumer(**kafka.kafka_python(), group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     try:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         committed = {tp: consumer.committed(tp) for tp in partitions}
@@ -34,18 +35,18 @@ def commit_end_offsets_if_new(bootstrap: str, group: str, topics: list[str]) -> 
         consumer.close()
 
 
-def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int | None]:
+def committed_offsets(kafka: KafkaClientConfig, group: str, topic: str) -> dict[int, int | None]:
     """The group's committed offset per partition of ``topic`` (None where it has none)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
+    consumer = KafkaConsumer(**kafka.kafka_python(), group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
     try:
         return {p: consumer.committed(TopicPartition(topic, p)) for p in sorted(consumer.partitions_for_topic(topic) or ())}
     finally:
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+def end_offsets(kafka: KafkaClientConfig, topic: str) -> dict[int, int]:
     """The end offset (next offset to be written) of each partition of ``topic``."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="eventpipes-offsets")
+    consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="eventpipes-offsets")
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
@@ -53,7 +54,7 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def group_position(bootstrap: str, group: str, topic: str) -> dict[str, object]:
+def group_position(kafka: KafkaClientConfig, group: str, topic: str) -> dict[str, object]:
     """Where ``group`` stands on ``topic``, summed over its partitions: what Kafka keeps across restarts.
 
     ``Committed`` counts the records the group has finished (a partition without a committed
@@ -63,9 +64,9 @@ def group_position(bootstrap: str, group: str, topic: str) -> dict[str, object]:
         BrokerUnavailable: Kafka did not answer.
     """
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
+        consumer = KafkaConsumer(**kafka.kafka_python(), group_id=group, enable_auto_commit=False, client_id="eventpipes-offsets")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         ends = consumer.end_offsets(partitions) if partitions else {}
@@ -76,12 +77,12 @@ def group_position(bootstrap: str, group: str, topic: str) -> dict[str, object]:
         consumer.close()
 
 
-def records_in(bootstrap: str, topic: str) -> int:
+def records_in(kafka: KafkaClientConfig, topic: str) -> int:
     """How many records ``topic`` holds now (end minus beginning offsets; 0 if it does not exist)."""
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="eventpipes-offsets")
+        consumer = KafkaConsumer(**kafka.kafka_python(), enable_auto_commit=False, client_id="eventpipes-offsets")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         if not partitions:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from eventpipes.kafka.errors import BrokerUnavailable
+from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES
 
 #: Records wait this long to be batched together; PutEvents sends up to 10 at once.
@@ -28,12 +29,12 @@ def delivery_timeout_seconds(timeout_seconds: float) -> float:
     return 2 * timeout_seconds + LINGER_MS / 1000
 
 
-def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0, bootstrap_seconds: float | None = None,
+def make_producer(kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0, bootstrap_seconds: float | None = None,
                   max_block_seconds: float | None = None) -> KafkaProducer:
     """A producer that waits for every in-sync replica (acks=all): an accepted event is durable.
 
     Args:
-        bootstrap: the cluster.
+        kafka: the cluster and how to connect to it (TLS, SASL).
         timeout_seconds: how long one request may take, and by default the first connection
             and a blocked ``send()`` (no metadata, full buffer).
         bootstrap_seconds: how long the first connection may take, if not ``timeout_seconds``.
@@ -41,10 +42,11 @@ def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0, bootstrap_se
 
     Raises:
         BrokerUnavailable: no broker answered.
+        ClientSecurityError: a broker answered but refused the security settings (eventpipes.kafka.diagnose).
     """
     try:
         return KafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka.kafka_python(),
             acks="all",
             linger_ms=LINGER_MS,
             max_request_size=BUS_MAX_MESSAGE_BYTES,
@@ -55,4 +57,4 @@ def make_producer(bootstrap: str, *, timeout_seconds: float = 10.0, bootstrap_se
             bootstrap_timeout_ms=max(1, int((bootstrap_seconds if bootstrap_seconds is not None else timeout_seconds) * 1000)),
         )
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise unavailable(kafka, exc) from exc

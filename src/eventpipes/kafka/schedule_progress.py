@@ -12,6 +12,7 @@ import time
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import schedules_topic
 from eventpipes.records import Record, record_from_message
@@ -45,7 +46,7 @@ def apply_progress(progress: dict[str, Progress], records: list[Record]) -> None
             progress[name] = read
 
 
-def read_progress(bootstrap: str, group: str, *, timeout_seconds: float = 10.0) -> dict[str, Progress]:
+def read_progress(kafka: KafkaClientConfig, group: str, *, timeout_seconds: float = 10.0) -> dict[str, Progress]:
     """Every scheduled rule's committed progress in worker group ``group`` (empty before the first tick).
 
     Raises:
@@ -54,10 +55,10 @@ def read_progress(bootstrap: str, group: str, *, timeout_seconds: float = 10.0) 
     """
     topic = schedules_topic(group)
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        consumer = KafkaConsumer(**kafka.kafka_python(), group_id=None, enable_auto_commit=False,
                                  isolation_level="read_committed", client_id="eventpipes-schedules-reader")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     try:
         if not consumer.partitions_for_topic(topic):
             return {}
@@ -69,11 +70,11 @@ def read_progress(bootstrap: str, group: str, *, timeout_seconds: float = 10.0) 
         deadline = time.monotonic() + timeout_seconds
         while consumer.position(tp) < end:
             if time.monotonic() > deadline:
-                raise BrokerUnavailable(bootstrap, f"{topic} not read to offset {end} within {timeout_seconds} s")
+                raise BrokerUnavailable(kafka.bootstrap, f"{topic} not read to offset {end} within {timeout_seconds} s")
             batches = consumer.poll(timeout_ms=200)
             apply_progress(progress, [record_from_message(m) for m in batches.get(tp, [])])
         return progress
     except KafkaError as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     finally:
         consumer.close()

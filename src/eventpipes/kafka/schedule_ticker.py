@@ -35,6 +35,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from eventpipes.errors import EventPipesError
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.schedule_progress import apply_progress
 from eventpipes.kafka.topics import schedules_topic, schedules_topic_spec
 from eventpipes.records import OutRecord, record_from_message
@@ -87,7 +88,7 @@ class ScheduleTicker:
     """Runs beside a worker; fires ``rules`` while this worker owns the group's schedules.
 
     Args:
-        bootstrap: the cluster.
+        kafka: the cluster and how to connect to it.
         group: the worker group (the name the worker's own consumer group is built from);
             progress topic, ownership group and transactional id are ``schedules_topic(group)``.
         rules: the scheduled rules, each with a stable anchor (``ScheduledRule``).
@@ -102,7 +103,7 @@ class ScheduleTicker:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaClientConfig,
         group: str,
         rules: Sequence[ScheduledRule],
         outputs: TickOutputs,
@@ -112,7 +113,7 @@ class ScheduleTicker:
         client_id: str = "eventpipes-schedules",
         on_owner_change: Callable[[bool], None] | None = None,
     ) -> None:
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._group = group
         self._topic = schedules_topic(group)
         self._tp = TopicPartition(self._topic, 0)
@@ -168,9 +169,9 @@ class ScheduleTicker:
         Creates the progress topic if it is missing. ``on_ready`` is called once the
         consumer has started (ownership may come later: see ``on_owner_change``).
         """
-        await asyncio.to_thread(_ensure_topic, self._bootstrap, self._group)
+        await asyncio.to_thread(_ensure_topic, self._kafka, self._group)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.aiokafka(),
             group_id=self._topic,
             client_id=self._client_id,
             enable_auto_commit=False,
@@ -232,7 +233,7 @@ class ScheduleTicker:
         commit the previous one could not confirm is thereby settled one way or the other.
         """
         while not self._relinquishing.is_set():
-            producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, transactional_id=self._topic,
+            producer = AIOKafkaProducer(**self._kafka.aiokafka(), transactional_id=self._topic,
                                         acks="all", client_id=self._client_id)
             try:
                 await producer.start()
@@ -393,6 +394,6 @@ def _by_name(rules: Sequence[ScheduledRule]) -> dict[str, ScheduledRule]:
     return by_name
 
 
-def _ensure_topic(bootstrap: str, group: str) -> None:
-    with Admin(bootstrap) as admin:
+def _ensure_topic(kafka: KafkaClientConfig, group: str) -> None:
+    with Admin(kafka) as admin:
         admin.ensure_topic(schedules_topic_spec(group))

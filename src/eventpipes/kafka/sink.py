@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.partitioning import partition_for_key
 from eventpipes.records import OutRecord
 
@@ -19,8 +20,8 @@ class WorkerSink:
     callbacks) cost ~200 µs a record here, capping the router at ~3,000 events/s.
     """
 
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig) -> None:
+        self._kafka = kafka
         self._producer: AIOKafkaProducer | None = None
         self._starting = asyncio.Lock()
         # Callers' records enter the producer one call after another, so records of one
@@ -32,7 +33,7 @@ class WorkerSink:
         async with self._starting:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._bootstrap,
+                    **self._kafka.aiokafka(),
                     acks="all",
                     linger_ms=2,
                     max_request_size=4 * 1024 * 1024,

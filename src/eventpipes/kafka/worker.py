@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from eventpipes.errors import EventPipesError
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.records import Record, record_from_message
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,8 @@ class HandlerFailed(EventPipesError):
 class PartitionWorker:
     """Consumes ``handlers``' topics as consumer group ``group`` until ``stop()``."""
 
-    def __init__(self, bootstrap: str, group: str, handlers: dict[str, Handler], *, client_id: str = "eventpipes-worker") -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig, group: str, handlers: dict[str, Handler], *, client_id: str = "eventpipes-worker") -> None:
+        self._kafka = kafka
         self._group = group
         self._handlers = handlers
         self._client_id = client_id
@@ -90,7 +91,7 @@ class PartitionWorker:
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Consume until ``stop()`` or a handler failure (re-raised as ``HandlerFailed``)."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.aiokafka(),
             group_id=self._group,
             client_id=self._client_id,
             enable_auto_commit=False,

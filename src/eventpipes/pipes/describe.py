@@ -13,6 +13,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from eventpipes.arns import pipe_arn
+
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.pipes import state
 from eventpipes.pipes.errors import PipeNotFound
@@ -36,13 +38,13 @@ def current_state(settings: Settings, name: str) -> tuple[str, str | None]:
     return str(reported), None
 
 
-def partition_offsets(bootstrap: str, group: str, topic: str) -> list[dict[str, Any]]:
+def partition_offsets(kafka: KafkaClientConfig, group: str, topic: str) -> list[dict[str, Any]]:
     """Committed offset, end offset and lag of ``group`` on every partition of ``topic``."""
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+        consumer = KafkaConsumer(**kafka.kafka_python(), group_id=group, enable_auto_commit=False,
                                  client_id="eventpipes-describe")
     except (KafkaError, OSError) as exc:
-        raise BrokerUnavailable(bootstrap, repr(exc)) from exc
+        raise BrokerUnavailable(kafka.bootstrap, repr(exc)) from exc
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         ends = consumer.end_offsets(partitions) if partitions else {}
@@ -82,7 +84,7 @@ def describe(settings: Settings, name: str, pipe: Pipe | None = None) -> dict[st
         body.update({"Source": pipe.source, "Target": pipe.target, "Enrichment": pipe.enrichment})
     body.update({"ConsumerGroup": group, "Pid": status.get("Pid"), "StartedAt": status.get("StartedAt"),
                  "LastReportAt": status.get("UpdatedAt")})
-    body["Partitions"] = partition_offsets(settings.bootstrap_servers, group, topic) if topic else []
+    body["Partitions"] = partition_offsets(client_config(settings), group, topic) if topic else []
     body["Lag"] = sum(row["Lag"] for row in body["Partitions"])
     body["Counters"] = status.get("Counters", {})
     return {key: value for key, value in body.items() if value is not None}

@@ -49,6 +49,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, internal_topic_spec
 from eventpipes.pipes import state
 from eventpipes.pipes.batching import BatchingPolicy
@@ -177,7 +178,7 @@ class PipeRunner:
         """Run until ``stop`` is set, the desired state turns ``STOPPED``, or the task is cancelled."""
         stop = stop or asyncio.Event()
         self._prepare_topics()
-        self._producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap_servers, acks="all",
+        self._producer = AIOKafkaProducer(**client_config(self.settings).aiokafka(), acks="all",
                                           linger_ms=5, max_request_size=BUS_MAX_MESSAGE_BYTES,
                                           client_id=f"eventpipes-pipe-{self.pipe.name}")
         await self._producer.start()
@@ -205,13 +206,13 @@ class PipeRunner:
         # (taking 500 at a time held it back until the last 500). Lanes then hold at most one
         # fetch (max_partition_fetch_bytes, 1 MB) beyond buffer_limit before the pause.
         return AIOKafkaConsumer(
-            bootstrap_servers=self.settings.bootstrap_servers, group_id=self.pipe.consumer_group,
+            **client_config(self.settings).aiokafka(), group_id=self.pipe.consumer_group,
             enable_auto_commit=False, auto_offset_reset=reset, client_id=f"eventpipes-pipe-{self.pipe.name}",
             isolation_level="read_committed",
         )
 
     def _prepare_topics(self) -> None:
-        with Admin(self.settings.bootstrap_servers, timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
+        with Admin(client_config(self.settings), timeout_seconds=self.settings.kafka_timeout_seconds) as admin:
             if self._dlq is not None:
                 admin.ensure_topic(internal_topic_spec(self._dlq.topic, 1))
 

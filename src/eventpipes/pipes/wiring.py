@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.sink import ProducerSink
 from eventpipes.kafka.topics import internal_topic_spec
 from eventpipes.pipes.model import Pipe
@@ -35,7 +36,7 @@ def context(settings: Settings, producer: AIOKafkaProducer, put_events: PutEvent
     """What the pipe's targets share: its producer, the account, PutEvents, topic creation."""
 
     def ensure_topic(topic: str) -> None:
-        with Admin(settings.bootstrap_servers, timeout_seconds=settings.kafka_timeout_seconds) as admin:
+        with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
             admin.ensure_topic(internal_topic_spec(topic, 1))
 
     return TargetContext(ProducerSink(producer), settings.region, settings.account, put_events=put_events,

@@ -8,6 +8,7 @@ from typing import Any
 
 from eventpipes.schemas.codec import BusDecoder, is_avro
 from eventpipes.events.errors import InvalidEvent
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.topics import bus_topic
 from eventpipes.schemas.client import RegistryClient
@@ -21,7 +22,7 @@ def bus_events(bus: str, *, timeout_seconds: float) -> Iterator[dict[str, Any]]:
     settings = get_settings()
     start = StartAt("beginning")
     decoder = BusDecoder()
-    for record in read_topic(settings.bootstrap_servers, bus_topic(bus), start, timeout_seconds=timeout_seconds, stop_at_end=True):
+    for record in read_topic(client_config(settings), bus_topic(bus), start, timeout_seconds=timeout_seconds, stop_at_end=True):
         if is_avro(record):
             try:
                 yield decoder.decode(record).to_dict()

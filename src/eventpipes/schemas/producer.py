@@ -13,6 +13,7 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.producer import make_producer
 from eventpipes.schemas.client import RegistryClient
 from eventpipes.schemas.compat import CompatibilityLevel
@@ -27,7 +28,7 @@ class AvroProducer:
     Args:
         schema: the writer schema (JSON text or value).
         registry: registry client (default: ``SCHEMA_REGISTRY_URL``).
-        bootstrap: Kafka cluster (default: the configured one); ignored with ``producer``.
+        kafka: Kafka client configuration (default: the configured one); ignored with ``producer``.
         subject_strategy: topic -> subject; Confluent's TopicNameStrategy by default.
         compatibility: if given, set as the subject's own level before registering.
         auto_register: register the schema; with ``False`` it must be registered already.
@@ -39,7 +40,7 @@ class AvroProducer:
         schema: str | Mapping[str, Any],
         *,
         registry: RegistryClient | None = None,
-        bootstrap: str | None = None,
+        kafka: KafkaClientConfig | None = None,
         subject_strategy: SubjectNameStrategy = topic_name_strategy,
         compatibility: CompatibilityLevel | None = None,
         auto_register: bool = True,
@@ -51,7 +52,7 @@ class AvroProducer:
         self._compatibility = compatibility
         self._configured: set[str] = set()
         self._owns_producer = producer is None
-        self._producer = producer or make_producer(bootstrap or get_settings().bootstrap_servers)
+        self._producer = producer or make_producer(kafka or client_config(get_settings()))
 
     def register(self, topic: str) -> int:
         """Register (or look up) the schema for ``topic`` now and return its id.

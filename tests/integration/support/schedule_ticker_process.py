@@ -13,7 +13,9 @@ import signal
 import sys
 from datetime import datetime, timedelta
 
+from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.schedule_ticker import ScheduleTicker
+from eventpipes.settings import Settings
 from eventpipes.records import OutRecord
 from eventpipes.schedules import RateSchedule, ScheduledRule, Tick, scheduled_event
 
@@ -34,7 +36,7 @@ async def main(bootstrap: str, group: str, topic: str, period: float, anchor: da
     def owner(owning: bool) -> None:
         print("OWNER" if owning else "NOT-OWNER", flush=True)
 
-    ticker = ScheduleTicker(bootstrap, group, [rule], outputs_to(topic), session_timeout_ms=session_ms, on_owner_change=owner)
+    ticker = ScheduleTicker(client_config(Settings(KAFKA_BOOTSTRAP_SERVERS=bootstrap)), group, [rule], outputs_to(topic), session_timeout_ms=session_ms, on_owner_change=owner)
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, ticker.stop)
     await ticker.run(on_ready=lambda: print("READY", flush=True))
 

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.schemas import canonical, compat
 from eventpipes.schemas.errors import InvalidSchema, RegistryCannotListen
 from eventpipes.schemas.registry import checks, errors
@@ -360,13 +361,13 @@ def run(store: SchemaStore, host: str, port: int, auth: BasicAuth | None = None)
 class BackgroundRegistry:
     """A registry serving on its own thread and event loop: for tests, benchmarks, embedding.
 
-    ``with BackgroundRegistry(bootstrap, topic) as url: ...`` serves on a free port of
+    ``with BackgroundRegistry(kafka, topic) as url: ...`` serves on a free port of
     127.0.0.1 and stops (within ``timeout`` seconds) on exit.
     """
 
-    def __init__(self, bootstrap: str, topic: str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
+    def __init__(self, kafka: KafkaClientConfig, topic: str, *, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0,
                  auth: BasicAuth | None = None) -> None:
-        self.store = SchemaStore(bootstrap, topic)
+        self.store = SchemaStore(kafka, topic)
         self.host, self.port, self.timeout, self.auth = host, port, timeout, auth
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="schema-registry", daemon=True)

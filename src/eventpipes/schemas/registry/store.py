@@ -35,6 +35,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import SCHEMAS_TOPIC, schemas_topic_spec
 from eventpipes.schemas.registry import errors
@@ -58,8 +59,9 @@ class SchemaStore:
     Runs on one asyncio loop; ``state`` is read and changed only from that loop.
     """
 
-    def __init__(self, bootstrap: str, topic: str = SCHEMAS_TOPIC, *, timeout_seconds: float = 10.0) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaClientConfig, topic: str = SCHEMAS_TOPIC, *, timeout_seconds: float = 10.0) -> None:
+        self.kafka = kafka
+        self.bootstrap = kafka.bootstrap
         self.topic = topic
         self.timeout_seconds = timeout_seconds
         self.state = RegistryState()
@@ -78,10 +80,10 @@ class SchemaStore:
         await asyncio.to_thread(self._ensure_topic)
         timeout_ms = int(self.timeout_seconds * 1000)
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, acks="all", request_timeout_ms=timeout_ms, client_id="eventpipes-registry"
+            **self.kafka.aiokafka(), acks="all", request_timeout_ms=timeout_ms, client_id="eventpipes-registry"
         )
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **self.kafka.aiokafka(),
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
@@ -100,7 +102,7 @@ class SchemaStore:
         self._follower = asyncio.create_task(self._follow(), name="schemas-follower")
 
     def _ensure_topic(self) -> None:
-        with Admin(self.bootstrap, timeout_seconds=self.timeout_seconds) as admin:
+        with Admin(self.kafka, timeout_seconds=self.timeout_seconds) as admin:
             admin.ensure_topic(schemas_topic_spec(self.topic))
 
     async def _catch_up(self) -> None:
