@@ -50,7 +50,7 @@ def test_a_topology_file_gives_the_group_eventpipes_run_uses(tmp_path: Path) -> 
     assert route.plan.sources == ["eventpipes.bus.orders", "eventpipes.replay.orders"]
     assert route.plan.deliveries == ["eventpipes.target.orders.placed.audit", "eventpipes.target.orders.placed.copy",
                                      "eventpipes.target.orders.all.t"]
-    assert route._bootstrap == "127.0.0.1:1,other:9093"
+    assert route._kafka.bootstrap == "127.0.0.1:1,other:9093"
 
 
 def test_rules_given_as_a_list_need_a_group(tmp_path: Path) -> None:
