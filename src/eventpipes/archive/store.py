@@ -324,7 +324,7 @@ class ArchiveStore:
     def _start_at_end(self, group: str, topic: str) -> None:
         """Commit ``group``'s offsets at the end of every partition of ``topic`` (none when it does not exist)."""
         try:
-            consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group, enable_auto_commit=False, client_id="eventpipes-archive")
+            consumer = KafkaConsumer(**self.kafka.kafka_python(), group_id=group, enable_auto_commit=False, client_id="eventpipes-archive")
         except (KafkaError, OSError) as exc:
             raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
         try:
