@@ -295,7 +295,12 @@ class HttpReceiver:
                 return None
 
         self.host = host
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's default backlog of 5 refused connections when a delivery batch sent
+            # hundreds of requests at once, turning a test of retries into a test of the backlog.
+            request_queue_size = 256
+
+        self._server = Server((host, port), Handler)
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

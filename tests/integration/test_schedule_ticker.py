@@ -31,10 +31,11 @@ SUPPORT = Path(__file__).parent / "support"
 ACCOUNT, REGION = "000000000000", "us-east-1"
 
 
-def read_committed(bootstrap: str, topic: str) -> list[Record]:
-    """Every committed record of partition 0 of ``topic``, as a read_committed consumer sees it now."""
+def read_committed(bootstrap: str, topic: str, isolation: str = "read_committed") -> list[Record]:
+    """Every committed record of partition 0 of ``topic``, as a read_committed consumer sees it now
+    (with ``isolation="read_uncommitted"``: every record, open transactions' included)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                             isolation_level="read_committed")
+                             isolation_level=isolation)
     try:
         tp = TopicPartition(topic, 0)
         consumer.assign([tp])
@@ -250,7 +251,7 @@ def test_a_transaction_left_open_by_a_dead_owner_is_aborted_and_its_tick_fired_o
         # No commit, no abort, no stop: the process is gone as far as Kafka can tell.
 
     asyncio.run(die_inside_a_transaction())
-    assert len(kafka.read_all(topic)) == 1  # the uncommitted output is in the log ...
+    assert len(read_committed(kafka.bootstrap, topic, "read_uncommitted")) == 1  # the uncommitted output is in the log ...
     assert read_committed(kafka.bootstrap, topic) == []  # ... and invisible to read_committed readers
     wait_until(lambda: datetime.now(timezone.utc) > first_tick, timeout=10, what="the first tick due")
 
