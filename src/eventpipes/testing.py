@@ -152,7 +152,7 @@ class WorkerProcess:
 
     READY = WORKER_READY
 
-    def __init__(self, topology_file: str, *, group: str, web_port: int, env: dict[str, str] | None = None,
+    def __init__(self, topology_file: str | None, *, group: str, web_port: int, env: dict[str, str] | None = None,
                  log_file: str | None = None, roles: tuple[str, ...] = (), args: tuple[str, ...] = ()) -> None:
         import os
         import subprocess
@@ -163,7 +163,7 @@ class WorkerProcess:
         self._log = open(self.log_path, "ab")
         self.web_port = web_port
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "eventpipes", "run", topology_file, "--group", group, "--web-port", str(web_port),
+            [sys.executable, "-m", "eventpipes", "run", *([topology_file] if topology_file else []), "--group", group, "--web-port", str(web_port),
              "--loglevel", "info", *(arg for role in roles for arg in ("--role", role)), *args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})}, start_new_session=True,

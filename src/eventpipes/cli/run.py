@@ -78,7 +78,7 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
         if watch:
             raise ConfigurationError("--watch watches a FILE; without one the worker follows the control plane's store")
         plane = ControlPlane(settings)
-        topology = plane.snapshot()
+        topology = _with_default_bus(plane.snapshot())
     else:
         topology = load_file(file)
     if web_host is not None:
@@ -171,7 +171,7 @@ async def _follow(plane: "ControlPlane", worker: "Worker") -> None:
     latest: asyncio.Queue[Topology] = asyncio.Queue()
 
     def changed(topology: Topology) -> None:  # called in the follower's thread
-        loop.call_soon_threadsafe(latest.put_nowait, topology)
+        loop.call_soon_threadsafe(latest.put_nowait, _with_default_bus(topology))
 
     stop = plane.follow(changed)
     try:
@@ -201,6 +201,17 @@ def _endpoint(settings: Settings, host: str) -> "Endpoint":
     keys = load_keys(settings)
     require_credentials(host, keys)
     return Endpoint(settings, keys=keys)
+
+
+def _with_default_bus(topology: "Topology") -> "Topology":
+    """The store's topology with the ``default`` bus, which always exists: its router runs (and so the
+    worker) even before anything else is created."""
+    from eventpipes.arns import DEFAULT_BUS
+    from eventpipes.topology.model import EventBus
+
+    if any(bus.name == DEFAULT_BUS for bus in topology.event_buses):
+        return topology
+    return topology.model_copy(update={"event_buses": (EventBus(Name=DEFAULT_BUS), *topology.event_buses)})
 
 
 def _url_host(host: str) -> str:
