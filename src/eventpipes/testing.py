@@ -142,7 +142,47 @@ def connect(settings: Settings) -> KafkaCluster:
     return KafkaCluster(settings, started_here=not already)
 
 
-class WorkerProcess:
+class ProcessGroup:
+    """A test's subprocess in a session of its own, logging to ``_log``, with a hard-kill fallback.
+
+    ``stop`` sends SIGTERM to the whole process group, waits ``grace`` seconds, then SIGKILLs
+    it, so a process stuck on shutdown cannot hang a test. Subclasses set ``process`` and ``_log``.
+    """
+
+    process: Any
+    _log: Any
+    GRACE_SECONDS = 15.0
+
+    def kill(self) -> None:
+        """SIGKILL at once, as a crash would."""
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self, grace: float | None = None) -> None:
+        import os
+        import signal
+        import subprocess
+
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=self.GRACE_SECONDS if grace is None else grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class WorkerProcess(ProcessGroup):
     """``eventpipes run`` in a subprocess, for tests and demos, with a hard-kill fallback.
 
     ``stop`` sends SIGTERM (the worker finishes its batches in flight and commits), waits
@@ -195,33 +235,6 @@ class WorkerProcess:
         except (urllib.error.URLError, OSError):
             return ""
 
-    def kill(self) -> None:
-        """SIGKILL at once, as a crash would."""
-        import os
-        import signal
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self, grace: float = 15.0) -> None:
-        import os
-        import signal
-        import subprocess
-
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-    def __enter__(self) -> "WorkerProcess":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def free_port() -> int:

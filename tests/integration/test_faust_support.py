@@ -12,12 +12,11 @@ creates (``<app id>-__assignor-__leader``) carry the app id's unique name, so th
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from eventpipes.testing import unique_name, wait_until
+from eventpipes.testing import ProcessGroup, unique_name, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,8 +24,10 @@ REPO = Path(__file__).resolve().parents[2]
 READY = "[^Worker]: Ready"
 
 
-class FaustWorker:
+class FaustWorker(ProcessGroup):
     """``faust -A examples.faust_routing worker`` with the given environment."""
+
+    GRACE_SECONDS = 10.0
 
     def __init__(self, folder: Path, env: dict[str, str], *, app_id: str | None = None) -> None:
         self.app_id = app_id or unique_name("faust")
@@ -49,24 +50,3 @@ class FaustWorker:
 
         wait_until(ready, timeout=timeout, what="faust worker ready")
         return self
-
-    def kill(self) -> None:
-        """SIGKILL the worker's process group at once, as a crash would."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self, grace: float = 10.0) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-    def __enter__(self) -> "FaustWorker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
