@@ -55,7 +55,7 @@ def cli() -> None:
 
 #: Command modules under eventpipes.cli; each module's own click commands are added.
 #: A module not written yet is skipped, so features land one command group at a time.
-COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api")
+COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api", "apply")
 
 
 #: Commands that never open a Kafka client, so they take no ``--command-config``.

@@ -80,7 +80,7 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
         plane = ControlPlane(settings)
         topology = _with_default_bus(plane.snapshot())
     else:
-        topology = load_file(file)
+        topology = _load(file)
     if web_host is not None:
         if not web_host.strip():
             raise ConfigurationError("--web-host: empty; give an address such as 127.0.0.1")
@@ -137,6 +137,24 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
     asyncio.run(main())
 
 
+def _load(file: str) -> "Topology":
+    """The topology in ``file``, which must hold its connections' secrets (an export keeps them in the store).
+
+    Raises:
+        TopologyError: the file is not valid.
+        ConfigurationError: a secret reads ``<stored secret>``.
+    """
+    from eventpipes.control.requests import uses_stored_secrets
+    from eventpipes.topology.model import STORED_SECRET
+
+    topology = load_file(file)
+    kept = uses_stored_secrets(topology)
+    if kept:
+        raise ConfigurationError(f"{file}: {kept[0]} is {STORED_SECRET!r} (as `eventpipes export` writes secrets): the secret is "
+                                 "in the control plane's store, not in the file; write it, or run without FILE to follow the store")
+    return topology
+
+
 #: How often --watch looks at the file: a change applies within about this long, plus the change itself.
 WATCH_INTERVAL_SECONDS = 0.5
 
@@ -156,7 +174,7 @@ async def _watch(path: Path, worker: "Worker") -> None:
             continue
         seen = changed
         try:
-            topology = load_file(path)
+            topology = _load(str(path))
             await worker.reconfigure(topology)
         except EventPipesError as error:
             log.error("not applied, running on with the last topology: %s", error)

@@ -92,6 +92,27 @@ class InternalException(ControlPlaneError):
     retryable = True
 
 
+class ApplyRefused(ControlPlaneError):
+    """A topology that cannot be applied to the store as it is (an archive moved to another bus, a
+    ``<stored secret>`` with no stored secret to keep); raised while planning, before anything is changed."""
+
+    code = "ValidationException"
+
+
+class StepFailed(ControlPlaneError):
+    """A step of ``eventpipes apply`` was refused; the steps before it stay applied.
+
+    ``code`` is the refusal's own (``ResourceAlreadyExistsException``, ...), ``step`` the
+    1-based number of the step, and the message names the step and what was applied before it.
+    """
+
+    def __init__(self, message: str, *, code: str, step: int, input_error: bool, retryable: bool) -> None:
+        super().__init__(message, code=code)
+        self.step = step
+        self.input_error = input_error
+        self.retryable = retryable
+
+
 class KeyMissing(ControlPlaneError):
     """Secrets were given but this process has no ``EVENTPIPES_CONTROL_KEY`` to encrypt them with."""
 
@@ -99,6 +120,7 @@ class KeyMissing(ControlPlaneError):
 
 
 __all__ = [
+    "ApplyRefused",
     "ConcurrentModificationException",
     "ConflictException",
     "ControlPlaneError",
@@ -110,6 +132,7 @@ __all__ = [
     "NotFoundException",
     "ResourceAlreadyExistsException",
     "ResourceNotFoundException",
+    "StepFailed",
     "UnknownOperationException",
     "ValidationException",
 ]

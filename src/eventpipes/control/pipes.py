@@ -237,20 +237,27 @@ def _merge(old: Any, new: Any) -> Any:
     return new
 
 
+def updated(pipe: Body, body: Body) -> Body:
+    """The stored pipe an UpdatePipe ``body`` makes of ``pipe``: SourceParameters merge member by member,
+    other members given replace, ``Enrichment: ""`` removes the enrichment, members not given stay."""
+    result = dict(pipe)
+    for key, value in body.items():
+        result[key] = _merge(pipe.get(key), value) if key == "SourceParameters" else value
+    if result.get("Enrichment") == "":
+        result.pop("Enrichment")
+        result.pop("EnrichmentParameters", None)
+    return result
+
+
 def _apply_update(state: ControlState, body: Body, time_ms: int, context: Context) -> Body:
     pipe = existing(state, body["Name"])
-    updated = {**pipe, "LastModifiedTime": time_ms}
-    for key, value in body.items():
-        updated[key] = _merge(pipe.get(key), value) if key == "SourceParameters" else value
-    if updated.get("Enrichment") == "":
-        updated.pop("Enrichment")
-        updated.pop("EnrichmentParameters", None)
+    updated_pipe = {**updated(pipe, body), "LastModifiedTime": time_ms}
     try:
-        to_pipe(updated)
+        to_pipe(updated_pipe)
     except PipeNotSupported as error:
         raise ValidationException(str(error)) from None
-    state.pipes[body["Name"]] = updated
-    return _answer(updated, context, "UPDATING")
+    state.pipes[body["Name"]] = updated_pipe
+    return _answer(updated_pipe, context, "UPDATING")
 
 
 def _set_desired(desired: str, transition: str) -> Any:

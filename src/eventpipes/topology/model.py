@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator, model_validator
 
@@ -104,6 +104,11 @@ class AuthParameters(Model):
     oauth: OAuthParameters | None = Field(default=None, alias="OAuthParameters")
     invocation_http_parameters: ConnectionHttpParameters | None = Field(default=None, alias="InvocationHttpParameters")
 
+
+#: A connection secret's value meaning "the secret the control plane's store holds": what
+#: ``eventpipes export`` writes in place of each secret, and what ``eventpipes apply`` reads as
+#: "keep the stored secret" (a file that says it cannot be ``run``: the secret is not in it).
+STORED_SECRET: Final = "<stored secret>"
 
 AuthorizationType = Literal["BASIC", "API_KEY", "OAUTH_CLIENT_CREDENTIALS"]
 _AUTH_FIELD = {"BASIC": ("basic", "BasicAuthParameters"), "API_KEY": ("api_key", "ApiKeyAuthParameters"),
