@@ -422,7 +422,7 @@ def execute(steps: tuple[Step, ...], invoke: Callable[[str, Body], Body], done: 
 
 def _failed(steps: tuple[Step, ...], number: int, code: str, message: str, input_error: bool, retryable: bool) -> StepFailed:
     step = steps[number - 1]
-    before = f"the {number - 1} step{'s' if number != 2 else ''} before it stay applied" if number > 1 else "nothing was changed"
+    before = {1: "nothing was changed", 2: "the step before it stays applied"}.get(number, f"the {number - 1} steps before it stay applied")
     return StepFailed(f"step {number} of {len(steps)} ({step.operation} {step.subject}) failed: {message} ({before})",
                       code=code, step=number, input_error=input_error, retryable=retryable)
 
