@@ -180,6 +180,12 @@ def test_prune_deletes_what_the_file_no_longer_declares(store: Settings, u: str)
     with ControlPlane(store) as plane, ArchiveStore(store) as shared:
         archives = Ours(shared, u)
         apply_topology(plane, archives, full)
+        changed = load_text(TOPOLOGY.format(u=u, paid="OrderPaid").replace("RetentionDays: 3", "RetentionDays: 4")
+                            .replace("BatchSize: 5", "BatchSize: 6"))
+        assert apply_topology(plane, archives, changed).changes == [
+            f"~ archive {u}-arch (RetentionDays)", f"~ pipe {u}-pipe (SourceParameters.SelfManagedKafkaParameters.BatchSize)"]
+        assert shared.describe_archive(f"{u}-arch")["RetentionDays"] == 4
+        assert plane.invoke("DescribePipe", {"Name": f"{u}-pipe"})["SourceParameters"]["SelfManagedKafkaParameters"]["BatchSize"] == 6
         assert apply_topology(plane, archives, smaller).changes == []  # without --prune, nothing is deleted
         assert plane.invoke("DescribeRule", {"Name": "big", "EventBusName": f"{u}-orders"})["Name"] == "big"
         pruned = apply_topology(plane, archives, smaller, prune=True)
