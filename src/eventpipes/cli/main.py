@@ -55,7 +55,7 @@ def cli() -> None:
 
 #: Command modules under eventpipes.cli; each module's own click commands are added.
 #: A module not written yet is skipped, so features land one command group at a time.
-COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api")
+COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api", "verbs")
 
 
 #: Commands that never open a Kafka client, so they take no ``--command-config``.
@@ -127,7 +127,7 @@ def _register() -> None:
             for value in vars(module).values()
             # Only commands defined in that module, not ones it imported.
             if isinstance(value, click.Command) and getattr(value.callback, "__module__", None) == qualified
-        ]
+        ] + list(getattr(module, "COMMANDS", ()))  # commands a module makes in a loop (cli/verbs.py)
         nested = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
         for command in commands:
             if id(command) not in nested:
