@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from eventpipes.cli.verb_model import kebab
+from eventpipes.cli.verb_model import Flag, kebab
 from eventpipes.errors import EventPipesError
 
 #: EventBridge operations served by the control plane (``eventpipes.api.plane.EVENTS_OPERATIONS``;
@@ -73,7 +73,7 @@ class AwsVerb(click.Command):
                          help="The whole request as JSON (or file://PATH), as the AWS CLI takes it; flags override its members."),
         ])
 
-    def _flags(self) -> tuple[Any, ...]:
+    def _flags(self) -> tuple[Flag, ...]:
         from eventpipes.cli.verb_model import flags
 
         return flags(self.services[0], self.operation)
@@ -92,7 +92,7 @@ class AwsVerb(click.Command):
                      "Structures and lists take JSON text; any value takes file://PATH.")
 
     @staticmethod
-    def _option(flag: Any) -> click.Option:
+    def _option(flag: Flag) -> click.Option:
         types = {"integer": click.INT, "float": click.FLOAT}
         hint = f" One of: {', '.join(flag.choices)}." if flag.choices else ""
         required = " [required]" if flag.required else ""
@@ -151,7 +151,7 @@ class AwsVerb(click.Command):
         return self.services[0]
 
 
-def _by_flag(chosen: Sequence[Any], shown: Sequence[Any], given: dict[str, Any]) -> dict[str, Any]:
+def _by_flag(chosen: Sequence[Flag], shown: Sequence[Flag], given: dict[str, Any]) -> dict[str, Any]:
     """``given`` (keyed by the shown model's members) keyed by the chosen model's members, matched by flag name."""
     member_of = {flag.flag: flag.member for flag in shown}
     return {flag.dest: given.get(member_of.get(flag.flag, flag.dest)) for flag in chosen}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime
@@ -187,3 +188,72 @@ def test_a_verbs_help_shows_its_flags() -> None:
     for text in ("--rule TEXT", "--ids VALUE ...", "--force / --no-force", "--output [json|table]", "--command-config",
                  "aws events remove-targets"):
         assert text in shown.output, text
+
+
+class FakePlane:
+    """Stands in for ``ControlPlane``: answers from a table, or raises what it was given."""
+
+    answers: dict[str, object] = {}
+    calls: list[tuple[str, dict[str, object]]] = []
+
+    def __init__(self, settings: object) -> None:
+        pass
+
+    def __enter__(self) -> "FakePlane":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def invoke(self, operation: str, request: dict[str, object]) -> object:
+        FakePlane.calls.append((operation, request))
+        answer = FakePlane.answers[operation]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.fixture
+def fake_plane(monkeypatch: pytest.MonkeyPatch) -> type[FakePlane]:
+    import eventpipes.control
+    import eventpipes.kafka.diagnose
+
+    monkeypatch.setattr(eventpipes.kafka.diagnose, "preflight", lambda *args: None)
+    monkeypatch.setattr(eventpipes.control, "ControlPlane", FakePlane)
+    FakePlane.answers, FakePlane.calls = {}, []
+    return FakePlane
+
+
+def test_the_request_sent_and_the_answer_printed(fake_plane: type[FakePlane]) -> None:
+    from eventpipes.control import ResourceNotFoundException
+    from eventpipes.control.errors import InternalException
+
+    fake_plane.answers = {"RemoveTargets": {"FailedEntryCount": 0, "FailedEntries": []}, "EnableRule": {},
+                          "DescribeRule": ResourceNotFoundException("Rule r does not exist on EventBus default."),
+                          "ListRules": InternalException("The store did not answer within 10 s.")}
+    runner = CliRunner()
+    removed = runner.invoke(cli, ["remove-targets", "--rule", "r", "--ids", "a", "b", "--no-force"])
+    assert removed.exit_code == 0 and json.loads(removed.stdout) == {"FailedEntryCount": 0, "FailedEntries": []}
+    assert fake_plane.calls[-1] == ("RemoveTargets", {"Rule": "r", "Ids": ["a", "b"], "Force": False})
+    enabled = runner.invoke(cli, ["enable-rule", "--name", "r"])
+    assert (enabled.exit_code, enabled.stdout) == (0, "")  # nothing printed, as the AWS CLI prints nothing
+    refused = runner.invoke(cli, ["describe-rule", "--name", "r"])
+    assert refused.exit_code == 2
+    assert refused.stderr == ("An error occurred (ResourceNotFoundException) when calling the DescribeRule operation: "
+                              "Rule r does not exist on EventBus default.\n")
+    unanswered = runner.invoke(cli, ["list-rules"])
+    assert unanswered.exit_code == 1  # the system failed, not the request
+    assert unanswered.stderr.startswith("An error occurred (InternalException) when calling the ListRules operation:")
+
+
+def test_tag_operations_take_pipes_shape_on_a_pipes_arn(fake_plane: type[FakePlane]) -> None:
+    fake_plane.answers = {"TagResource": {}}
+    pipe = "arn:aws:pipes:us-east-1:000000000000:pipe/p"
+    bus = "arn:aws:events:us-east-1:000000000000:event-bus/b"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["tag-resource", "--resource-arn", pipe, "--tags", '{"k": "v"}']).exit_code == 0
+    assert runner.invoke(cli, ["tag-resource", "--resource-arn", bus, "--tags", '[{"Key": "k", "Value": "v"}]']).exit_code == 0
+    assert fake_plane.calls == [("TagResource", {"resourceArn": pipe, "tags": {"k": "v"}}),
+                                ("TagResource", {"ResourceARN": bus, "Tags": [{"Key": "k", "Value": "v"}]})]
+    wrong = runner.invoke(cli, ["tag-resource", "--resource-arn", pipe, "--tags", '[{"Key": "k", "Value": "v"}]'])
+    assert wrong.exit_code == 2 and "'--tags': expected a JSON object (TagMap), found an array" in wrong.stderr
