@@ -55,11 +55,15 @@ def cli() -> None:
 
 #: Command modules under eventpipes.cli; each module's own click commands are added.
 #: A module not written yet is skipped, so features land one command group at a time.
-COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api", "verbs")
+COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "schemas", "archive", "pipe", "api")
 
 
 #: Commands that never open a Kafka client, so they take no ``--command-config``.
 OFFLINE_COMMANDS = frozenset({"test-event-pattern", "validate", "broker"})
+
+#: Command modules whose commands are made in a loop and listed in the module's ``COMMANDS``
+#: (cli/verbs.py: one command per AWS operation).
+GENERATED_COMMAND_MODULES = ("verbs",)
 
 
 def _use_command_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -114,7 +118,7 @@ def _with_preflight(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    for name in COMMAND_MODULES:
+    for name in (*COMMAND_MODULES, *GENERATED_COMMAND_MODULES):
         qualified = f"eventpipes.cli.{name}"
         try:
             module = importlib.import_module(qualified)
