@@ -61,6 +61,10 @@ COMMAND_MODULES = ("broker", "events", "patterns", "topology", "run", "demo", "s
 #: Commands that never open a Kafka client, so they take no ``--command-config``.
 OFFLINE_COMMANDS = frozenset({"test-event-pattern", "validate", "broker"})
 
+#: Command modules whose commands are made in a loop and listed in the module's ``COMMANDS``
+#: (cli/verbs.py: one command per AWS operation).
+GENERATED_COMMAND_MODULES = ("verbs",)
+
 
 def _use_command_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
     """``--command-config FILE`` as Kafka's own tools take it: the client properties for this command.
@@ -114,7 +118,7 @@ def _with_preflight(callback: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _register() -> None:
-    for name in COMMAND_MODULES:
+    for name in (*COMMAND_MODULES, *GENERATED_COMMAND_MODULES):
         qualified = f"eventpipes.cli.{name}"
         try:
             module = importlib.import_module(qualified)
@@ -127,7 +131,7 @@ def _register() -> None:
             for value in vars(module).values()
             # Only commands defined in that module, not ones it imported.
             if isinstance(value, click.Command) and getattr(value.callback, "__module__", None) == qualified
-        ]
+        ] + list(getattr(module, "COMMANDS", ()))  # commands a module makes in a loop (cli/verbs.py)
         nested = {id(sub) for group in commands if isinstance(group, click.Group) for sub in group.commands.values()}
         for command in commands:
             if id(command) not in nested:

@@ -162,3 +162,27 @@ def test_the_other_mechanisms_the_broker_enables(secured: Secured, mechanism: st
     with Admin(client_config(settings), timeout_seconds=10) as admin:
         topic = secured.cluster.create_topic()
         assert topic in admin.topics()
+
+
+def test_the_aws_cli_verbs_over_sasl_ssl(secured: Secured) -> None:
+    """``create-event-bus`` ... ``delete-event-bus`` given only ``--command-config``: the store is read and written over SASL_SSL."""
+    bus = unique_name("bus")
+    env = {**{k: v for k, v in secured.env().items() if k != "KAFKA_CLIENT_PROPERTIES"},
+           "EVENTPIPES_CONTROL_TOPIC": unique_name("control")}
+
+    def verb(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "eventpipes", *args, "--command-config", str(secured.properties)],
+                              capture_output=True, text=True, timeout=60, env=env)
+
+    created = verb("create-event-bus", "--name", bus)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["EventBusArn"].endswith(f":event-bus/{bus}")
+    assert verb("put-rule", "--name", "r", "--event-bus-name", bus, "--event-pattern", '{"source": ["a"]}').returncode == 0
+    described = verb("describe-rule", "--name", "r", "--event-bus-name", bus)
+    assert described.returncode == 0 and json.loads(described.stdout)["EventPattern"] == '{"source": ["a"]}', described.stderr
+    missing = verb("describe-rule", "--name", "other", "--event-bus-name", bus)
+    assert missing.returncode == 2 and "(ResourceNotFoundException) when calling the DescribeRule operation" in missing.stderr
+    assert verb("delete-rule", "--name", "r", "--event-bus-name", bus).returncode == 0
+    assert verb("delete-event-bus", "--name", bus).returncode == 0
+    assert bus_topic(bus) in secured.cluster.admin.topics()  # made over SASL_SSL, and kept after the bus is deleted
+    secured.cluster.admin.delete_topics([bus_topic(bus), env["EVENTPIPES_CONTROL_TOPIC"]])
