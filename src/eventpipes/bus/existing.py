@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 
 from eventpipes.arns import DEFAULT_BUS
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 
 #: How long a bus seen present is believed. Rejected: believing it for the client's life
@@ -67,7 +68,14 @@ class KnownBuses:
             unsure = {name for name in names if now - self._seen.get(name, -float("inf")) >= self._recheck}
         if not unsure:
             return set()
-        present = self._admin.existing_topics([bus_topic(name) for name in sorted(unsure)])
+        try:
+            present = self._admin.existing_topics([bus_topic(name) for name in sorted(unsure)])
+        except BrokerUnavailable:
+            # Through an outage the admin client's reconnect backoff grows (to 7 s in the
+            # broker-restart test), which held the first calls after the broker came back:
+            # the next call connects afresh instead, as PutEvents does with its producer.
+            self._admin.close()
+            raise
         gone = {name for name in unsure if bus_topic(name) not in present}
         with self._lock:
             for name in unsure:

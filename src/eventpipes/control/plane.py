@@ -121,7 +121,9 @@ class ControlPlane:
         """Delete the topic of a bus just deleted, unless the bus was created again meanwhile.
 
         Raises:
-            InternalException: Kafka did not delete it (deleting the bus again deletes it).
+            InternalException: Kafka did not delete it. The bus is gone from the store but its
+                topic remains, so PutEvents still accepts it: creating the bus again and deleting
+                it deletes the topic (a DeleteEventBus of a bus not in the store touches nothing).
         """
         if self._stored_bus(name):  # created again since (by another writer): its topic is the new bus's
             return
@@ -130,7 +132,8 @@ class ControlPlane:
         except UnknownTopicOrPartitionError:
             pass  # already gone (another writer deleted it, or it was never made)
         except (KafkaError, BrokerUnavailable) as exc:
-            raise InternalException(f"Event bus {name} was deleted but its topic {bus_topic(name)} was not: {exc!r}") from exc
+            raise InternalException(f"Event bus {name} was deleted but its topic {bus_topic(name)} was not ({exc!r}); "
+                                    "create the bus again and delete it to delete the topic") from exc
         # Answer once the cluster's metadata no longer lists it: a PutEvents made after
         # DeleteEventBus answered then fails, rather than finding the topic still listed.
         deadline = time.monotonic() + self.settings.kafka_timeout_seconds

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from eventpipes.bus.existing import RECHECK_SECONDS, KnownBuses
+from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import bus_topic
 
 
@@ -75,3 +78,19 @@ def test_no_request_when_every_bus_is_known() -> None:
     buses.missing(["a", "b"])
     buses.missing(["b", "default", "a"])
     assert admin.asked == [[bus_topic("a"), bus_topic("b")]]
+
+
+def test_an_unanswered_lookup_fails_and_drops_the_admin_connection() -> None:
+    class Down(FakeAdmin):
+        closed = 0
+
+        def existing_topics(self, names: list[str]) -> set[str]:
+            raise BrokerUnavailable("127.0.0.1:9092", "down")
+
+        def close(self) -> None:
+            self.closed += 1
+
+    admin = Down()
+    with pytest.raises(BrokerUnavailable):
+        known(admin, Clock()).missing(["orders"])
+    assert admin.closed == 1  # the next call connects afresh rather than waiting out a grown backoff
