@@ -147,3 +147,9 @@ def settings(kafka: KafkaCluster) -> Settings:
 def bus_name() -> str:
     """A bus name no other test uses."""
     return unique_name("bus")
+
+
+@pytest.fixture
+def created_bus(kafka: KafkaCluster) -> str:
+    """A bus no other test uses, created as CreateEventBus does: PutEvents puts only on a bus that exists."""
+    return kafka.create_bus()

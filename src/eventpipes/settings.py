@@ -183,7 +183,7 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         validation_alias="EVENTPIPES_BUS_PARTITIONS",
-        description="Partitions of a bus topic created on demand.",
+        description="Partitions of a bus topic CreateEventBus creates, and of the default bus's when first used.",
     )
     max_entry_bytes: int = Field(
         default=DEFAULT_MAX_ENTRY_BYTES,

@@ -25,7 +25,7 @@ from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.consumer import StartAt, read_topic
 from eventpipes.kafka.producer import make_producer
-from eventpipes.kafka.topics import TopicSpec
+from eventpipes.kafka.topics import TopicSpec, bus_topic_spec
 from eventpipes.records import Record
 from eventpipes.settings import Settings
 
@@ -107,6 +107,17 @@ class KafkaCluster:
         topic = name or unique_name("topic")
         self.admin.ensure_topic(TopicSpec(topic, partitions, config or {}))
         return topic
+
+    def create_bus(self, name: str | None = None, *, partitions: int | None = None) -> str:
+        """Create an event bus's topic as CreateEventBus does (a unique name unless given) and return the bus name.
+
+        PutEvents and ``tail`` accept only buses whose topic exists (``eventpipes.bus.existing``);
+        a test that puts events without a topology file or a control plane makes its bus here.
+        A ``unique_name`` bus is deleted with the run's other topics.
+        """
+        bus = name or unique_name("bus")
+        self.admin.ensure_topic(bus_topic_spec(bus, partitions or self.settings.bus_partitions))
+        return bus
 
     def seed_topic(self, topic: str, values: Iterable[Any], *, key: Callable[[Any], bytes | None] | None = None) -> None:
         """Produce ``values`` (JSON-encoded unless bytes) and wait until all are acknowledged."""

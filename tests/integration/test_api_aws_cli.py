@@ -57,6 +57,8 @@ def aws(url: str, home: Path, *args: str, secret: str = SECRET) -> subprocess.Co
 
 def test_an_aws_cli_runbook(kafka: KafkaCluster, api: str, tmp_path: Path) -> None:
     bus, archive = unique_name("bus"), unique_name("arch")
+    made = aws(api, tmp_path, "events", "create-event-bus", "--name", bus)
+    assert made.returncode == 0 and json.loads(made.stdout)["EventBusArn"].endswith(f":event-bus/{bus}"), made.stderr
     entries = json.dumps([{"Source": "shop", "DetailType": "Order", "Detail": '{"total": 12}', "EventBusName": bus}])
     put = aws(api, tmp_path, "events", "put-events", "--entries", entries)
     assert put.returncode == 0, put.stderr
@@ -79,8 +81,6 @@ def test_an_aws_cli_runbook(kafka: KafkaCluster, api: str, tmp_path: Path) -> No
     assert missing.returncode in (254, 255)  # the AWS CLI v2 and v1 codes for a service error
     assert f"(ResourceNotFoundException) when calling the DescribeArchive operation: Archive {archive} does not exist." in missing.stderr
 
-    made = aws(api, tmp_path, "events", "create-event-bus", "--name", bus)
-    assert made.returncode == 0 and json.loads(made.stdout)["EventBusArn"].endswith(f":event-bus/{bus}"), made.stderr
     listed_buses = aws(api, tmp_path, "events", "list-event-buses", "--name-prefix", bus)
     assert [b["Name"] for b in json.loads(listed_buses.stdout)["EventBuses"]] == [bus], listed_buses.stderr
     assert aws(api, tmp_path, "events", "delete-event-bus", "--name", bus).returncode == 0

@@ -44,7 +44,7 @@ def entry(bus: str, i: int, **extra: Any) -> dict[str, Any]:
 
 
 def test_put_events_reach_the_bus_topic_with_per_entry_errors(kafka: KafkaCluster, events: Any) -> None:
-    bus = unique_name("bus")
+    bus = kafka.create_bus()
     answer = events.put_events(Entries=[entry(bus, 1), entry(bus, 2, Detail="not json"), entry(bus, 3, Source="aws.s3")])
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["FailedEntryCount"] == 2

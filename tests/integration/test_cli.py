@@ -36,53 +36,53 @@ ENTRIES = [
 ]
 
 
-def test_put_events_from_a_file_prints_the_aws_response_and_tail_shows_the_events(kafka: KafkaCluster, bus_name: str, tmp_path: Path) -> None:
+def test_put_events_from_a_file_prints_the_aws_response_and_tail_shows_the_events(kafka: KafkaCluster, created_bus: str, tmp_path: Path) -> None:
     entries = tmp_path / "entries.json"
     entries.write_text(json.dumps(ENTRIES))
     since = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    put = run("put-events", "--bus", bus_name, "--entries", f"file://{entries}", env=cluster_env(kafka))
+    put = run("put-events", "--bus", created_bus, "--entries", f"file://{entries}", env=cluster_env(kafka))
 
     assert put.returncode == 0, put.stderr
     response = json.loads(put.stdout)
     assert response["FailedEntryCount"] == 1
     assert response["Entries"][1] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
-    tailed = run("tail", "--bus", bus_name, "--since", since, "--max-events", "2", "--timeout", "30", env=cluster_env(kafka))
+    tailed = run("tail", "--bus", created_bus, "--since", since, "--max-events", "2", "--timeout", "30", env=cluster_env(kafka))
     assert tailed.returncode == 0, tailed.stderr
     events = [json.loads(line) for line in tailed.stdout.splitlines()]
     assert sorted(e["id"] for e in events) == sorted(e["EventId"] for e in response["Entries"] if "EventId" in e)
     assert {e["detail-type"] for e in events} == {"OrderPlaced", "OrderShipped"}
 
 
-def test_tail_since_epoch_seconds_starts_at_that_second_and_says_so(kafka: KafkaCluster, bus_name: str) -> None:
+def test_tail_since_epoch_seconds_starts_at_that_second_and_says_so(kafka: KafkaCluster, created_bus: str) -> None:
     """`date +%s` is seconds (as the AWS CLI reads it): read as milliseconds it started in 1970."""
-    earlier = run("put-events", "--bus", bus_name, "--entries", json.dumps(ENTRIES[:1]), env=cluster_env(kafka))
+    earlier = run("put-events", "--bus", created_bus, "--entries", json.dumps(ENTRIES[:1]), env=cluster_env(kafka))
     assert earlier.returncode == 0, earlier.stderr
     boundary = math.ceil(time.time())  # the next whole second: every earlier event is before it
     wait_until(lambda: time.time() >= boundary, timeout=5, what="the next second")
     since = time.time()
-    later = run("put-events", "--bus", bus_name, "--entries", json.dumps([ENTRIES[2]]), env=cluster_env(kafka))
+    later = run("put-events", "--bus", created_bus, "--entries", json.dumps([ENTRIES[2]]), env=cluster_env(kafka))
     assert later.returncode == 0, later.stderr
     for text in (f"{since:.3f}", str(boundary)):
-        tailed = run("tail", "--bus", bus_name, "--since", text, "--max-events", "1", "--timeout", "30", env=cluster_env(kafka))
+        tailed = run("tail", "--bus", created_bus, "--since", text, "--max-events", "1", "--timeout", "30", env=cluster_env(kafka))
         assert tailed.returncode == 0, tailed.stderr
         assert json.loads(tailed.stdout)["id"] == json.loads(later.stdout)["Entries"][0]["EventId"]
         resolved = datetime.fromtimestamp(float(text), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         assert f"from {resolved}." in tailed.stderr
-    millis = run("tail", "--bus", bus_name, "--since", str(int(since * 1000)), "--timeout", "1", env=cluster_env(kafka))
+    millis = run("tail", "--bus", created_bus, "--since", str(int(since * 1000)), "--timeout", "1", env=cluster_env(kafka))
     assert millis.returncode == 2 and millis.stderr.count("\n") == 1
     assert millis.stderr.startswith("ValidationException: Parameter --since is not valid") and "milliseconds" in millis.stderr
 
 
-def test_put_events_reads_entries_from_stdin(kafka: KafkaCluster, bus_name: str) -> None:
-    put = run("put-events", "--bus", bus_name, "--entries", "-", stdin=json.dumps(ENTRIES[:1]), env=cluster_env(kafka))
+def test_put_events_reads_entries_from_stdin(kafka: KafkaCluster, created_bus: str) -> None:
+    put = run("put-events", "--bus", created_bus, "--entries", "-", stdin=json.dumps(ENTRIES[:1]), env=cluster_env(kafka))
     assert put.returncode == 0, put.stderr
-    tailed = run("tail", "--bus", bus_name, "--from-beginning", "--max-events", "1", "--timeout", "30", env=cluster_env(kafka))
+    tailed = run("tail", "--bus", created_bus, "--from-beginning", "--max-events", "1", "--timeout", "30", env=cluster_env(kafka))
     assert json.loads(tailed.stdout)["detail"] == {"orderId": "o-1", "total": 250}
 
 
-def test_tail_exits_after_its_timeout_when_nothing_arrives(kafka: KafkaCluster, bus_name: str) -> None:
-    tailed = run("tail", "--bus", bus_name, "--timeout", "1", env=cluster_env(kafka))
+def test_tail_exits_after_its_timeout_when_nothing_arrives(kafka: KafkaCluster, created_bus: str) -> None:
+    tailed = run("tail", "--bus", created_bus, "--timeout", "1", env=cluster_env(kafka))
     assert (tailed.returncode, tailed.stdout) == (0, "")
 
 

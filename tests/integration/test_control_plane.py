@@ -44,7 +44,7 @@ def test_bus_round_trip_creates_its_topic(plane: ControlPlane, kafka: KafkaClust
         plane.invoke("DescribeEventBus", {"Name": name})
     assert caught.value.code == "ResourceNotFoundException"
     assert not plane.bus_exists(name)
-    assert bus_topic(name) in kafka.admin.topics()  # deleting a bus keeps its events' topic
+    assert bus_topic(name) not in kafka.admin.topics()  # its topic goes with it: PutEvents to it fails
 
 
 def test_two_planes_racing_to_create_one_name_get_one_winner(store_settings: Settings) -> None:

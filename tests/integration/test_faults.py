@@ -13,7 +13,7 @@ from pathlib import Path
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.topics import bus_topic
-from eventpipes.testing import OwnBroker, connect, unique_name, wait_until
+from eventpipes.testing import KafkaCluster, OwnBroker, connect, unique_name, wait_until
 
 TIMEOUT = 3.0
 
@@ -22,6 +22,11 @@ def test_a_long_lived_client_stays_bounded_through_a_broker_restart_and_recovers
     broker = OwnBroker(tmp_path / "broker").start()
     settings = broker.settings.model_copy(update={"kafka_timeout_seconds": TIMEOUT})
     bus = unique_name("bus")
+    made = KafkaCluster(settings)
+    try:
+        made.create_bus(bus)
+    finally:
+        made.close()
     calls: list[tuple[float, float, list[str | None]]] = []  # (start, seconds, event id or None per entry)
     stop = threading.Event()
 
@@ -39,7 +44,7 @@ def test_a_long_lived_client_stays_bounded_through_a_broker_restart_and_recovers
     producer = threading.Thread(target=stream, daemon=True)
     try:
         producer.start()
-        wait_until(lambda: len(calls) >= 20, timeout=60, what="a steady stream")
+        wait_until(lambda: sum(all(ids) for _, _, ids in calls) >= 20, timeout=60, what="a steady stream")
         broker.stop()
         down_at = time.monotonic()
         time.sleep(4)  # the outage itself: a real broker restart takes seconds

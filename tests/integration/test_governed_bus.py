@@ -47,7 +47,7 @@ def registry_url(kafka: KafkaCluster) -> Iterator[str]:
 @pytest.fixture
 def governed(kafka: KafkaCluster, registry_url: str) -> dict[str, Any]:
     """A governed bus whose ``OrderPlaced`` schema is registered, and settings naming the registry."""
-    bus, source = unique_name("bus"), unique_name("com.example")
+    bus, source = kafka.create_bus(), unique_name("com.example")
     settings = kafka.settings.model_copy(update={"schema_registry_url": registry_url})
     with RegistryClient(registry_url) as client:
         schema_id = client.register(f"{source}@OrderPlaced", ORDER)
@@ -105,7 +105,7 @@ def test_an_event_type_without_a_schema_is_rejected_or_allowed_as_json(kafka: Ka
     [failed] = result["Entries"]
     assert failed["ErrorCode"] == "InvalidArgument" and f"{source}@OrderShipped" in failed["ErrorMessage"]
 
-    lenient = unique_name("bus")
+    lenient = kafka.create_bus()
     publish_governance(governed["settings"], {lenient: SchemaGovernance(OnMissingSubject="ALLOW_JSON")})
     result = put(governed["settings"], lenient, [entry(source, {"x": 1}, "Order Shipped"), entry(source, {"total": 1})])
     assert "EventId" in result["Entries"][0] and result["Entries"][1]["ErrorCode"] == "InvalidArgument"
@@ -119,7 +119,7 @@ def test_a_pinned_version_governs_even_after_a_new_one(kafka: KafkaCluster, regi
     newer["fields"].append({"name": "channel", "type": ["null", "string"], "default": None})
     with RegistryClient(registry_url) as client:
         client.register(subject, json.dumps(newer))
-    pinned = unique_name("bus")
+    pinned = kafka.create_bus()
     publish_governance(governed["settings"], {pinned: SchemaGovernance.model_validate(
         {"Subjects": [{"Source": source, "DetailType": "Order Placed", "Version": 1}]})})
     result = put(governed["settings"], pinned, [entry(source, {"orderId": "o", "total": 1, "channel": "web"})])

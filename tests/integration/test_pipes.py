@@ -222,7 +222,7 @@ Pipes:
 
 def test_bus_target_puts_events(kafka: KafkaCluster) -> None:
     source = kafka.create_topic()
-    bus = unique_name("bus")
+    bus = kafka.create_bus()
     name = unique_name("p")
     kafka.seed_topic(source, [{"n": n} for n in range(12)])
     text = f"""

@@ -27,12 +27,12 @@ def client(settings: Settings) -> EventBusClient:
         yield bus_client  # type: ignore[misc]
 
 
-def test_put_events_land_on_the_bus_topic_as_envelopes(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:
-    result = client.put_events([order(1, Resources=["arn:aws:x:1"]), order(2), order(3)], bus=bus_name)
+def test_put_events_land_on_the_bus_topic_as_envelopes(kafka: KafkaCluster, client: EventBusClient, created_bus: str) -> None:
+    result = client.put_events([order(1, Resources=["arn:aws:x:1"]), order(2), order(3)], bus=created_bus)
 
     assert result.failed_entry_count == 0
     ids = [entry.event_id for entry in result.entries]
-    records = kafka.read(bus_topic(bus_name), 3)
+    records = kafka.read(bus_topic(created_bus), 3)
     events = {Event.from_json(r.value or b"").id: (r, Event.from_json(r.value or b"")) for r in records}
     assert sorted(events) == sorted(ids)
     record, first = events[ids[0]]
@@ -42,55 +42,54 @@ def test_put_events_land_on_the_bus_topic_as_envelopes(kafka: KafkaCluster, clie
     assert ("content-type", b"application/json") in record.headers
 
 
-def test_bad_entries_fail_alone_and_good_ones_in_the_same_call_are_put(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:
+def test_bad_entries_fail_alone_and_good_ones_in_the_same_call_are_put(kafka: KafkaCluster, client: EventBusClient, created_bus: str) -> None:
     entries = [order(1), {"Source": "s", "DetailType": "d", "Detail": "{not json"}, {"Source": "s", "Detail": "{}"}, order(4)]
 
-    result = client.put_events(entries, bus=bus_name).to_dict()
+    result = client.put_events(entries, bus=created_bus).to_dict()
 
     assert result["FailedEntryCount"] == 2
     assert [sorted(e) for e in result["Entries"]] == [["EventId"], ["ErrorCode", "ErrorMessage"], ["ErrorCode", "ErrorMessage"], ["EventId"]]
     assert result["Entries"][1]["ErrorCode"] == "MalformedDetail"
     assert result["Entries"][2] == {"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter DetailType is not valid. Reason: DetailType is a required argument."}
-    on_bus = [Event.from_json(r.value or b"").detail for r in kafka.read_all(bus_topic(bus_name))]
+    on_bus = [Event.from_json(r.value or b"").detail for r in kafka.read_all(bus_topic(created_bus))]
     assert sorted(d["orderId"] for d in on_bus) == [1, 4]
 
 
-def test_entry_event_bus_name_routes_to_that_bus(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:
-    other = unique_name("bus")
-    result = client.put_events([order(1), order(2, EventBusName=other)], bus=bus_name)
+def test_entry_event_created_bus_routes_to_that_bus(kafka: KafkaCluster, client: EventBusClient, created_bus: str) -> None:
+    other = kafka.create_bus()
+    result = client.put_events([order(1), order(2, EventBusName=other)], bus=created_bus)
 
     assert result.failed_entry_count == 0
     assert [Event.from_json(r.value or b"").detail["orderId"] for r in kafka.read_all(bus_topic(other))] == [2]
-    assert [Event.from_json(r.value or b"").detail["orderId"] for r in kafka.read_all(bus_topic(bus_name))] == [1]
+    assert [Event.from_json(r.value or b"").detail["orderId"] for r in kafka.read_all(bus_topic(created_bus))] == [1]
 
 
-def test_a_bus_topic_is_created_on_demand_with_the_configured_partitions(kafka: KafkaCluster, bus_name: str) -> None:
-    settings = kafka.settings.model_copy(update={"bus_partitions": 4})
-    with EventBusClient(settings) as client:
-        client.put_events([order(1)], bus=bus_name)
-    assert kafka.admin.partitions_of(bus_topic(bus_name)) == [0, 1, 2, 3]
+def test_a_bus_topic_is_never_created_on_demand(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:
+    result = client.put_events([order(1)], bus=bus_name).to_dict()
+    assert result["Entries"] == [{"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus {bus_name} does not exist."}]
+    assert not kafka.admin.topic_exists(bus_topic(bus_name))
 
 
-def test_a_one_megabyte_entry_is_put_when_the_limit_allows_it(kafka: KafkaCluster, bus_name: str) -> None:
+def test_a_one_megabyte_entry_is_put_when_the_limit_allows_it(kafka: KafkaCluster, created_bus: str) -> None:
     settings = kafka.settings.model_copy(update={"max_entry_bytes": 1024 * 1024})
     padding = "x" * (1024 * 1024 - 200)
     with EventBusClient(settings) as client:
-        result = client.put_events([order(1, Detail=json.dumps({"pad": padding}))], bus=bus_name)
+        result = client.put_events([order(1, Detail=json.dumps({"pad": padding}))], bus=created_bus)
     assert result.failed_entry_count == 0
-    [record] = kafka.read(bus_topic(bus_name), 1)
+    [record] = kafka.read(bus_topic(created_bus), 1)
     assert Event.from_json(record.value or b"").detail["pad"] == padding
     assert len(record.value or b"") < BUS_MAX_MESSAGE_BYTES
 
 
-def test_an_oversize_entry_fails_alone_under_the_default_limit(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:
+def test_an_oversize_entry_fails_alone_under_the_default_limit(kafka: KafkaCluster, client: EventBusClient, created_bus: str) -> None:
     big = order(1, Detail=json.dumps({"pad": "x" * (256 * 1024)}))
 
-    result = client.put_events([big, order(2)], bus=bus_name).to_dict()
+    result = client.put_events([big, order(2)], bus=created_bus).to_dict()
 
     assert result["FailedEntryCount"] == 1
     assert result["Entries"][0]["ErrorCode"] == "InvalidArgument"
     assert "over the limit" in result["Entries"][0]["ErrorMessage"]
-    assert [Event.from_json(r.value or b"").detail["orderId"] for r in kafka.read_all(bus_topic(bus_name))] == [2]
+    assert [Event.from_json(r.value or b"").detail["orderId"] for r in kafka.read_all(bus_topic(created_bus))] == [2]
 
 
 def test_more_than_ten_entries_is_rejected_whole_and_nothing_is_put(kafka: KafkaCluster, client: EventBusClient, bus_name: str) -> None:

@@ -20,18 +20,18 @@ def nested(depth: int) -> str:
 
 
 def test_a_1100_deep_detail_is_put_among_good_entries_and_a_deeper_one_fails_alone(
-        kafka: KafkaCluster, settings: Settings, bus_name: str) -> None:
+        kafka: KafkaCluster, settings: Settings, created_bus: str) -> None:
     entries = [entry(json.dumps({"n": 1})), entry(nested(1100)), entry(nested(1101)),
                entry('{"bad": "\\ud800"}'), entry(json.dumps({"n": 5}))]
 
     with EventBusClient(settings) as client:
-        result = client.put_events(entries, bus=bus_name).to_dict()
+        result = client.put_events(entries, bus=created_bus).to_dict()
 
     assert result["FailedEntryCount"] == 2
     assert result["Entries"][2] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     assert result["Entries"][3] == {"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."}
     put = {result["Entries"][i]["EventId"]: i for i in (0, 1, 4)}
-    records = kafka.read(bus_topic(bus_name), 3)
+    records = kafka.read(bus_topic(created_bus), 3)
     on_bus = {record.key.decode(): record.value for record in records if record.key and record.value}
     assert sorted(on_bus) == sorted(put)
     events = {put[event_id]: Event.from_json(value) for event_id, value in on_bus.items()}

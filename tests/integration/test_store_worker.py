@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from eventpipes.api import BackgroundEndpoint
+from eventpipes.kafka.topics import bus_topic
 from eventpipes.settings import Settings
 from eventpipes.testing import KafkaCluster, WorkerProcess, free_port, unique_name, wait_until
 
@@ -48,6 +49,8 @@ def test_a_worker_follows_what_boto3_builds_in_the_store(kafka: KafkaCluster, st
                 assert events.put_events(Entries=[entry])["FailedEntryCount"] == 0
 
             def markers(topic: str) -> list[str]:
+                if not kafka.admin.topic_exists(topic):  # the worker makes it when it applies the target
+                    return []
                 return [json.loads(r.value or b"")["detail"]["m"] for r in kafka.read_all(topic, timeout=3)]
 
             # The worker applies the change within seconds: keep putting until one arrives.
@@ -61,3 +64,38 @@ def test_a_worker_follows_what_boto3_builds_in_the_store(kafka: KafkaCluster, st
     finally:
         worker.stop()
     assert "Traceback" not in worker.log()
+
+
+def test_a_deleted_bus_stops_being_routed_and_a_bus_made_again_under_its_name_routes_afresh(
+        kafka: KafkaCluster, store: Settings) -> None:
+    """DeleteEventBus deletes the bus's topic under a running worker; the worker goes on, and the name can be reused."""
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "EVENTPIPES_CONTROL_TOPIC": store.control_topic}
+    worker = WorkerProcess(None, group=unique_name("group"), web_port=free_port(), env=env).wait_ready()
+    try:
+        with BackgroundEndpoint(store, keys={}) as url:
+            events: Any = boto3.client("events", endpoint_url=url, region_name="us-east-1",
+                                       aws_access_key_id="test", aws_secret_access_key="test")
+            bus, first, second = unique_name("bus"), unique_name("out"), unique_name("out")
+
+            def build(out: str) -> None:
+                events.create_event_bus(Name=bus)
+                events.put_rule(Name="orders", EventBusName=bus, EventPattern=json.dumps({"source": ["shop"]}))
+                events.put_targets(Rule="orders", EventBusName=bus, Targets=[{"Id": "t", "Arn": f"kafka:topic/{out}"}])
+
+            def put_until_routed(out: str) -> None:
+                def routed() -> bool:
+                    entry = {"Source": "shop", "DetailType": "order", "Detail": "{}", "EventBusName": bus}
+                    events.put_events(Entries=[entry])
+                    return kafka.admin.topic_exists(out) and bool(kafka.read_all(out, timeout=3))  # made when the worker applies the rule
+                wait_until(routed, timeout=60, interval=1.0, what=f"an event routed to {out}")
+
+            build(first)
+            put_until_routed(first)
+            events.delete_event_bus(Name=bus)
+            assert bus_topic(bus) not in kafka.admin.topics()
+            build(second)  # the same name again: a new, empty topic; the group's old offsets went with the old one
+            put_until_routed(second)
+    finally:
+        worker.stop()
+    assert "Traceback" not in worker.log()
+    assert worker.process.returncode in (0, -15)

@@ -1,7 +1,9 @@
 """PutEvents onto bus topics: check each entry, write the good ones, report each outcome.
 
 A bad entry fails alone with EventBridge's code; the good ones in the same call are
-still written. An entry counts as put only once Kafka acknowledged it (acks=all).
+still written. An entry counts as put only once Kafka acknowledged it (acks=all). An
+entry for a bus that does not exist (its topic does not, ``bus.existing``) fails with
+``ResourceNotFoundException``: PutEvents never creates a bus.
 
 A call as a whole lasts at most ``EVENTPIPES_KAFKA_TIMEOUT`` (plus at most one second of a
 blocked send): every step takes what remains of that budget, and an entry Kafka has not
@@ -38,11 +40,12 @@ from eventpipes.events.entries import (
     prepare_entry,
 )
 from eventpipes.bus.governed import DetailEncoder, GovernanceView
-from eventpipes.events.errors import EntryError, InternalFailure
+from eventpipes.bus.existing import KnownBuses
+from eventpipes.events.errors import EntryError, EventBusNotFound, InternalFailure
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.errors import BrokerUnavailable
 from eventpipes.kafka.producer import MAX_BLOCK_SECONDS, delivery_timeout_seconds, make_producer
-from eventpipes.kafka.topics import bus_topic, bus_topic_spec
+from eventpipes.kafka.topics import bus_topic
 from eventpipes.settings import Settings, get_settings
 
 
@@ -57,6 +60,8 @@ class EventBusClient:
         self.settings = settings or get_settings()
         self._admin = Admin(client_config(self.settings), timeout_seconds=self.settings.kafka_timeout_seconds)
         self._producer: KafkaProducer | None = None
+        # Which buses exist (their topics do): entries for any other fail, and no topic is made.
+        self._buses = KnownBuses(self._admin, partitions=self.settings.bus_partitions)
         # Schema-governed buses (eventpipes.bus.governed): which buses are governed, read from
         # the eventpipes.buses topic; their details checked and Avro-encoded per entry.
         self._governance = GovernanceView(self.settings)
@@ -81,11 +86,15 @@ class EventBusClient:
         default_bus = bus_name_of(bus)
         now = datetime.now(timezone.utc)
         outcomes: list[PreparedEntry | EntryError] = [self._prepare(entry, default_bus, now) for entry in entries]
-        for name in sorted({o.bus for o in outcomes if isinstance(o, PreparedEntry)}):
-            self._admin.ensure_topic(bus_topic_spec(name, self.settings.bus_partitions))
+        outcomes = self._existing(outcomes)
         encoded: dict[int, _Encoded] = {}
         outcomes = [self._govern(index, outcome, encoded, deadline) for index, outcome in enumerate(outcomes)]
         return PutEventsResult(tuple(self._send_all(outcomes, encoded, deadline)))
+
+    def _existing(self, outcomes: list[PreparedEntry | EntryError]) -> list[PreparedEntry | EntryError]:
+        """Each entry for a bus that does not exist failed (``ResourceNotFoundException``); no topic is created."""
+        missing = self._buses.missing({o.bus for o in outcomes if isinstance(o, PreparedEntry)})
+        return [EventBusNotFound(o.bus) if isinstance(o, PreparedEntry) and o.bus in missing else o for o in outcomes]
 
     def _prepare(self, entry: Any, default_bus: str, now: datetime) -> PreparedEntry | EntryError:
         try:

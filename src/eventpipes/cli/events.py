@@ -7,17 +7,18 @@ from typing import Any
 import click
 
 from eventpipes.schemas.codec import BusDecoder, is_avro
+from eventpipes.bus.existing import KnownBuses
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.cli.output import print_json, read_argument
 from eventpipes.errors import ValidationException
 from eventpipes.arns import DEFAULT_BUS
 from eventpipes.events import jsontext
 from eventpipes.events.entries import bus_name_of
-from eventpipes.events.errors import EntryError, InvalidEvent
+from eventpipes.events.errors import EntryError, EventBusNotFound, InvalidEvent
 from eventpipes.kafka.admin import Admin
 from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.consumer import StartAt, read_topic
-from eventpipes.kafka.topics import bus_topic, bus_topic_spec
+from eventpipes.kafka.topics import bus_topic
 from eventpipes.settings import get_settings
 from eventpipes.timestamps import parse_timestamp
 
@@ -48,7 +49,8 @@ def tail(bus: str, from_beginning: bool, since: str | None, max_events: int | No
     settings = get_settings()
     name = _bus(bus)
     with Admin(client_config(settings), timeout_seconds=settings.kafka_timeout_seconds) as admin:
-        admin.ensure_topic(bus_topic_spec(name, settings.bus_partitions))
+        if KnownBuses(admin, partitions=settings.bus_partitions).missing([name]):
+            raise EventBusNotFound(name)  # never created: tailing it must not create it either
     # The resolved start, in UTC, so a misread time shows before any event does.
     where = f" from {since_at.iso}" if since_at else " from the beginning" if from_beginning else ""
     click.echo(f"tailing {bus_topic(name)}{where}", err=True)

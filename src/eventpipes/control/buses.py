@@ -4,8 +4,8 @@ EventBridge's rules, with two differences forced by Kafka: a bus name holds no `
 topic name cannot) and at most 234 characters (``eventpipes.bus.`` + name fits Kafka's
 249). ``default`` always exists and cannot be deleted. Deleting a bus that does not exist
 succeeds, as in EventBridge; deleting a bus deletes its rules (a worker stops routing it)
-but keeps its topic ``eventpipes.bus.<name>`` and the events in it, for Kafka tools and
-for a bus created again under the same name. Partner buses (``EventSourceName``),
+and the writer then deletes its topic ``eventpipes.bus.<name>`` with the events in it
+(``plane.py``), so that PutEvents to it fails as to any bus that does not exist. Partner buses (``EventSourceName``),
 KMS keys, bus dead-letter queues and log configuration are refused as unsupported rather
 than stored without effect, and a bus another rule's target names cannot be deleted (the
 target would send to nothing). Pure.

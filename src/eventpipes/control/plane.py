@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from kafka.errors import KafkaError, UnknownTopicOrPartitionError
+
 from eventpipes.control.errors import InternalException
 from eventpipes.control.log import ControlLog
 from eventpipes.control.operation import Body, Context
@@ -28,11 +30,14 @@ from eventpipes.control.state import Request
 from eventpipes.control import clients
 from eventpipes.errors import ConfigurationError
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
-from eventpipes.kafka.topics import bus_topic_spec
+from eventpipes.kafka.topics import bus_topic, bus_topic_spec
 from eventpipes.settings import Settings
 from eventpipes.topology.model import Topology
 
 log = logging.getLogger(__name__)
+
+#: How often DeleteEventBus asks whether the bus's topic is gone from the metadata yet.
+TOPIC_GONE_POLL_SECONDS = 0.05
 
 #: follow() waits for a change at most this long before checking whether it was stopped.
 FOLLOW_WAKE_SECONDS = 0.5
@@ -84,17 +89,56 @@ class ControlPlane:
             self._log.sync()
             with self._log.lock:
                 return copy.deepcopy(found.read(self._log.state, body, self.context))
+        deleting_bus = found.name == "DeleteEventBus" and self._stored_bus(body["Name"])
         response = self._log.submit(Request(uuid.uuid4().hex, found.name, body, int(time.time() * 1000)))
-        self._after(found.name, body)
+        self._after(found.name, body, deleting_bus)
         return copy.deepcopy(response)
 
-    def _after(self, operation: str, body: Body) -> None:
-        """Kafka-side effects of an applied change (only the writer makes them; each is idempotent)."""
+    def _stored_bus(self, name: str) -> bool:
+        """Whether the store holds bus ``name`` now (everything written before this call applied)."""
+        self._log.sync()
+        return self.bus_exists(name)
+
+    def _after(self, operation: str, body: Body, deleting_bus: bool) -> None:
+        """Kafka-side effects of an applied change (only the writer makes them; each is idempotent).
+
+        A bus's topic is what makes it exist for PutEvents (``eventpipes.bus.existing``), so
+        CreateEventBus creates it and DeleteEventBus of a bus the store held deletes it, once
+        the bus and its rules are gone from the store. A DeleteEventBus of a bus the store does
+        not hold changes nothing, as in EventBridge: a topic made by ``eventpipes run FILE`` for
+        a bus only the file declares is left alone.
+        """
+        name = str(body.get("Name"))
         if operation == "CreateEventBus":
             try:
-                self._admin.ensure_topic(bus_topic_spec(body["Name"], self.settings.bus_partitions))
+                self._admin.ensure_topic(bus_topic_spec(name, self.settings.bus_partitions))
             except (BrokerUnavailable, TopicError) as exc:
-                raise InternalException(f"Event bus {body['Name']} was created but its topic was not: {exc.message}") from exc
+                raise InternalException(f"Event bus {name} was created but its topic was not: {exc.message}") from exc
+        elif operation == "DeleteEventBus" and deleting_bus:
+            self._delete_bus_topic(name)
+
+    def _delete_bus_topic(self, name: str) -> None:
+        """Delete the topic of a bus just deleted, unless the bus was created again meanwhile.
+
+        Raises:
+            InternalException: Kafka did not delete it. The bus is gone from the store but its
+                topic remains, so PutEvents still accepts it: creating the bus again and deleting
+                it deletes the topic (a DeleteEventBus of a bus not in the store touches nothing).
+        """
+        if self._stored_bus(name):  # created again since (by another writer): its topic is the new bus's
+            return
+        try:
+            self._admin.delete_topic(bus_topic(name))
+        except UnknownTopicOrPartitionError:
+            pass  # already gone (another writer deleted it, or it was never made)
+        except (KafkaError, BrokerUnavailable) as exc:
+            raise InternalException(f"Event bus {name} was deleted but its topic {bus_topic(name)} was not ({exc!r}); "
+                                    "create the bus again and delete it to delete the topic") from exc
+        # Answer once the cluster's metadata no longer lists it: a PutEvents made after
+        # DeleteEventBus answered then fails, rather than finding the topic still listed.
+        deadline = time.monotonic() + self.settings.kafka_timeout_seconds
+        while self._admin.existing_topics([bus_topic(name)]) and time.monotonic() < deadline:
+            time.sleep(TOPIC_GONE_POLL_SECONDS)
 
     def bus_exists(self, name: str) -> bool:
         """Whether bus ``name`` exists, as this process has applied the store so far (no Kafka request)."""

@@ -43,6 +43,22 @@ class NotAuthorizedForSource(EntryError):
         super().__init__(f"Not authorized for the source {source!r}.", field="Source")
 
 
+class EventBusNotFound(EntryError):
+    """The entry names a bus that does not exist (its topic does not: ``eventpipes.bus.existing``).
+
+    EventBridge answers success and drops such an event; eventpipes fails the entry instead,
+    so that a misspelled bus name is seen (docs/differences.md). ``eventpipes tail`` raises it too.
+    """
+
+    code = "ResourceNotFoundException"
+    input_error = True
+    """The CLI exits 2: the name given is wrong, not the system."""
+
+    def __init__(self, bus: str) -> None:
+        super().__init__(f"Event bus {bus} does not exist.", field="EventBusName")
+        self.bus = bus
+
+
 class InvalidEvent(EventPipesError):
     """A JSON document that is not a valid EventBridge event envelope."""
 

@@ -10,6 +10,7 @@ from typing import Literal
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from eventpipes.kafka import autocreate
 from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.errors import BrokerUnavailable, TopicError
@@ -59,16 +60,19 @@ def read_topic(
 
 def _consumer(kafka: KafkaClientConfig) -> KafkaConsumer:
     try:
-        return KafkaConsumer(
+        consumer = KafkaConsumer(
             **kafka.kafka_python(),
             group_id=None,
             enable_auto_commit=False,
             client_id="eventpipes-reader",
+            allow_auto_create_topics=False,  # reading a topic never creates it (eventpipes.kafka.autocreate)
             # A delivery topic holds scheduled ticks written in transactions; an aborted one was never put.
             isolation_level="read_committed",
         )
     except (KafkaError, OSError) as exc:
         raise unavailable(kafka, exc) from exc
+    autocreate.refuse(consumer._cluster)
+    return consumer
 
 
 def _assign(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:

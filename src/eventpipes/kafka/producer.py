@@ -9,6 +9,7 @@ from __future__ import annotations
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from eventpipes.kafka import autocreate
 from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.diagnose import unavailable
 from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES
@@ -45,7 +46,7 @@ def make_producer(kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0, bo
         ClientSecurityError: a broker answered but refused the security settings (eventpipes.kafka.diagnose).
     """
     try:
-        return KafkaProducer(
+        producer = KafkaProducer(
             **kafka.kafka_python(),
             acks="all",
             linger_ms=LINGER_MS,
@@ -54,7 +55,13 @@ def make_producer(kafka: KafkaClientConfig, *, timeout_seconds: float = 10.0, bo
             request_timeout_ms=int(timeout_seconds * 1000),
             delivery_timeout_ms=int(delivery_timeout_seconds(timeout_seconds) * 1000),
             client_id="eventpipes-producer",
+            # Its metadata requests must not create a topic on a broker with auto.create.topics.enable=true:
+            # eventpipes creates every topic it writes (a bus only by CreateEventBus or a topology file),
+            # and a record for a topic deleted meanwhile (DeleteEventBus) fails rather than re-making it.
+            allow_auto_create_topics=False,
             bootstrap_timeout_ms=max(1, int((bootstrap_seconds if bootstrap_seconds is not None else timeout_seconds) * 1000)),
         )
     except (KafkaError, OSError) as exc:
         raise unavailable(kafka, exc) from exc
+    autocreate.refuse(producer._metadata)  # kafka-python 3.0 does not pass the setting on (kafka.autocreate)
+    return producer

@@ -73,7 +73,7 @@ def confluent_read(properties: Path, topic: str, count: int, timeout: float = 30
 
 
 def test_put_events_tail_and_kafkas_own_clients_over_sasl_ssl(secured: Secured) -> None:
-    bus = unique_name("bus")
+    bus = secured.cluster.create_bus()
     entries = json.dumps([{"Source": "tests", "DetailType": "Order", "Detail": json.dumps({"n": n}), "EventBusName": bus}
                           for n in range(3)])
     created = cli(secured, "put-events", "--bus", bus, "--entries", entries, "--command-config", str(secured.properties))
@@ -137,7 +137,7 @@ def test_the_schema_registry_stores_its_schemas_over_sasl_ssl(secured: Secured) 
 def test_mtls_with_the_client_certificate_and_refused_without(secured: Secured, tmp_path: Path) -> None:
     mtls = secured.broker.client_settings(mtls=True)
     assert mtls.kafka_client_properties is not None
-    bus = unique_name("bus")
+    bus = secured.cluster.create_bus()
     env = {**secured.env(), "KAFKA_BOOTSTRAP_SERVERS": str(mtls.kafka_bootstrap_servers),
            "KAFKA_CLIENT_PROPERTIES": str(mtls.kafka_client_properties)}
     entries = json.dumps([{"Source": "tests", "DetailType": "Order", "Detail": "{}", "EventBusName": bus}])
