@@ -273,6 +273,9 @@ def test_pipes_update_start_stop_and_list_by_state(url: str) -> None:
     assert listed(DesiredState="STOPPED") == [stopped] and listed(CurrentState="STOPPED") == [stopped]
     assert listed(DesiredState="RUNNING") == [running] and listed(CurrentState="RUNNING") == [running]
     assert listed(CurrentState="CREATING") == []
+    with pytest.raises(pipes.exceptions.ValidationException) as bad_state:  # botocore does not check enums: the endpoint does
+        listed(CurrentState="ASLEEP")
+    assert "Member must satisfy enum value set: [RUNNING, STOPPED, CREATING," in bad_state.value.response["Error"]["Message"]
     assert listed(SourcePrefix=source, TargetPrefix=out) == [running]
     pages = list(pipes.get_paginator("list_pipes").paginate(NamePrefix=prefix, PaginationConfig={"PageSize": 1}))
     assert [[p["Name"] for p in page["Pipes"]] for page in pages] == [[running], [stopped]]

@@ -41,6 +41,10 @@ from eventpipes.pipes.model import Pipe
 from eventpipes.targets.kinds import parse_uri
 
 DESIRED: Final = ("RUNNING", "STOPPED")
+#: Pipes' PipeState, as ListPipes' CurrentState filter takes it (eventpipes reports the first seven).
+CURRENT: Final = ("RUNNING", "STOPPED", "CREATING", "UPDATING", "DELETING", "STARTING", "STOPPING", "CREATE_FAILED",
+                  "UPDATE_FAILED", "START_FAILED", "STOP_FAILED", "DELETE_FAILED", "CREATE_ROLLBACK_FAILED",
+                  "DELETE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED")
 _STREAM_KEYS: Final = ("BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "StartingPosition",
                        "StartingPositionTimestamp", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
                        "OnPartialBatchItemFailure", "DeadLetterConfig", "ConsumerGroupID")
@@ -301,7 +305,7 @@ def _prepare_list(request: Body, context: Context) -> Body:
     check = Checker(request)
     prefix = check.string("NamePrefix", min_length=1, max_length=64, pattern=NAME_PATTERN)
     desired = check.string("DesiredState", enum=DESIRED)
-    current = check.string("CurrentState")
+    current = check.string("CurrentState", enum=CURRENT)
     source = check.string("SourcePrefix", min_length=1, max_length=1600)
     target = check.string("TargetPrefix", min_length=1, max_length=1600)
     token = check.string("NextToken", min_length=1, max_length=2048)
