@@ -21,18 +21,24 @@ from pydantic import SecretStr
 
 from eventpipes.api import BackgroundEndpoint
 from eventpipes.kafka.topics import bus_topic
+from eventpipes.settings import Settings
 from eventpipes.testing import KafkaCluster, unique_name
 
 ROLE = "arn:aws:iam::000000000000:role/r"
 
 
 @pytest.fixture(scope="module")
-def url(kafka: KafkaCluster) -> Iterator[str]:
+def store(kafka: KafkaCluster) -> Iterator[Settings]:
     settings = kafka.settings.model_copy(update={"control_topic": unique_name("control"),
                                                  "control_key": SecretStr(base64.b64encode(os.urandom(32)).decode())})
-    with BackgroundEndpoint(settings, keys={}) as served:
-        yield served
+    yield settings
     kafka.admin.delete_topics([settings.control_topic])
+
+
+@pytest.fixture(scope="module")
+def url(store: Settings) -> Iterator[str]:
+    with BackgroundEndpoint(store, keys={}) as served:
+        yield served
 
 
 def client(url: str, service: str) -> Any:
@@ -310,3 +316,21 @@ def test_operations_not_implemented_answer_unknown_operation_naming_them(url: st
     with pytest.raises(events.exceptions.ResourceNotFoundException) as archive:  # UpdateArchive of an unknown archive
         events.update_archive(ArchiveName=unique_name("arch"), Description="d")
     assert archive.value.response["Error"]["Message"].endswith("does not exist.")
+
+
+def test_two_endpoints_serve_one_store(kafka: KafkaCluster, store: Settings, url: str) -> None:
+    """Endpoints keep no state of their own: what one creates, another describes, changes and deletes."""
+    with BackgroundEndpoint(store, keys={}) as second:
+        first_events, second_events = client(url, "events"), client(second, "events")
+        bus = unique_name("bus")
+        first_events.create_event_bus(Name=bus, Description="made by the first")
+        assert second_events.describe_event_bus(Name=bus)["Description"] == "made by the first"
+        second_events.put_rule(Name="r", EventBusName=bus, EventPattern=json.dumps({"source": ["shop"]}))
+        assert [r["Name"] for r in first_events.list_rules(EventBusName=bus)["Rules"]] == ["r"]
+        with pytest.raises(first_events.exceptions.ResourceAlreadyExistsException):
+            first_events.create_event_bus(Name=bus)
+        second_events.delete_rule(Name="r", EventBusName=bus)
+        second_events.delete_event_bus(Name=bus)
+        with pytest.raises(first_events.exceptions.ResourceNotFoundException):
+            first_events.describe_event_bus(Name=bus)
+    kafka.admin.delete_topics([bus_topic(bus)])
