@@ -102,3 +102,14 @@ def test_the_registry_variable() -> None:
         with pytest.raises(ValidationError) as error:
             Settings(EVENTPIPES_FUNCTIONS=bad)
         assert reason in str(error.value)
+
+
+def test_message_group_id_is_a_topic_targets_key_only() -> None:
+    from eventpipes.topology.model import Target
+
+    assert Target.model_validate({"Id": "q", "Topic": "orders.fifo", "MessageGroupId": "g"}).message_group_id == "g"
+    for body, reason in (({"Id": "b", "EventBus": "other", "MessageGroupId": "g"}, "MessageGroupId applies to Topic targets only"),
+                         ({"Id": "t", "Topic": "t", "MessageGroupId": "g", "PartitionKeyPath": "$.id"}, "mutually exclusive")):
+        with pytest.raises(ValidationError) as error:
+            Target.model_validate(body)
+        assert reason in str(error.value)
