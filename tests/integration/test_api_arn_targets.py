@@ -167,5 +167,23 @@ def test_pipe_sources_by_aws_arn_and_a_lambda_target(kafka: KafkaCluster, world:
                          what="the DynamoDB stream pipe calling the registered function")
     (stream_record,) = batches[0]
     assert stream_record["eventSource"] == "aws:dynamodb" and stream_record["dynamodb"]["Keys"] == {"id": {"S": marker}}
+
+    # StopPipe stops it at the worker: a record put while it is stopped waits (while a pipe created after the stop
+    # delivers), and StartPipe resumes it from where it stopped.
+    assert pipes.stop_pipe(Name=names[0])["DesiredState"] == "STOPPED"
+    sentinel_in, sentinel_out = kafka.create_topic(), unique_name("sentinel")
+    names.append(unique_name("sentinel"))
+    pipes.create_pipe(Name=names[-1], Source="smk://127.0.0.1:9092", Target=f"kafka:topic/{sentinel_out}",
+                      RoleArn="arn:aws:iam::000000000000:role/r",
+                      SourceParameters={"SelfManagedKafkaParameters": {"TopicName": sentinel_in, **start}})
+    kafka.seed_topic(sentinel_in, [{"marker": "ready"}])
+    wait_until(lambda: records(kafka, sentinel_out), timeout=90, what="the pipe created after the stop delivering")
+    held = unique_name("held")
+    kafka.seed_topic(smk_in, [{"via": "smk", "marker": held}])
+    kafka.seed_topic(sentinel_in, [{"marker": held}])
+    wait_until(lambda: len(records(kafka, sentinel_out)) == 2, timeout=90, what="a record put after the stop delivered")
+    assert [json.loads(base64.b64decode(json.loads(r.value)["value"]))["marker"] for r in records(kafka, smk_out)] == [marker]
+    assert pipes.start_pipe(Name=names[0])["CurrentState"] == "STARTING"
+    wait_until(lambda: len(records(kafka, smk_out)) == 2, timeout=90, what="the restarted pipe delivering the held record")
     for name in names:
         pipes.delete_pipe(Name=name)
