@@ -32,8 +32,10 @@ T0 = int(datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc).timestamp())
 
 @pytest.fixture(scope="module")
 def endpoint(kafka: KafkaCluster) -> Iterator[str]:
-    with BackgroundEndpoint(kafka.settings, keys={}) as url:
+    settings = kafka.settings.model_copy(update={"control_topic": unique_name("control")})  # buses of its own
+    with BackgroundEndpoint(settings, keys={}) as url:
         yield url
+    kafka.admin.delete_topics([settings.control_topic])
 
 
 @pytest.fixture
@@ -48,6 +50,7 @@ def entry(bus: str, i: int, **extra: Any) -> dict[str, Any]:
 
 def test_put_events_reach_the_bus_topic_with_per_entry_errors(kafka: KafkaCluster, events: Any) -> None:
     bus = unique_name("bus")
+    events.create_event_bus(Name=bus)
     answer = events.put_events(Entries=[entry(bus, 1), entry(bus, 2, Detail="not json"), entry(bus, 3, Source="aws.s3")])
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["FailedEntryCount"] == 2
@@ -58,6 +61,8 @@ def test_put_events_reach_the_bus_topic_with_per_entry_errors(kafka: KafkaCluste
     event = json.loads(records[0].value or b"")
     assert event["id"] == good["EventId"] and event["detail"] == {"i": 1} and event["source"] == "shop"
     assert event["account"] == kafka.settings.account
+    events.delete_event_bus(Name=bus)
+    kafka.admin.delete_topics([bus_topic(bus)])
 
 
 def test_put_events_over_the_size_limit_fails_the_request_as_aws(kafka: KafkaCluster, events: Any) -> None:
