@@ -145,6 +145,12 @@ def function_of_arn(value: str) -> str | None:
     return f"{dotted.group('module')}:{dotted.group('callable')}" if dotted else None
 
 
+def lambda_name_of_arn(value: str) -> str | None:
+    """The function name of a Lambda function ARN (without its version or alias), or None if ``value`` is not one."""
+    match = _LAMBDA_ARN.match(value)
+    return match.group("name") if match else None
+
+
 def file_of_arn(value: str) -> str | None:
     """The path of eventpipes' ``file:<path>`` form, or None."""
     return value[len("file:"):] or None if value.startswith("file:") else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: EventBridge's PutEvents entry size limit before 2025; raised to 1 MB since.
 DEFAULT_MAX_ENTRY_BYTES = 256 * 1024
 EVENTBRIDGE_MAX_ENTRY_BYTES = 1024 * 1024
+
+
+#: A Lambda function name (as AWS allows it) and the Python callable registered under it.
+_FUNCTION_ENTRY = re.compile(r"^(?P<name>[A-Za-z0-9_-]{1,64})=(?P<spec>[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")
+
+
+def function_registry(text: str) -> dict[str, str]:
+    """``NAME=module:callable,...`` as a mapping (an empty text: none).
+
+    Raises:
+        ValueError: an entry that is not ``NAME=module:callable``, or a name given twice (named in the message).
+    """
+    registry: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        match = _FUNCTION_ENTRY.match(entry)
+        if match is None:
+            raise ValueError(f"{entry!r} is not NAME=module:callable (NAME: a Lambda function name, 1 to 64 of A-Z a-z 0-9 - _)")
+        if match.group("name") in registry:
+            raise ValueError(f"function {match.group('name')} is registered twice")
+        registry[match.group("name")] = match.group("spec")
+    return registry
 
 
 def _default_state_dir() -> Path:
@@ -207,6 +229,13 @@ class Settings(BaseSettings):
         description="Base64 of a 16, 24 or 32-byte AES key that encrypts connection secrets in the control topic; "
                     "every process that creates connections with secrets or runs their targets needs it.",
     )
+    functions: str = Field(
+        default="",
+        validation_alias="EVENTPIPES_FUNCTIONS",
+        description="Python functions registered under Lambda function names, `NAME=module:callable` separated by "
+                    "commas: a target or pipe whose ARN is `arn:aws:lambda:...:function:NAME` runs that callable. "
+                    "The endpoint checking targets and the workers running them both read it.",
+    )
     rules_per_bus: int = Field(
         default=300,
         ge=1,
@@ -236,6 +265,17 @@ class Settings(BaseSettings):
         if not (user and colon):
             raise ValueError("must be user:password (a user name, a colon, then the password)")
         return value
+
+    @field_validator("functions")
+    @classmethod
+    def _functions_form(cls, value: str) -> str:
+        function_registry(value)
+        return value
+
+    @property
+    def function_registry(self) -> dict[str, str]:
+        """``EVENTPIPES_FUNCTIONS`` as Lambda function name → ``module:callable``."""
+        return function_registry(self.functions)
 
     @property
     def bootstrap_servers(self) -> str:

@@ -8,6 +8,7 @@ bus's replay topic.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -18,7 +19,9 @@ import botocore.exceptions
 import pytest
 
 from eventpipes.api import BackgroundEndpoint
-from eventpipes.arns import archive_arn, bus_arn
+from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
+from eventpipes.archive.store import ArchiveStore
+from eventpipes.arns import archive_arn, bus_arn, replay_arn
 from eventpipes.events.envelope import Event, format_time
 from eventpipes.kafka.topics import archive_topic, bus_topic, replay_topic
 from eventpipes.kafka.topics import REPLAYS_TOPIC
@@ -29,8 +32,10 @@ T0 = int(datetime(2026, 3, 1, 10, 0, tzinfo=timezone.utc).timestamp())
 
 @pytest.fixture(scope="module")
 def endpoint(kafka: KafkaCluster) -> Iterator[str]:
-    with BackgroundEndpoint(kafka.settings, keys={}) as url:
+    settings = kafka.settings.model_copy(update={"control_topic": unique_name("control")})  # buses of its own
+    with BackgroundEndpoint(settings, keys={}) as url:
         yield url
+    kafka.admin.delete_topics([settings.control_topic])
 
 
 @pytest.fixture
@@ -44,7 +49,8 @@ def entry(bus: str, i: int, **extra: Any) -> dict[str, Any]:
 
 
 def test_put_events_reach_the_bus_topic_with_per_entry_errors(kafka: KafkaCluster, events: Any) -> None:
-    bus = kafka.create_bus()
+    bus = unique_name("bus")
+    events.create_event_bus(Name=bus)
     answer = events.put_events(Entries=[entry(bus, 1), entry(bus, 2, Detail="not json"), entry(bus, 3, Source="aws.s3")])
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["FailedEntryCount"] == 2
@@ -55,6 +61,8 @@ def test_put_events_reach_the_bus_topic_with_per_entry_errors(kafka: KafkaCluste
     event = json.loads(records[0].value or b"")
     assert event["id"] == good["EventId"] and event["detail"] == {"i": 1} and event["source"] == "shop"
     assert event["account"] == kafka.settings.account
+    events.delete_event_bus(Name=bus)
+    kafka.admin.delete_topics([bus_topic(bus)])
 
 
 def test_put_events_over_the_size_limit_fails_the_request_as_aws(kafka: KafkaCluster, events: Any) -> None:
@@ -176,6 +184,47 @@ def test_replay_a_window_with_boto3(kafka: KafkaCluster, events: Any) -> None:
         events.describe_replay(ReplayName=unique_name("replay"))
     for archive in (name, second):
         events.delete_archive(ArchiveName=archive)
+    forget_replay(kafka, replay)
+
+
+def test_cancel_replay_and_the_states_describe_replay_reports(kafka: KafkaCluster, events: Any) -> None:
+    """A replay running elsewhere (a paced job, as `eventpipes replay start --rate-limit` runs it) cancelled with boto3."""
+    bus, name, replay = unique_name("bus"), unique_name("arch"), unique_name("replay")
+    account = kafka.settings.account
+    events.create_archive(ArchiveName=name, EventSourceArn=bus_arn("us-east-1", account, bus))
+    producer = kafka.producer()
+    for i in range(40):
+        event = Event(source="shop", detail_type="Order", detail={"i": i}, account=account, region="us-east-1",
+                      time=format_time(datetime.fromtimestamp(T0 + i, tz=timezone.utc)))
+        producer.send(archive_topic(name), key=event.id.encode(), value=event.to_json(), timestamp_ms=(T0 + i) * 1000)
+    producer.flush()
+    with ArchiveStore(kafka.settings) as store:  # 40 events at 4 a second: ten seconds unless cancelled
+        started = start_replay(store, ReplayRequest(name=replay, archive=name, start_ms=T0 * 1000, end_ms=(T0 + 60) * 1000,
+                                                    rate_limit=4))
+    assert events.describe_replay(ReplayName=replay)["State"] == "STARTING"
+
+    def job() -> None:
+        with ArchiveStore(kafka.settings) as store:
+            ReplayJob(store, started).run()
+
+    runner = threading.Thread(target=job, daemon=True)
+    runner.start()
+    wait_until(lambda: events.describe_replay(ReplayName=replay)["State"] == "RUNNING", timeout=30, what="replay RUNNING")
+    cancelling = events.cancel_replay(ReplayName=replay)
+    assert (cancelling["State"], cancelling["ReplayArn"]) == ("CANCELLING", replay_arn("us-east-1", account, replay))
+    with pytest.raises(events.exceptions.IllegalStatusException):  # a cancel already asked for
+        events.cancel_replay(ReplayName=replay)
+    done = wait_until(lambda: (d := events.describe_replay(ReplayName=replay))["State"] == "CANCELLED" and d, timeout=30,
+                      what="replay CANCELLED")
+    assert done["ReplayEndTime"] >= done["ReplayStartTime"]
+    runner.join(timeout=30)
+    assert [r["State"] for r in events.list_replays(NamePrefix=replay, State="CANCELLED")["Replays"]] == ["CANCELLED"]
+    assert events.list_replays(NamePrefix=replay, State="COMPLETED")["Replays"] == []
+    with pytest.raises(events.exceptions.IllegalStatusException):
+        events.cancel_replay(ReplayName=replay)
+    with pytest.raises(events.exceptions.ResourceNotFoundException):
+        events.cancel_replay(ReplayName=unique_name("replay"))
+    events.delete_archive(ArchiveName=name)
     forget_replay(kafka, replay)
 
 

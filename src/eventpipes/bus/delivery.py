@@ -218,7 +218,8 @@ class DeliveryWorker:
 def target_spec(rule: Rule, target: Target) -> TargetSpec:
     """What one of a rule's targets is, for ``eventpipes.targets.build.make_target``."""
     return TargetSpec(target.kind_row, target.destination, "rule", name=rule.name,
-                      partition_key_path=target.partition_key_path, http_parameters=target.http_parameters)
+                      partition_key_path=target.partition_key_path, message_group_id=target.message_group_id,
+                      http_parameters=target.http_parameters)
 
 
 def _retry_state(record: Record) -> tuple[int, int]:

@@ -7,8 +7,8 @@ one row. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ class Context:
     """The most rules one bus may hold (EventBridge's default quota is 300)."""
     key: bytes | None = None
     """The AES key secrets are encrypted with (``EVENTPIPES_CONTROL_KEY``), if this process has it."""
+    functions: Mapping[str, str] = field(default_factory=dict)
+    """Lambda function names registered to Python callables (``EVENTPIPES_FUNCTIONS``): what a Lambda ARN runs here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,21 +25,26 @@ when a snapshot is taken:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from eventpipes.arns import is_msk_cluster_arn, pipe_arn, table_of_stream_arn, topic_of_arn
+from eventpipes.arns import is_msk_cluster_arn, lambda_name_of_arn, pipe_arn, table_of_stream_arn, topic_of_arn
 from eventpipes.control.checks import NAME_PATTERN, Checker, page
 from eventpipes.control.errors import ConflictException, NotFoundException, ValidationException
 from eventpipes.control.operation import Body, Context, Operation, epoch_seconds, without_none
 from eventpipes.control.state import ControlState
-from eventpipes.control.targets import dead_letter_topic
+from eventpipes.control.targets import dead_letter_topic, resolve_arn, unresolved
 from eventpipes.pipes.checks import check_pipes
 from eventpipes.pipes.model import Pipe
-from eventpipes.targets.kinds import parse_arn, parse_uri
+from eventpipes.targets.kinds import parse_uri
 
 DESIRED: Final = ("RUNNING", "STOPPED")
+#: Pipes' PipeState, as ListPipes' CurrentState filter takes it (eventpipes reports the first seven).
+CURRENT: Final = ("RUNNING", "STOPPED", "CREATING", "UPDATING", "DELETING", "STARTING", "STOPPING", "CREATE_FAILED",
+                  "UPDATE_FAILED", "START_FAILED", "STOP_FAILED", "DELETE_FAILED", "CREATE_ROLLBACK_FAILED",
+                  "DELETE_ROLLBACK_FAILED", "UPDATE_ROLLBACK_FAILED")
 _STREAM_KEYS: Final = ("BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "StartingPosition",
                        "StartingPositionTimestamp", "MaximumRecordAgeInSeconds", "MaximumRetryAttempts",
                        "OnPartialBatchItemFailure", "DeadLetterConfig", "ConsumerGroupID")
@@ -50,6 +55,25 @@ _SOURCE_KINDS: Final = ("SelfManagedKafkaParameters", "ManagedStreamingKafkaPara
                         "DynamoDBStreamParameters", "SqsQueueParameters")
 _STORED: Final = ("Name", "Description", "DesiredState", "Source", "SourceParameters", "Enrichment", "EnrichmentParameters",
                   "Target", "TargetParameters", "RoleArn", "Tags")
+
+
+class _EveryFunction(Mapping[str, str]):
+    """A registry holding every Lambda name (as one placeholder callable): for checks that must not depend on a registry."""
+
+    def __getitem__(self, name: str) -> str:
+        return "eventpipes.registered:function"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+EVERY_FUNCTION: Final = _EveryFunction()
 
 
 class PipeNotSupported(ValueError):
@@ -69,19 +93,20 @@ def existing(state: ControlState, name: str) -> Body:
 
 # -- mapping onto eventpipes' pipe model ------------------------------------------------------
 
-def to_pipe(stored: Body) -> Pipe:
-    """The eventpipes pipe a stored CreatePipe request stands for.
+def to_pipe(stored: Body, functions: Mapping[str, str] | None = None) -> Pipe:
+    """The eventpipes pipe a stored CreatePipe request stands for (``functions``: the Lambda registry).
 
     Raises:
         PipeNotSupported: a source, target or parameter eventpipes cannot run (named).
     """
+    registry = {} if functions is None else functions  # not `or`: EVERY_FUNCTION is an empty-looking mapping
     topic, source_parameters = _source(stored["Source"], stored.get("SourceParameters") or {})
     body: dict[str, Any] = {"Name": stored["Name"], "DesiredState": stored.get("DesiredState", "RUNNING"), "Source": topic,
-                            "SourceParameters": source_parameters, "Target": _uri(stored["Target"], "Target")}
+                            "SourceParameters": source_parameters, "Target": _uri(stored["Target"], "Target", registry)}
     if stored.get("Description") is not None:
         body["Description"] = stored["Description"]
     if stored.get("Enrichment"):
-        body["Enrichment"] = _uri(stored["Enrichment"], "Enrichment")
+        body["Enrichment"] = _uri(stored["Enrichment"], "Enrichment", registry)
     enrichment_parameters = stored.get("EnrichmentParameters")
     if enrichment_parameters:
         _only(enrichment_parameters, ("InputTemplate",), "EnrichmentParameters")
@@ -156,13 +181,15 @@ def _source_kind(source: str, given: Body) -> tuple[str, str]:
                            "DynamoDB stream sources from its Kafka cluster.")
 
 
-def _uri(arn: str, role: str) -> str:
+def _uri(arn: str, role: str, functions: Mapping[str, str]) -> str:
     try:  # eventpipes' own URIs (topic:NAME, bus:NAME, function:MODULE:CALLABLE, file:PATH, http(s)://...)
         parse_uri(arn, enrichment=role == "Enrichment")
         return arn
     except ValueError:
         pass
-    found = parse_arn(arn)
+    found = resolve_arn(arn, functions)
+    if found is None and lambda_name_of_arn(arn) is not None:
+        raise PipeNotSupported(unresolved(arn, role))
     if found is None or not found[0].uri_prefixes:
         raise PipeNotSupported(f"{role} {arn} is not supported by eventpipes' pipes.")
     kind, destination = found
@@ -193,7 +220,7 @@ def _prepare_create(request: Body, context: Context) -> Body:
     body = _checked(request, create=True)
     body.setdefault("DesiredState", "RUNNING")
     try:
-        to_pipe(body)
+        to_pipe(body, context.functions)
     except PipeNotSupported as error:
         raise ValidationException(str(error)) from None
     return body
@@ -228,7 +255,14 @@ def _read_describe(state: ControlState, body: Body, context: Context) -> Body:
 def _prepare_update(request: Body, context: Context) -> Body:
     if request.get("Source") is not None:
         raise ValidationException("Source cannot be changed by UpdatePipe; delete the pipe and create it again.")
-    return _checked(request, create=False)
+    body = _checked(request, create=False)
+    for role in ("Target", "Enrichment"):  # Lambda names by this process's registry, which apply must not read
+        if body.get(role):
+            try:
+                _uri(body[role], role, context.functions)
+            except PipeNotSupported as error:
+                raise ValidationException(str(error)) from None
+    return body
 
 
 def _merge(old: Any, new: Any) -> Any:
@@ -252,8 +286,8 @@ def updated(pipe: Body, body: Body) -> Body:
 def _apply_update(state: ControlState, body: Body, time_ms: int, context: Context) -> Body:
     pipe = existing(state, body["Name"])
     updated_pipe = {**updated(pipe, body), "LastModifiedTime": time_ms}
-    try:
-        to_pipe(updated_pipe)
+    try:  # every reader must reach the same state, whatever its registry: Lambda names were checked by prepare
+        to_pipe(updated_pipe, EVERY_FUNCTION)
     except PipeNotSupported as error:
         raise ValidationException(str(error)) from None
     state.pipes[body["Name"]] = updated_pipe
@@ -278,7 +312,7 @@ def _prepare_list(request: Body, context: Context) -> Body:
     check = Checker(request)
     prefix = check.string("NamePrefix", min_length=1, max_length=64, pattern=NAME_PATTERN)
     desired = check.string("DesiredState", enum=DESIRED)
-    current = check.string("CurrentState")
+    current = check.string("CurrentState", enum=CURRENT)
     source = check.string("SourcePrefix", min_length=1, max_length=1600)
     target = check.string("TargetPrefix", min_length=1, max_length=1600)
     token = check.string("NextToken", min_length=1, max_length=2048)

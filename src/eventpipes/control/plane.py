@@ -72,7 +72,8 @@ class ControlPlane:
         """
         self.settings = settings
         self.context = Context(region=settings.region, account=settings.account,
-                               rules_per_bus=settings.rules_per_bus, key=control_key(settings))
+                               rules_per_bus=settings.rules_per_bus, key=control_key(settings),
+                               functions=settings.function_registry)
         self._log = ControlLog(settings, self.context)
         self._admin = clients.admin(settings)
         self._followers: list[threading.Thread] = []

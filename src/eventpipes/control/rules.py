@@ -209,7 +209,7 @@ def _prepare_put_targets(request: Body, context: Context) -> Body:
     failed: list[Body] = []
     for target in targets:
         try:
-            to_target(target)
+            to_target(target, context.functions)
         except TargetNotSupported as error:
             failed.append({"TargetId": target["Id"], "ErrorCode": "ValidationException", "ErrorMessage": str(error)})
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,19 +33,19 @@ def to_topology(state: ControlState, context: Context) -> Topology:
         EventBus(Name=name, Description=bus.get("Description"))
         for name, bus in sorted(state.buses.items()) if name != DEFAULT_BUS or bus.get("Description") is not None
     )
-    rules = tuple(rule for key in sorted(state.rules) if (rule := to_rule(state.rules[key])) is not None)
+    rules = tuple(rule for key in sorted(state.rules) if (rule := to_rule(state.rules[key], context.functions)) is not None)
     connections = tuple(to_connection(state.connections[name], context.key) for name in sorted(state.connections))
     destinations = tuple(
         ApiDestination.model_validate({k: v for k, v in d.items() if k not in ("CreationTime", "LastModifiedTime")})
         for _, d in sorted(state.api_destinations.items())
     )
-    pipes = tuple(pipe for name in sorted(state.pipes) if (pipe := _pipe(state.pipes[name])) is not None)
+    pipes = tuple(pipe for name in sorted(state.pipes) if (pipe := _pipe(state.pipes[name], context.functions)) is not None)
     return Topology(EventBuses=buses, Rules=rules, Connections=connections, ApiDestinations=destinations, Pipes=pipes)
 
 
-def _pipe(stored: Body) -> Pipe | None:
+def _pipe(stored: Body, functions: Mapping[str, str]) -> Pipe | None:
     try:
-        return to_pipe(stored)
+        return to_pipe(stored, functions)
     except PipeNotSupported as exc:  # checked when written; a record of another version could still fail
         log.warning("pipe %s is left out of the snapshot: %s", stored["Name"], exc)
         return None
@@ -74,7 +75,7 @@ def to_connection(stored: Body, key: bytes | None) -> Connection:
                                       "AuthorizationType": stored["AuthorizationType"], "AuthParameters": auth, "Unusable": reason})
 
 
-def to_rule(stored: Body) -> Rule | None:
+def to_rule(stored: Body, functions: Mapping[str, str] | None = None) -> Rule | None:
     """A stored rule as a topology Rule (None: one the topology model cannot hold yet; logged)."""
     body: dict[str, Any] = {"Name": stored["Name"], "EventBusName": stored["EventBusName"], "State": stored["State"]}
     if stored.get("Description") is not None:
@@ -84,7 +85,7 @@ def to_rule(stored: Body) -> Rule | None:
     if stored.get("ScheduleExpression") is not None and "schedule_expression" in Rule.model_fields:
         body["ScheduleExpression"] = stored["ScheduleExpression"]
     try:
-        body["Targets"] = tuple(to_target(target) for target in stored["Targets"])
+        body["Targets"] = tuple(to_target(target, functions) for target in stored["Targets"])
         return Rule.model_validate(body)
     except (TargetNotSupported, ValidationError) as exc:
         log.warning("rule %s on bus %s is left out of the snapshot: %s", stored["Name"], stored["EventBusName"], exc)

@@ -134,6 +134,8 @@ class TargetSpec:
     """The rule's name (records a topic target writes name it) or the pipe's."""
     partition_key_path: str | None = None
     """Topic targets of rules: JSONPath into the event whose value keys the record."""
+    message_group_id: str | None = None
+    """Topic targets of rules: the key of every record (SQS FIFO's ``MessageGroupId``), instead of a path."""
     http_parameters: Any = None
     """ApiDestination targets: the rule target's ``HttpParameters``."""
     bus_parameters: Any = None

@@ -1,7 +1,8 @@
 """Kafka topic targets: each payload becomes one record of the topic.
 
 Keys: a rule's record is keyed by ``PartitionKeyPath`` into the event (as Kinesis
-targets are), else by the event id; a pipe's by its source record's key, so a key keeps
+targets are), or by its ``MessageGroupId`` (as SQS FIFO queues group messages: one key,
+one partition, one order), else by the event id; a pipe's by its source record's key, so a key keeps
 its partition from source to target. A rule's records carry ``content-type``, the rule's
 name and the trace header; a pipe's carry none (its payload may be plain text).
 """
@@ -27,6 +28,7 @@ class TopicTarget:
         self._rule = spec.name.encode() if spec.origin == "rule" else None
         path = spec.partition_key_path
         self._key_path = parse_path(path, field="PartitionKeyPath") if path else None
+        self._group = spec.message_group_id.encode() if spec.message_group_id else None
         if spec.origin == "pipe" and context.ensure_topic is not None:
             context.ensure_topic(self._topic)
 
@@ -43,6 +45,8 @@ class TopicTarget:
     def _key(self, item: Item) -> bytes | None:
         if self._rule is None:
             return item.key
+        if self._group is not None:
+            return self._group
         if self._key_path is None:
             return item.event_id
         value = self._key_path.find(item.event)

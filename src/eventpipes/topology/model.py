@@ -202,6 +202,8 @@ class _TargetBase(Model):
     id: Name = Field(alias="Id")
     partition_key_path: str | None = Field(default=None, alias="PartitionKeyPath")
     """For Topic targets: JSONPath into the event whose value keys the record (as Kinesis targets)."""
+    message_group_id: str | None = Field(default=None, alias="MessageGroupId", min_length=1, max_length=100)
+    """For Topic targets: one key for every record (an SQS FIFO queue's message group: one partition, in order)."""
     input: str | None = Field(default=None, alias="Input", max_length=8192)
     input_path: str | None = Field(default=None, alias="InputPath", max_length=256)
     input_transformer: InputTransformerSpec | None = Field(default=None, alias="InputTransformer")
@@ -223,6 +225,10 @@ class _TargetBase(Model):
             raise ValueError("HttpParameters apply to ApiDestination targets only")
         if self.partition_key_path is not None and self.kind != "Topic":
             raise ValueError("PartitionKeyPath applies to Topic targets only")
+        if self.message_group_id is not None and self.kind != "Topic":
+            raise ValueError("MessageGroupId applies to Topic targets only")
+        if self.message_group_id is not None and self.partition_key_path is not None:
+            raise ValueError("PartitionKeyPath and MessageGroupId are mutually exclusive")
         return self
 
     @property

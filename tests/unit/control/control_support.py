@@ -15,8 +15,8 @@ REGION, ACCOUNT = "us-east-1", "123456789012"
 class Local:
     """``invoke`` as ``ControlPlane`` does it, with a clock the test moves."""
 
-    def __init__(self, *, rules_per_bus: int = 300, key: bytes | None = None) -> None:
-        self.context = Context(region=REGION, account=ACCOUNT, rules_per_bus=rules_per_bus, key=key)
+    def __init__(self, *, rules_per_bus: int = 300, key: bytes | None = None, functions: dict[str, str] | None = None) -> None:
+        self.context = Context(region=REGION, account=ACCOUNT, rules_per_bus=rules_per_bus, key=key, functions=functions or {})
         self.state = ControlState()
         self.time_ms = 1_700_000_000_000
         self.count = 0
