@@ -293,7 +293,7 @@ class Worker:
         dropped = self.parts.apply(topology, now_ms=int(time.time() * 1000))
         handlers = self.parts.handlers()
         await self.sink.warm_up(sorted(set(handlers) | {spec.name for spec in topic_specs(topology)}))
-        self.runtime.update_handlers(handlers)
+        await self.runtime.update_handlers(handlers)
         self.pipes.update(pipes_to_run(topology.pipes) if "pipes" in self.options.roles else ())
         if "routing" in self.options.roles:
             await self.archiving.update_buses(topology.bus_names())

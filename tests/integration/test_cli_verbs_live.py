@@ -128,7 +128,7 @@ def test_a_worker_follows_what_the_verbs_change(verbs: Verbs) -> None:
         # before the worker applied the rule are not in force for it, so they may be absent).
         delivered = live.markers(live.out)
         for marker in (new_pattern, enabled, to_both, to_one):
-            assert delivered.count(marker) == 1, marker
+            assert delivered.count(marker) == 1, (marker, "routed", live.routed_to("orders", "t1").count(marker), "times")
         assert set(delivered) <= set(probes) | {new_pattern, enabled, to_both, to_one}
         assert len(delivered) == len(set(delivered))
         assert live.markers(live.out2) == [to_both]

@@ -20,6 +20,10 @@ at-least-once, per-partition order) in ~150 lines whose behaviour is easy to sta
 * ``update_handlers`` changes the topics and their handlers while the worker runs (a live
   change of the topology): batches already started finish with the handler they started
   with; records of a topic no longer handled are left uncommitted for whoever handles it next.
+  When the topics change, every batch in flight finishes and is committed *before* the
+  consumer subscribes anew: aiokafka's revoke callback runs after the new subscription has
+  replaced the old assignment, when a commit of the revoked partitions is no longer possible,
+  so committing there only would have every uncommitted record handled again (duplicates).
 * Records are read ``read_committed``: a scheduled rule's tick is written to the delivery
   topics in a transaction, and an aborted one must not be delivered.
 """
@@ -87,6 +91,9 @@ class PartitionWorker:
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
         self._subscribed: set[str] = set()
+        # Held while a batch is fetched and started, and while the subscription changes: no
+        # batch starts between update_handlers' last commit and its subscribe.
+        self._fetching = asyncio.Lock()
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Consume until ``stop()`` or a handler failure (re-raised as ``HandlerFailed``)."""
@@ -114,11 +121,12 @@ class PartitionWorker:
         committer = asyncio.create_task(self._commit_periodically())
         try:
             while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
-                for tp, messages in batches.items():
-                    handler = self._handlers.get(tp.topic)
-                    if messages and handler is not None:
-                        self._start(consumer, tp, handler, [record_from_message(m) for m in messages])
+                async with self._fetching:
+                    batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
+                    for tp, messages in batches.items():
+                        handler = self._handlers.get(tp.topic)
+                        if messages and handler is not None:
+                            self._start(consumer, tp, handler, [record_from_message(m) for m in messages])
             await self._drain(list(self._in_flight))
             await self._commit()
         finally:
@@ -130,14 +138,20 @@ class PartitionWorker:
     def stop(self) -> None:
         self._stopping.set()
 
-    def update_handlers(self, handlers: dict[str, Handler]) -> None:
+    async def update_handlers(self, handlers: dict[str, Handler]) -> None:
         """Handle ``handlers``' topics from now on; subscribes anew if the topics changed (a rebalance).
 
         Call it on the worker's event loop, with the new topics' starting offsets committed first.
+        Before subscribing anew it finishes and commits every batch in flight (see the module's
+        docstring), so a live change costs the time the slowest batch in flight takes.
         """
         self._handlers = dict(handlers)
         consumer = self._consumer
-        if consumer is not None and set(handlers) != self._subscribed:
+        if consumer is None or set(handlers) == self._subscribed:
+            return
+        async with self._fetching:
+            await self._drain(list(self._in_flight))
+            await self._commit()
             consumer.subscribe(list(handlers), listener=_Rebalance(self))
             self._subscribed = set(handlers)
 
