@@ -13,9 +13,10 @@ from eventpipes.broker import maven, process
 from eventpipes.broker.errors import BrokerExited, PortInUse
 from eventpipes.broker.state import BrokerPaths
 from eventpipes.bus.put_events import EventBusClient
-from eventpipes.kafka.admin import cluster_answers
-from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.admin import Admin, cluster_answers
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.errors import BrokerUnavailable
+from eventpipes.kafka.topics import bus_topic_spec
 from eventpipes.settings import Settings
 
 ENTRY = {"Source": "com.example", "DetailType": "Ping", "Detail": "{}"}
@@ -73,6 +74,9 @@ def test_start_status_and_stop_from_kafka_home(own_broker: Settings, tmp_path: P
 def test_a_broker_that_goes_away_fails_entries_as_retryable_without_losing_track(own_broker: Settings) -> None:
     settings = own_broker.model_copy(update={"kafka_timeout_seconds": 2.0})
     process.start(settings)
+    admin = Admin(client_config(settings))
+    admin.ensure_topic(bus_topic_spec("pings", 1))  # the bus exists before events are put on it
+    admin.close()
     with EventBusClient(settings) as client:
         assert client.put_events([ENTRY], bus="pings").failed_entry_count == 0
         process.stop(settings)

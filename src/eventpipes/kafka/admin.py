@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from kafka import KafkaAdminClient
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
 from eventpipes.kafka.client_config import KafkaClientConfig
 from eventpipes.kafka.diagnose import unavailable
@@ -126,16 +126,32 @@ class Admin:
             raise BrokerUnavailable(self.bootstrap, repr(exc)) from exc
 
     def delete_topics(self, names: list[str], *, chunk: int = 200) -> None:
-        """Delete topics, a chunk per request (a request naming thousands can time out)."""
+        """Delete topics, a chunk per request (a request naming thousands can time out).
+
+        A topic already gone counts as deleted: a bus's topic, say, goes with DeleteEventBus,
+        and whoever cleans up after it must not fail on it.
+        """
         with self._lock:
             self._known.difference_update(names)
             for start in range(0, len(names), chunk):
-                self._admin().delete_topics(names[start:start + chunk], timeout_ms=CREATE_TIMEOUT_MS)
+                part = names[start:start + chunk]
+                try:
+                    self._admin().delete_topics(part, timeout_ms=CREATE_TIMEOUT_MS)
+                except UnknownTopicOrPartitionError:  # one of them was gone: the others, one by one
+                    for name in part:
+                        self._delete_one(name)
 
     def delete_topic(self, name: str) -> None:
+        """Delete one topic; one already gone counts as deleted."""
         with self._lock:
             self._known.discard(name)
+            self._delete_one(name)
+
+    def _delete_one(self, name: str) -> None:
+        try:
             self._admin().delete_topics([name], timeout_ms=CREATE_TIMEOUT_MS)
+        except UnknownTopicOrPartitionError:
+            pass
 
     def close(self) -> None:
         if self._client is not None:
