@@ -26,9 +26,83 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 512 /* deeper text goes to the Python path (which handles up to 1,101 levels) */
+
+/* Set by configure(): the exact keys of the literals, values.Num, and values._SMALL_INTS. */
+static PyObject *TRUE_KEY, *FALSE_KEY, *NULL_KEY, *NUM_TYPE, *SMALL_INTS;
+static PyObject *KEY_NAME, *MICROS_NAME, *TEXT_NAME, *TARGETS_NAME, *LIT;
+
+#define FIVE_BILLION 5000000000LL
+#define LIMIT_MICROS (FIVE_BILLION * 1000000LL)
+
+/* Num(micros, text), as its dataclass __init__ and __post_init__ make it (object.__setattr__
+ * on the slots; key = micros, or ("lit", text) without). Steals both references. */
+static PyObject *make_num(PyObject *micros, PyObject *text) {
+    PyObject *num = NULL, *key = NULL;
+    if (micros == NULL || text == NULL) goto done;
+    num = ((PyTypeObject *)NUM_TYPE)->tp_alloc((PyTypeObject *)NUM_TYPE, 0);
+    if (num == NULL) goto done;
+    key = micros != Py_None ? Py_NewRef(micros) : PyTuple_Pack(2, LIT, text);
+    if (key == NULL || PyObject_GenericSetAttr(num, MICROS_NAME, micros) ||
+        PyObject_GenericSetAttr(num, TEXT_NAME, text) || PyObject_GenericSetAttr(num, KEY_NAME, key))
+        Py_CLEAR(num);
+done:
+    Py_XDECREF(key);
+    Py_XDECREF(micros);
+    Py_XDECREF(text);
+    return num;
+}
+
+/* values.to_num of an int (values._make_num past the cached small ones). Borrows number. */
+static PyObject *int_num(PyObject *number) {
+    PyObject *cached = PyDict_GetItemWithError(SMALL_INTS, number);
+    if (cached != NULL) return Py_NewRef(cached);
+    if (PyErr_Occurred()) return NULL;
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(number, &overflow);
+    if (v == -1 && PyErr_Occurred()) return NULL;
+    PyObject *micros = (!overflow && v >= -FIVE_BILLION && v <= FIVE_BILLION) ? PyLong_FromLongLong(v * 1000000LL)
+                                                                              : Py_NewRef(Py_None);
+    return make_num(micros, PyObject_Str(number));
+}
+
+/* values.to_num of a float: its repr's digits, the fraction padded to six places. Reprs with an
+ * exponent take values.to_num itself (the Decimal route), through the schema's to_num. */
+static PyObject *float_num(double d, PyObject *to_num) {
+    char *repr = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
+    if (repr == NULL) return NULL;
+    PyObject *result = NULL;
+    if (!isfinite(d)) {
+        result = make_num(Py_NewRef(Py_None), PyUnicode_FromString(repr));
+    } else if (strchr(repr, 'e') != NULL) {
+        PyObject *number = PyFloat_FromDouble(d);
+        result = number == NULL ? NULL : PyObject_CallOneArg(to_num, number);
+        Py_XDECREF(number);
+    } else {
+        const char *point = strchr(repr, '.');
+        size_t whole = point ? (size_t)(point - repr) : strlen(repr);
+        size_t fraction = point ? strlen(point + 1) : 0;
+        size_t digits = whole - (repr[0] == '-');
+        PyObject *micros;
+        if (fraction > 6 || digits > 10) {
+            micros = Py_NewRef(Py_None); /* too precise, or past 5e9 in magnitude */
+        } else {
+            char buf[32];
+            memcpy(buf, repr, whole);
+            for (size_t k = 0; k < 6; k++) buf[whole + k] = k < fraction ? point[1 + k] : '0';
+            buf[whole + 6] = '\0';
+            long long v = strtoll(buf, NULL, 10);
+            micros = (v >= -LIMIT_MICROS && v <= LIMIT_MICROS) ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
+        }
+        result = make_num(micros, PyUnicode_FromString(repr));
+    }
+    PyMem_Free(repr);
+    return result;
+}
 
 /* ------------------------------------------------------------------ schema */
 
@@ -157,6 +231,13 @@ typedef struct {
 #define FAIL (-1)
 
 static inline void ws(Scan *s) {
+    if (s->kind == PyUnicode_1BYTE_KIND) {
+        const Py_UCS1 *bytes = (const Py_UCS1 *)s->data;
+        Py_ssize_t i = s->pos, len = s->len;
+        while (i < len && (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\n' || bytes[i] == '\r')) i++;
+        s->pos = i;
+        return;
+    }
     while (s->pos < s->len) {
         Py_UCS4 c = CH(s, s->pos);
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
@@ -175,6 +256,19 @@ static int scan_string(Scan *s, Py_ssize_t *start, Py_ssize_t *end, int *escaped
     *start = i;
     *escaped = 0;
     *dotted = 0;
+    if (s->kind == PyUnicode_1BYTE_KIND) {
+        /* Most text: run to the first character that needs a look, one byte at a time. */
+        const Py_UCS1 *bytes = (const Py_UCS1 *)s->data;
+        Py_ssize_t len = s->len;
+        int dot = 0;
+        while (i < len) {
+            Py_UCS1 c = bytes[i];
+            if (c == '"' || c == '\\' || c < 0x20) break;
+            dot |= c == '.';
+            i++;
+        }
+        *dotted = dot;
+    }
     while (i < s->len) {
         Py_UCS4 c = CH(s, i);
         if (c == '"') {
@@ -330,17 +424,19 @@ static PyObject *read_scalar(Scan *s) {
     if (buf == NULL) return PyErr_NoMemory();
     for (Py_ssize_t k = 0; k < n; k++) buf[k] = (char)CH(s, start + k);
     buf[n] = '\0';
-    PyObject *number;
+    PyObject *value = NULL;
     if (is_float) {
+        /* what float(text) gives, as json.loads reads a number with a fraction or exponent */
         double d = PyOS_string_to_double(buf, NULL, NULL);
-        number = (d == -1.0 && PyErr_Occurred()) ? NULL : PyFloat_FromDouble(d);
+        if (!(d == -1.0 && PyErr_Occurred())) value = float_num(d, s->schema->to_num);
     } else {
-        number = PyLong_FromString(buf, NULL, 10);
+        PyObject *number = PyLong_FromString(buf, NULL, 10);
+        if (number != NULL) {
+            value = int_num(number);
+            Py_DECREF(number);
+        }
     }
     if (buf != small) PyMem_Free(buf);
-    if (number == NULL) return NULL;
-    PyObject *value = PyObject_CallOneArg(s->schema->to_num, number);
-    Py_DECREF(number);
     return value;
 }
 
@@ -574,8 +670,6 @@ static PyTypeObject SchemaType = {
 
 /* ------------------------------------------------------------------ walk */
 
-/* Set by configure(): the Num type's attribute names and the exact keys of the literals. */
-static PyObject *TRUE_KEY, *FALSE_KEY, *NULL_KEY, *KEY_NAME, *MICROS_NAME, *TARGETS_NAME;
 
 typedef struct {
     PyObject **items; /* borrowed: the lowered machine outlives the call */
@@ -777,8 +871,12 @@ error:
 }
 
 static PyObject *configure(PyObject *module, PyObject *args) {
-    PyObject *t, *f, *n;
-    if (!PyArg_ParseTuple(args, "OOO", &t, &f, &n)) return NULL;
+    PyObject *t, *f, *n, *num, *small;
+    if (!PyArg_ParseTuple(args, "OOOO!O!", &t, &f, &n, &PyType_Type, &num, &PyDict_Type, &small)) return NULL;
+    Py_INCREF(num);
+    Py_XSETREF(NUM_TYPE, num);
+    Py_INCREF(small);
+    Py_XSETREF(SMALL_INTS, small);
     Py_INCREF(t);
     Py_XSETREF(TRUE_KEY, t);
     Py_INCREF(f);
@@ -791,7 +889,7 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 static PyMethodDef module_methods[] = {
     {"find", (PyCFunction)(void (*)(void))find, METH_FASTCALL,
      "find(lowered_root, values) -> set of the names of every matching rule."},
-    {"configure", configure, METH_VARARGS, "configure(TRUE_KEY, FALSE_KEY, NULL_KEY): the literals' exact keys."},
+    {"configure", configure, METH_VARARGS, "configure(TRUE_KEY, FALSE_KEY, NULL_KEY, Num, SMALL_INTS): what values.py defines."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -804,8 +902,10 @@ PyMODINIT_FUNC PyInit__native(void) {
     if (PyType_Ready(&SchemaType) < 0) return NULL;
     KEY_NAME = PyUnicode_InternFromString("key");
     MICROS_NAME = PyUnicode_InternFromString("micros");
+    TEXT_NAME = PyUnicode_InternFromString("text");
     TARGETS_NAME = PyUnicode_InternFromString("targets");
-    if (KEY_NAME == NULL || MICROS_NAME == NULL || TARGETS_NAME == NULL) return NULL;
+    LIT = PyUnicode_InternFromString("lit");
+    if (KEY_NAME == NULL || MICROS_NAME == NULL || TEXT_NAME == NULL || TARGETS_NAME == NULL || LIT == NULL) return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
     Py_INCREF(&SchemaType);

@@ -35,7 +35,7 @@ from eventpipes.patterns.flatten import FieldPaths, FlatEvent
 from eventpipes.patterns.index import ValueIndex
 from eventpipes.patterns.jsondepth import scanstring
 from eventpipes.patterns.ranges import RangeTable
-from eventpipes.patterns.values import FALSE_KEY, NULL_KEY, TRUE_KEY, to_num
+from eventpipes.patterns.values import _SMALL_INTS, FALSE_KEY, NULL_KEY, TRUE_KEY, Num, to_num
 
 _native: ModuleType | None
 try:
@@ -44,7 +44,7 @@ try:
     # An attribute of the package, not ``from ..._native import``: import-linter reads no
     # compiled module (as eventpipes.pipes.sources.kafka imports _kafka_shape).
     from eventpipes.patterns import _native as _loaded
-    _loaded.configure(TRUE_KEY, FALSE_KEY, NULL_KEY)
+    _loaded.configure(TRUE_KEY, FALSE_KEY, NULL_KEY, Num, _SMALL_INTS)
     _native = _loaded
 except ImportError:  # pragma: no cover - depends on the build machine
     _native = None

@@ -174,3 +174,29 @@ def test_arrays_need_no_bookkeeping_unless_two_paths_share_one(
             if not flat.has_arrays:
                 full = FlatEvent(flat.values, flat.members, True)
                 assert machine._find(root, flat) == machine._find_consistent(root, full), event
+
+
+@needs_native
+@pytest.mark.parametrize("number", [
+    "0", "-0", "7", "1023", "1024", "-17", "5000000000", "5000000001", "-5000000000", "123456789012",
+    "99999999999999999999999", "0.0", "-0.0", "1.5", "-12.25", "0.1", "0.123456", "0.1234567", "1.10",
+    "4999999999.999999", "5000000000.5", "12345678901.5", "1e2", "1E2", "1.5e-3", "1e-7", "1e16", "1e400",
+    "-1e400", "2.5e+3", "0.000001", "1e-6", "3.0e2",
+])
+def test_numbers_read_in_c_are_to_num_of_json_loads(number: str) -> None:
+    text = '{"a": ' + number + "}"
+    found = native.flatten_text(_schema(["a"]), text)
+    assert found is not None
+    (got,), (expected,) = found.values["a"], flatten(json.loads(text)).values["a"]
+    assert (got, got.key) == (expected, expected.key)  # type: ignore[union-attr]
+
+
+@needs_native
+@SETTINGS
+@given(number=st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False) | st.floats(-1e10, 1e10))
+def test_any_number_read_in_c_is_to_num_of_json_loads(number: float) -> None:
+    text = json.dumps({"a": number})
+    found = native.flatten_text(_schema(["a"]), text)
+    assert found is not None
+    (got,), (expected,) = found.values["a"], flatten(json.loads(text)).values["a"]
+    assert (got, got.key) == (expected, expected.key)  # type: ignore[union-attr]
