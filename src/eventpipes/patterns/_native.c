@@ -650,9 +650,140 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ parsed events */
+
+/* flatten.flatten over an already parsed event, for exact JSON types only (dict, list, str,
+ * int, float, bool, None with str keys): anything else, and the keys the text scan defers on,
+ * go back to the Python walk. Same traversal order as the Python walk, so arrays get the same
+ * numbers and each path its values in the same order. */
+
+static Entry *entry_for_key(Node *node, PyObject *key, Py_ssize_t n) {
+    int kind = PyUnicode_KIND(key);
+    const void *data = PyUnicode_DATA(key);
+    for (Py_ssize_t i = 0; i < node->n; i++) {
+        PyObject *k = node->entries[i].key;
+        if (PyUnicode_GET_LENGTH(k) == n && PyUnicode_KIND(k) == kind &&
+            memcmp(PyUnicode_DATA(k), data, (size_t)n * kind) == 0)
+            return &node->entries[i];
+    }
+    return NULL;
+}
+
+static int owalk_object(Scan *s, Node *node, PyObject *object, int depth);
+
+static int owalk_value(Scan *s, Entry *e, PyObject *node, int depth) {
+    if (PyDict_CheckExact(node)) return e->child == NULL ? 0 : owalk_object(s, e->child, node, depth);
+    if (PyList_CheckExact(node)) {
+        if (depth >= MAX_DEPTH) return FAIL;
+        long array = ++s->arrays;
+        if (array >= s->array_cap) {
+            Py_ssize_t cap = s->array_cap * 2 + 16;
+            PyObject **grown = PyMem_Realloc(s->array_paths, cap * sizeof(PyObject *));
+            if (grown == NULL) return FAIL;
+            memset(grown + s->array_cap, 0, (cap - s->array_cap) * sizeof(PyObject *));
+            s->array_paths = grown;
+            s->array_cap = cap;
+        }
+        for (Py_ssize_t index = 0; index < PyList_GET_SIZE(node); index++) {
+            PyObject *child = Py_NewRef(PyList_GET_ITEM(node, index));
+            int rc;
+            if (PyDict_CheckExact(child) || PyList_CheckExact(child)) {
+                if (s->member_n >= s->member_cap) {
+                    Py_ssize_t cap = s->member_cap * 2 + 8;
+                    Member *grown = PyMem_Realloc(s->member, cap * sizeof(Member));
+                    if (grown == NULL) {
+                        Py_DECREF(child);
+                        return FAIL;
+                    }
+                    s->member = grown;
+                    s->member_cap = cap;
+                }
+                s->member[s->member_n].array = array;
+                s->member[s->member_n].index = (long)index;
+                s->member_n++;
+                rc = owalk_value(s, e, child, depth + 1);
+                s->member_n--;
+            } else {
+                rc = owalk_value(s, e, child, depth + 1);
+            }
+            Py_DECREF(child);
+            if (rc) return FAIL;
+        }
+        return 0;
+    }
+    PyObject *value;
+    if (PyUnicode_CheckExact(node) || node == Py_None || PyBool_Check(node)) {
+        value = Py_NewRef(node);
+    } else if (PyLong_CheckExact(node)) {
+        if (!e->leaf) return 0;
+        value = int_num(node);
+    } else if (PyFloat_CheckExact(node)) {
+        if (!e->leaf) return 0;
+        value = float_num(PyFloat_AS_DOUBLE(node), s->schema->to_num);
+    } else {
+        return FAIL; /* a Mapping that is no dict, a list subclass, Decimal, ...: the Python walk */
+    }
+    if (value == NULL) return FAIL;
+    int rc = e->leaf ? record(s, e->path, value) : 0;
+    Py_DECREF(value);
+    return rc;
+}
+
+static int owalk_object(Scan *s, Node *node, PyObject *object, int depth) {
+    if (depth >= MAX_DEPTH) return FAIL;
+    Py_ssize_t pos = 0;
+    PyObject *key, *child;
+    while (PyDict_Next(object, &pos, &key, &child)) {
+        if (!PyUnicode_CheckExact(key)) return FAIL;
+        Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+        if (n == 0) return FAIL;
+        Entry *e = entry_for_key(node, key, n);
+        if (e == NULL) {
+            /* "a.b" as one key is the path a.b, which the tree cannot say: the Python walk */
+            if (PyUnicode_FindChar(key, '.', 0, n, 1) != -1) return FAIL;
+            continue;
+        }
+        Py_INCREF(key);
+        Py_INCREF(child); /* the callbacks may let another thread at the dict */
+        int rc = owalk_value(s, e, child, depth + 1);
+        Py_DECREF(key);
+        Py_DECREF(child);
+        if (rc) return FAIL;
+    }
+    return 0;
+}
+
+static PyObject *schema_flatten_object(Schema *self, PyObject *event) {
+    if (!PyDict_CheckExact(event)) Py_RETURN_NONE;
+    Scan s;
+    memset(&s, 0, sizeof(s));
+    s.schema = self;
+    s.values = PyDict_New();
+    s.members = PyDict_New();
+    PyObject *result = NULL;
+    if (s.values == NULL || s.members == NULL) goto done;
+    if (owalk_object(&s, self->root, event, 0)) {
+        if (PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) goto done;
+            PyErr_Clear();
+        }
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    result = Py_BuildValue("(OOO)", s.values, s.members, s.nested ? Py_True : Py_False);
+done:
+    Py_XDECREF(s.values);
+    Py_XDECREF(s.members);
+    PyMem_Free(s.array_paths);
+    PyMem_Free(s.member);
+    return result;
+}
+
 static PyMethodDef schema_methods[] = {
     {"flatten", (PyCFunction)schema_flatten, METH_O,
      "flatten(text) -> (values, members, has_arrays) or None (take the Python path)."},
+    {"flatten_object", (PyCFunction)schema_flatten_object, METH_O,
+     "flatten_object(event: dict) -> (values, members, has_arrays) or None (take the Python path)."},
     {NULL, NULL, 0, NULL},
 };
 

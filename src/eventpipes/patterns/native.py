@@ -5,7 +5,8 @@ code also does, several times faster (measured in ``benchmarks/matcher_vs_ruler.
 
 - :func:`flatten_text`: JSON text of an event to the fields some rule reads, in one pass
   that skips (and still validates) everything else: what ``flatten(json.loads(text), paths)``
-  gives, without building the parts of the event no rule looks at.
+  gives, without building the parts of the event no rule looks at; :func:`flatten_object`
+  does the same for an event already parsed (the router's case).
 - :func:`find`: the machine walk of ``machine._find`` over a *lowered* copy of the states
   (:func:`lower`): each state a tuple, each child reached by a tuple read instead of an id
   looked up in a dict, exact values, prefixes and numeric ranges looked up in C. Index kinds
@@ -97,6 +98,12 @@ def flatten_text(native_schema: Any, text: str | bytes | bytearray) -> FlatEvent
     if found is None:
         return None
     return FlatEvent(*found)
+
+
+def flatten_object(native_schema: Any, event: Any) -> FlatEvent | None:
+    """``flatten(event, paths)`` of a parsed event (a dict), or None where the Python walk must do it."""
+    found = native_schema.flatten_object(event)
+    return None if found is None else FlatEvent(*found)
 
 
 def find(lowered: Lowered, event: FlatEvent) -> set[str]:

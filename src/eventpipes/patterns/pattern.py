@@ -28,6 +28,10 @@ def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
         ValidationException: the event is not JSON or not a JSON object.
     """
     if type(event) is dict:  # the usual case, without the slow ABC checks below
+        if only is not None and only.native is not None:
+            found = native.flatten_object(only.native, event)  # C; None: the Python walk
+            if found is not None:
+                return found
         return flatten(event, only)
     if isinstance(event, FlatEvent):
         return event

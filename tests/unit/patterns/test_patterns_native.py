@@ -7,6 +7,8 @@ for ``find``, and ``machine._find_consistent`` for events whose arrays ``_find``
 from __future__ import annotations
 
 import json
+from collections import OrderedDict, UserList
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -200,3 +202,36 @@ def test_any_number_read_in_c_is_to_num_of_json_loads(number: float) -> None:
     assert found is not None
     (got,), (expected,) = found.values["a"], flatten(json.loads(text)).values["a"]
     assert (got, got.key) == (expected, expected.key)  # type: ignore[union-attr]
+
+
+@needs_native
+@SETTINGS
+@given(event=EVENTS | _odd_event(), paths=PATHS)
+def test_flatten_object_is_flatten(event: dict[str, Any], paths: list[str]) -> None:
+    paths = paths + ["a.b", "é"]
+    found = native.flatten_object(_schema(paths), event)
+    if found is not None or ("." not in "".join(_keys(event)) and "" not in _keys(event)):
+        assert found == flatten(event, FieldPaths.of(paths)), event
+
+
+def _keys(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [k for key, child in node.items() for k in [key, *_keys(child)]]
+    if isinstance(node, list):
+        return [k for child in node for k in _keys(child)]
+    return []
+
+
+class _Text(str):
+    pass
+
+
+@needs_native
+@pytest.mark.parametrize("event", [
+    {"a": Decimal("1.5")}, {"a": (1, 2)}, {"a": OrderedDict(b=1)}, {"a": [OrderedDict(b=1)]}, {1: 2, "a": 1},
+    {"b": {2: 1}}, {"a.b": 1}, {"b": {"": 1}}, {_Text("a"): 1}, {"a": UserList([1])},
+])
+def test_flatten_object_defers_what_is_not_plain_json(event: dict[Any, Any]) -> None:
+    assert native.flatten_object(_schema(["a", "a.b", "b.x"]), event) is None
+    # ...and the Ruler still reads it, through the Python walk
+    Ruler({"r": {"a": [{"exists": True}]}}).matches(event)
