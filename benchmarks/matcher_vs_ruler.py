@@ -5,9 +5,10 @@
 
 Both sides get each event as JSON text, so parsing is inside the timer for both (as
 issue 21 asks). Per rule count and round: eventpipes' Ruler, then (``--ab``) the same Ruler
-imported from another source tree (for before/after of a change, in a subprocess), then
-event-ruler through the peer harness (``peer.Bench``, ``--java``: a built copy of
-``/work/wt/shared/peers/event-ruler``). Rounds alternate so that load on the shared machine
+imported from another source tree (for before/after of a change), then event-ruler through
+the peer harness (``peer.Bench``, ``--java``: a built copy of ``/work/wt/shared/peers/event-ruler``;
+``--java-warmup`` untimed passes first, 10 by default as its README runs it). Each
+contender runs in a process of its own, with one untimed pass first (Python). Rounds alternate so that load on the shared machine
 hits every contender alike; the medians are printed at the end.
 
 The workload is ``gen_bench.py gen --rules 10000 --events 10000`` (seed 20250301); the
@@ -67,9 +68,9 @@ def _python_in(src: str | None, directory: Path, count: int, passes: int) -> lis
     return [tuple(json.loads(line)) for line in result.stdout.splitlines()]  # type: ignore[misc]
 
 
-def _java(peer: Path, directory: Path, count: int, passes: int) -> list[tuple[float, int]]:
+def _java(peer: Path, directory: Path, count: int, warmup: int, passes: int) -> list[tuple[float, int]]:
     result = subprocess.run(["java", "-cp", f"{peer}/target/classes:{peer}/lib/*", "peer.Bench", str(directory),
-                             str(count), "3", str(passes)], check=True, capture_output=True, text=True)
+                             str(count), str(warmup), str(passes)], check=True, capture_output=True, text=True)
     found = re.findall(r"pass=\d+ seconds=\S+ events/s=(\S+) matches=(\d+)", result.stdout)
     return [(float(rate), int(hits)) for rate, hits in found]
 
@@ -82,6 +83,7 @@ def main() -> int:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--ab", help="another source tree (its src/) to time the same way, e.g. main's")
     parser.add_argument("--java", type=Path, help="a built copy of the event-ruler peer harness")
+    parser.add_argument("--java-warmup", type=int, default=10, help="event-ruler's untimed passes (JIT warm-up)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -89,6 +91,7 @@ def main() -> int:
             print(json.dumps([rate, hits]))
         return 0
     _workload(args.dir)
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     here = str(Path(__file__).resolve().parent.parent / "src")
     contenders: dict[str, object] = {"this": here}
     if args.ab:
@@ -101,7 +104,7 @@ def main() -> int:
         for round_ in range(args.rounds):
             for name, where in contenders.items():
                 if name == "event-ruler":
-                    passes = _java(Path(str(where)), args.dir, count, args.passes)
+                    passes = _java(Path(str(where)), args.dir, count, args.java_warmup, args.passes)
                 else:
                     passes = _python_in(str(where), args.dir, count, args.passes)
                 best = max(rate for rate, _ in passes)
@@ -109,6 +112,7 @@ def main() -> int:
                 hits_of.setdefault((name, count), set()).update(h for _, h in passes)
                 print(f"rules={count} round={round_} {name}: best of {args.passes} passes {best:,.0f} events/s "
                       f"matches={sorted(hits_of[(name, count)])}", flush=True)
+    print(f"load average at end: {os.getloadavg()}")
     print("\nmedian over rounds of each round's best pass (events/s, JSON parsing included):")
     names = list(contenders)
     print("rules | " + " | ".join(names) + (" | this / event-ruler" if "event-ruler" in names else ""))
