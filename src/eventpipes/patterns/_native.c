@@ -13,8 +13,7 @@
  *     differently than this scanner can tell cheaply: invalid JSON, NaN/Infinity, nesting past
  *     MAX_DEPTH, an escaped, empty or dotted key in an object on a rule's path (paths are
  *     dot-joined, so "a.b" as one key and as two nested keys are one path), a key some rule
- *     reads that occurs twice in one object (json.loads keeps the last), more than 64 wanted
- *     keys under one object.
+ *     reads that occurs twice in one object (json.loads keeps the last).
  *
  * find(lowered_root, values) -> set of rule names
  *     machine._find over the lowered states (native.lower): tuples and dicts, with each
@@ -116,7 +115,12 @@ typedef struct {
 struct Node {
     Py_ssize_t n;
     Entry *entries;
+    PyObject *index; /* key -> entry number (int), for nodes of more than SMALL_NODE entries; else NULL */
 };
+
+/* Up to this many keys under one object, a key is found by comparing it with each; past it,
+ * through a dict (a rule set naming hundreds of detail fields must not cost a compare each). */
+#define SMALL_NODE 16
 
 typedef struct {
     PyObject_HEAD
@@ -132,6 +136,7 @@ static void node_free(Node *node) {
         Py_XDECREF(node->entries[i].path);
         node_free(node->entries[i].child);
     }
+    Py_XDECREF(node->index);
     PyMem_Free(node->entries);
     PyMem_Free(node);
 }
@@ -176,6 +181,22 @@ static Node *node_build(PyObject *tree, int depth) {
                 node_free(node);
                 return NULL;
             }
+        }
+    }
+    if (node->n > SMALL_NODE) {
+        node->index = PyDict_New();
+        if (node->index == NULL) {
+            node_free(node);
+            return NULL;
+        }
+        for (Py_ssize_t k = 0; k < node->n; k++) {
+            PyObject *number = PyLong_FromSsize_t(k);
+            if (number == NULL || PyDict_SetItem(node->index, node->entries[k].key, number)) {
+                Py_XDECREF(number);
+                node_free(node);
+                return NULL;
+            }
+            Py_DECREF(number);
         }
     }
     return node;
@@ -496,6 +517,7 @@ static int record(Scan *s, PyObject *path, PyObject *value) {
 }
 
 static int walk_object(Scan *s, Node *node, int depth);
+static int walk_members(Scan *s, Node *node, int depth, unsigned char *seen);
 
 /* The value at s->pos sits at the wanted path of entry e. */
 static int walk_value(Scan *s, Entry *e, int depth) {
@@ -559,8 +581,29 @@ static int walk_value(Scan *s, Entry *e, int depth) {
     return rc;
 }
 
-static Entry *find_entry(Scan *s, Node *node, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *at) {
+static Entry *indexed_entry(Node *node, PyObject *key, Py_ssize_t *at, int *error) {
+    PyObject *number = PyDict_GetItemWithError(node->index, key);
+    if (number == NULL) {
+        *error = PyErr_Occurred() != NULL;
+        return NULL;
+    }
+    *at = PyLong_AsSsize_t(number);
+    return &node->entries[*at];
+}
+
+static Entry *find_entry(Scan *s, Node *node, Py_ssize_t a, Py_ssize_t b, Py_ssize_t *at, int *error) {
     Py_ssize_t n = b - a;
+    *error = 0;
+    if (node->index != NULL) {
+        PyObject *key = PyUnicode_Substring(s->text, a, b);
+        if (key == NULL) {
+            *error = 1;
+            return NULL;
+        }
+        Entry *e = indexed_entry(node, key, at, error);
+        Py_DECREF(key);
+        return e;
+    }
     for (Py_ssize_t i = 0; i < node->n; i++) {
         PyObject *key = node->entries[i].key;
         if (PyUnicode_GET_LENGTH(key) != n) continue;
@@ -577,8 +620,17 @@ static Entry *find_entry(Scan *s, Node *node, Py_ssize_t a, Py_ssize_t b, Py_ssi
 }
 
 static int walk_object(Scan *s, Node *node, int depth) {
-    if (depth >= MAX_DEPTH || node->n > 64) return FAIL;
-    unsigned long long seen = 0;
+    if (depth >= MAX_DEPTH) return FAIL;
+    /* which of the node's keys this object has had (json.loads keeps the last of two) */
+    unsigned char small[64] = {0};
+    unsigned char *seen = node->n <= 64 ? small : PyMem_Calloc(node->n, 1);
+    if (seen == NULL) return FAIL;
+    int rc = walk_members(s, node, depth, seen);
+    if (seen != small) PyMem_Free(seen);
+    return rc;
+}
+
+static int walk_members(Scan *s, Node *node, int depth, unsigned char *seen) {
     s->pos++;
     ws(s);
     if (s->pos < s->len && CH(s, s->pos) == '}') {
@@ -595,12 +647,14 @@ static int walk_object(Scan *s, Node *node, int depth) {
         if (s->pos >= s->len || CH(s, s->pos) != ':') return FAIL;
         s->pos++;
         ws(s);
-        Entry *e = find_entry(s, node, a, b, &at);
+        int error;
+        Entry *e = find_entry(s, node, a, b, &at, &error);
+        if (error) return FAIL;
         if (e == NULL) {
             if (skip_value(s, depth + 1)) return FAIL;
         } else {
-            if (seen & (1ULL << at)) return FAIL;
-            seen |= 1ULL << at;
+            if (seen[at]) return FAIL;
+            seen[at] = 1;
             if (walk_value(s, e, depth + 1)) return FAIL;
         }
         ws(s);
@@ -657,7 +711,12 @@ done:
  * go back to the Python walk. Same traversal order as the Python walk, so arrays get the same
  * numbers and each path its values in the same order. */
 
-static Entry *entry_for_key(Node *node, PyObject *key, Py_ssize_t n) {
+static Entry *entry_for_key(Node *node, PyObject *key, Py_ssize_t n, int *error) {
+    *error = 0;
+    if (node->index != NULL) {
+        Py_ssize_t at;
+        return indexed_entry(node, key, &at, error);
+    }
     int kind = PyUnicode_KIND(key);
     const void *data = PyUnicode_DATA(key);
     for (Py_ssize_t i = 0; i < node->n; i++) {
@@ -737,7 +796,9 @@ static int owalk_object(Scan *s, Node *node, PyObject *object, int depth) {
         if (!PyUnicode_CheckExact(key)) return FAIL;
         Py_ssize_t n = PyUnicode_GET_LENGTH(key);
         if (n == 0) return FAIL;
-        Entry *e = entry_for_key(node, key, n);
+        int error;
+        Entry *e = entry_for_key(node, key, n, &error);
+        if (error) return FAIL;
         if (e == NULL) {
             /* "a.b" as one key is the path a.b, which the tree cannot say: the Python walk */
             if (PyUnicode_FindChar(key, '.', 0, n, 1) != -1) return FAIL;

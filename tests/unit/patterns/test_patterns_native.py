@@ -235,3 +235,18 @@ def test_flatten_object_defers_what_is_not_plain_json(event: dict[Any, Any]) -> 
     assert native.flatten_object(_schema(["a", "a.b", "b.x"]), event) is None
     # ...and the Ruler still reads it, through the Python walk
     Ruler({"r": {"a": [{"exists": True}]}}).matches(event)
+
+
+@needs_native
+def test_objects_with_many_keys_some_rule_reads() -> None:
+    # Past 16 keys under one object the scan finds keys through a dict, past 64 it keeps its
+    # own record of the keys it met; neither hands the event back.
+    paths = [f"detail.k{i}" for i in range(100)] + ["source"]
+    event = {"source": "s", "detail": {f"k{i}": i for i in range(0, 100, 3)} | {"other": 1}}
+    text = json.dumps(event)
+    expected = flatten(event, FieldPaths.of(paths))
+    assert native.flatten_text(_schema(paths), text) == expected
+    assert native.flatten_object(_schema(paths), event) == expected
+    assert native.flatten_text(_schema(paths), '{"detail": {"k1": 1, "k99": 2, "k1": 3}}') is None
+    ruler = Ruler({f"r{i}": {"detail": {f"k{i}": [i]}} for i in range(100)})
+    assert ruler.matches(text) == {f"r{i}" for i in range(0, 100, 3)}
