@@ -10,7 +10,7 @@ different elements of one array, as EventBridge does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -29,7 +29,9 @@ class FlatEvent:
     members: dict[str, list[Membership]]
     """Path -> the array membership of each value, parallel to ``values``."""
     has_arrays: bool
-    """Whether any leaf sits inside an array (else every membership is empty)."""
+    """Whether two leaves at different paths sit in one array's elements: only then can a
+    match take fields from two elements of one array, and only then must the machine check
+    memberships (else it may ignore them; they are still recorded)."""
 
     def fields(self) -> list[tuple[str, Value, Membership]]:
         """All leaves as (path, value, membership), sorted by path."""
@@ -63,6 +65,8 @@ class FieldPaths:
     """Paths a condition names."""
     inner: frozenset[str]
     """Every proper dot-prefix of those: the objects worth walking into."""
+    native: object = field(default=None, compare=False, repr=False)
+    """The same paths for the C flattener (``native.schema``), or None without it."""
 
     @classmethod
     def of(cls, paths: Iterable[str]) -> "FieldPaths":
@@ -86,7 +90,7 @@ class _Walk:
     names cost a function and a cell per name for every event, and each is one more
     object for the garbage collector to count."""
 
-    __slots__ = ("values", "members", "leaves", "inner", "wanted", "arrays", "nested")
+    __slots__ = ("values", "members", "leaves", "inner", "wanted", "arrays", "nested", "array_paths")
 
     def __init__(self, leaves: frozenset[str] | None, inner: frozenset[str] | None) -> None:
         self.values: dict[str, list[Value]] = {}
@@ -96,6 +100,8 @@ class _Walk:
         self.wanted = None if leaves is None or inner is None else leaves | inner
         self.arrays = 0
         self.nested = False
+        #: Array number -> the first path with a leaf in one of its elements.
+        self.array_paths: dict[int, str] = {}
 
     def walk(self, node: Any, path: str, member: Membership) -> None:
         # Called only for paths some rule reads (or every path, without ``only``): the
@@ -116,7 +122,6 @@ class _Walk:
                 # further fields (objects, arrays) can put two fields in conflict:
                 # scalar elements need no membership, and most events stay simple.
                 if type(child) is list or _is_object(child):
-                    self.nested = True
                     self.walk(child, path, member + ((array, index),))
                 else:
                     self.walk(child, path, member)
@@ -128,6 +133,21 @@ class _Walk:
             else:
                 found.append(leaf_value(node))
                 self.members[path].append(member)
+            if member:
+                self.note_arrays(path, member)
+
+    def note_arrays(self, path: str, member: Membership) -> None:
+        """Record that a leaf at ``path`` sits in these arrays' elements.
+
+        One condition per path in a sub-rule (``parse`` keys a branch's conditions by path),
+        so fields from two elements of one array can only meet in a match when leaves of two
+        different paths share that array: that is when ``nested`` turns on.
+        """
+        array_paths = self.array_paths
+        for array, _ in member:
+            first = array_paths.setdefault(array, path)
+            if first != path:
+                self.nested = True
 
 
     def walk_iteratively(self, root: Mapping[str, Any]) -> None:
@@ -159,13 +179,14 @@ class _Walk:
                 for index in range(len(node) - 1, -1, -1):
                     child = node[index]
                     if type(child) is list or _is_object(child):
-                        self.nested = True
                         pending.append((child, path, member + ((array, index),)))
                     else:
                         pending.append((child, path, member))
             elif leaves is None or path in leaves:
                 self.values.setdefault(path, []).append(leaf_value(node))
                 self.members.setdefault(path, []).append(member)
+                if member:
+                    self.note_arrays(path, member)
 
 
 def flatten(event: Mapping[str, Any], only: FieldPaths | None = None) -> FlatEvent:

@@ -32,6 +32,7 @@ import itertools
 import threading
 from typing import Iterable, Mapping
 
+from eventpipes.patterns import native
 from eventpipes.patterns.flatten import FieldPaths, FlatEvent, Membership
 from eventpipes.patterns.index import ValueIndex
 from eventpipes.patterns.values import Value, exact_key
@@ -78,7 +79,7 @@ _NO_ABSENT: dict[str, tuple[int, ...]] = {}  # never changed: states replace ``a
 class NameState:
     """One state: the rules that end here and the conditions that lead on."""
 
-    __slots__ = ("owner", "rules", "paths", "absent", "children", "keys")
+    __slots__ = ("owner", "rules", "paths", "absent", "children", "keys", "lowered")
 
     def __init__(self, owner: object) -> None:
         self.owner = owner
@@ -92,6 +93,9 @@ class NameState:
         self.children: dict[int, NameState] = {}
         #: Condition -> the child id it leads to.
         self.keys: dict[Condition, int] = {}
+        #: This state (and all below it) as the C walk reads it; set once, before the state
+        #: is published, and never for a copy (see :mod:`eventpipes.patterns.native`).
+        self.lowered: native.Lowered | None = None
 
     def owned(self, owner: object) -> "NameState":
         """This state if ``owner`` owns it, else a shallow copy that ``owner`` owns."""
@@ -183,12 +187,19 @@ def _unlink(state: NameState, condition: Condition, child_id: int, owner: object
         state.absent = absent or _NO_ABSENT
 
 
+def _field_paths(paths: Iterable[str]) -> FieldPaths:
+    found = FieldPaths.of(paths)
+    return FieldPaths(found.leaves, found.inner, native.schema(found))
+
+
 class Machine:
     """All rules of one rule set, compiled together. See the module doc for the concurrency rule."""
 
     def __init__(self) -> None:
         self._root = NameState(None)
-        self._view: tuple[NameState, FieldPaths] = (self._root, FieldPaths.of(()))
+        if native.AVAILABLE:
+            native.lower(self._root)
+        self._view: tuple[NameState, FieldPaths] = (self._root, _field_paths(()))
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._sub_rules: dict[str, tuple[SubRule, ...]] = {}
@@ -210,8 +221,10 @@ class Machine:
                 for sub_rule in sub_rules:
                     root = _add(root, ordered(sub_rule), name, owner, self._ids)
                 self._sub_rules[name] = sub_rules
+            if native.AVAILABLE:
+                native.lower(root)
             self._root = root
-            paths = FieldPaths.of(c.path for subs in self._sub_rules.values() for sub in subs for c in sub)
+            paths = _field_paths(c.path for subs in self._sub_rules.values() for sub in subs for c in sub)
             self._view = (root, paths)  # one assignment: readers see the states and their paths together
 
     @property
@@ -225,6 +238,8 @@ class Machine:
             root = self._root  # one snapshot for the whole call
         if event.has_arrays:
             return _find_consistent(root, event)
+        if root.lowered is not None:
+            return native.find(root.lowered, event)
         return _find(root, event)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Union
 
 from eventpipes.errors import ValidationException
+from eventpipes.patterns import native
 from eventpipes.patterns.flatten import FieldPaths, FlatEvent, flatten
 from eventpipes.patterns.jsondepth import MAX_DETAIL_DEPTH, MAX_EVENT_DEPTH, TooDeep, loads
 from eventpipes.patterns.machine import Machine
@@ -27,9 +28,18 @@ def flat_event(event: EventInput, only: FieldPaths | None = None) -> FlatEvent:
         ValidationException: the event is not JSON or not a JSON object.
     """
     if type(event) is dict:  # the usual case, without the slow ABC checks below
+        if only is not None and only.native is not None:
+            found = native.flatten_object(only.native, event)  # C; None: the Python walk
+            if found is not None:
+                return found
         return flatten(event, only)
     if isinstance(event, FlatEvent):
         return event
+    if only is not None and only.native is not None and isinstance(event, (str, bytes, bytearray)):
+        # JSON text straight to the fields rules read (C); None: text it leaves to json.loads.
+        found = native.flatten_text(only.native, event)
+        if found is not None:
+            return found
     return flatten(event_object(event), only)
 
 

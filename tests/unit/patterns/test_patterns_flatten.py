@@ -38,8 +38,21 @@ def test_only_the_paths_rules_read_are_flattened() -> None:
     assert flat.values == {"source": ["shop"], "detail.customer.tier": ["gold"], "detail.tags": ["t"]}
     # The array of objects at detail.items is never walked, so the event needs no array bookkeeping.
     assert not flat.has_arrays
-    assert flatten(event).has_arrays
+    assert not flatten(event).has_arrays  # every leaf in detail.items' elements is at one path
     assert flatten(event, FieldPaths.of(["detail.items.sku"])).values == {"detail.items.sku": ["a", "b"]}
+
+
+def test_array_bookkeeping_only_when_two_paths_share_an_array() -> None:
+    # Fields from two elements of one array can only meet in a match when two different
+    # paths have leaves in that array's elements (a sub-rule has one condition per path).
+    one_path = {"items": [{"sku": "a"}, {"sku": "b"}], "tags": [{"t": 1}]}
+    assert not flatten(one_path).has_arrays  # items.sku and tags.t: one path per array
+    assert flatten(one_path).members["items.sku"] == [((1, 0),), ((1, 1),)]
+    two_paths = {"items": [{"sku": "a", "qty": 1}]}
+    assert flatten(two_paths).has_arrays
+    assert not flatten(two_paths, FieldPaths.of(["items.sku"])).has_arrays
+    nested = {"a": [{"b": [{"c": 1}], "d": 2}]}
+    assert flatten(nested).has_arrays and not flatten(nested, FieldPaths.of(["a.b.c"])).has_arrays
 
 
 def test_a_path_that_is_both_a_leaf_and_an_object_elsewhere() -> None:
