@@ -229,7 +229,7 @@ def confluent_copy(bootstrap: str, source: str, sink: str, count: int, s: Conflu
                 seen += 1
                 while True:
                     try:
-                        producer.produce(sink, m.value(), m.key(), partition=m.partition(), headers=m.headers())
+                        producer.produce(sink, m.value(), m.key(), partition=m.partition() or 0, headers=m.headers())
                         break
                     except BufferError:
                         producer.poll(0.05)
