@@ -26,7 +26,7 @@ CACHE = Path.home() / ".cache" / "eventpipes" / "event-ruler-harness"
 
 
 class Unavailable(Exception):
-    """event-ruler cannot be run here (no Java or Maven, no peer folder, a failed build); the message says why."""
+    """The peer cannot be used here (no peer folder, no Java or Maven, a failed build); the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,14 @@ class Workload:
 
 
 def generate(folder: Path, rules: int, events: int) -> Workload:
-    """gen_bench's workload of ``rules`` rules and ``events`` events, written to ``folder``."""
+    """gen_bench's workload of ``rules`` rules and ``events`` events, written to ``folder``.
+
+    Raises:
+        Unavailable: no gen_bench.py in the peer folder.
+    """
     script = PEER / "gen_bench.py"
     if not script.exists():
-        raise SystemExit(f"gen_bench.py not found at {script}: set EVENT_RULER_PEER to the event-ruler peer folder")
+        raise Unavailable(f"gen_bench.py not found at {script}: set EVENT_RULER_PEER to the event-ruler peer folder")
     subprocess.run([sys.executable, str(script), "gen", "--out", str(folder), "--rules", str(rules), "--events", str(events)],
                    check=True, stdout=subprocess.DEVNULL)
     lines = [line for line in (folder / "events.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -416,7 +416,10 @@ def workload_named(name: str, folder: Path, count: int) -> Workload:
     if name == "one-match":
         return one_match()
     rules, scale = int(name.split("-")[1]), WORKLOADS[name]
-    return gen_bench(rules, WARM_UP + count, folder, scale)  # the raw loops take the full count (see ``run``)
+    try:
+        return gen_bench(rules, WARM_UP + count, folder, scale)  # the raw loops take the full count (see ``run``)
+    except event_ruler.Unavailable as why:
+        raise SystemExit(f"workload {name}: {why}") from None
 
 
 def run(cluster: KafkaCluster, count: int, seconds: float, workloads: list[str], layouts: list[str]) -> None:
