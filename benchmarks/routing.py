@@ -68,7 +68,7 @@ import event_ruler
 from eventpipes.app import topic_specs
 from eventpipes.bus.put_events import EventBusClient
 from eventpipes.kafka.offsets import committed_offsets, end_offsets
-from eventpipes.kafka.topics import TopicSpec, bus_topic, bus_topic_spec, delivery_topic
+from eventpipes.kafka.topics import bus_topic, bus_topic_spec, delivery_topic
 from eventpipes.kafka.worker import MAX_BATCH
 from eventpipes.patterns import Ruler
 from eventpipes.settings import Settings
