@@ -15,12 +15,14 @@ of them next to its own historical baseline:
   baseline is consumption).
 
 The loops neither join a group nor commit offsets: they are an upper bound, not an
-at-least-once service. Each is timed from the moment its clients are started and its
-partitions assigned (connections made, metadata known) to its last record received
-(consume) or acknowledged (copy). The first fetch is inside the clock: both clients keep
-fetching in the background, so a clock started at the first record returned would miss
-whatever arrived meanwhile (confluent-kafka's ``consume(num_messages=10000)`` waits for
-10,000 records; a 1 KB-record copy read "263,000 records/s" that way, three times the others).
+at-least-once service. Each is timed from its first record returned to its last record
+received (consume) or acknowledged (copy): connecting, the offset lookup and the first
+fetch's round trip are left out, as the eventpipes figures leave out start-up. librdkafka's
+first call asks for one record: ``consume(num_messages=10000)`` waits for 10,000 while
+librdkafka keeps fetching, and a clock started after it missed several fetches (a 1 KB-record
+copy read "263,000 records/s", three times the other loops); a clock started at assignment
+took in a start-up stall of ~1 s in some passes (confluent-kafka consumption read
+~175,000 records/s in those passes, ~1,000,000 in the others).
 
 Several settings of each client are candidates (``COPY_LOOPS``, ``CONSUME_LOOPS``; how they
 were chosen is in benchmarks/README.md, "Best raw loops"); ``best_copy`` and
@@ -95,18 +97,24 @@ PRODUCER_BASE: dict[str, Any] = {
 }
 
 #: Candidate settings, chosen with ``--explore`` (benchmarks/README.md, "Best raw loops").
+MB = 1024 * 1024
 COPY_LOOPS: tuple[AiokafkaSettings | ConfluentSettings, ...] = (
-    AiokafkaSettings(max_partition_fetch_bytes=1024 * 1024, max_batch_size=512 * 1024),
-    AiokafkaSettings(max_records=20_000, max_partition_fetch_bytes=8 * 1024 * 1024, in_flight=4),
+    AiokafkaSettings(max_partition_fetch_bytes=MB, max_batch_size=512 * 1024),
+    AiokafkaSettings(max_partition_fetch_bytes=MB, max_batch_size=512 * 1024, in_flight=4),
+    AiokafkaSettings(max_partition_fetch_bytes=4 * MB, max_batch_size=MB, in_flight=1),
+    AiokafkaSettings(max_records=20_000, max_partition_fetch_bytes=8 * MB, in_flight=4),
     ConfluentSettings(producer={"linger.ms": 5, "batch.num.messages": 10_000, "batch.size": 1_000_000}),
     ConfluentSettings(producer={"linger.ms": 5, "batch.num.messages": 10_000, "batch.size": 1_000_000},
-                      consumer={"max.partition.fetch.bytes": 4 * 1024 * 1024, "fetch.max.bytes": 64 * 1024 * 1024}),
+                      consumer={"max.partition.fetch.bytes": 4 * MB, "fetch.max.bytes": 64 * MB}),
+    ConfluentSettings(num_messages=2_000, producer={"linger.ms": 20, "batch.num.messages": 10_000, "batch.size": 1_000_000},
+                      consumer={"max.partition.fetch.bytes": 4 * MB}),
 )
 CONSUME_LOOPS: tuple[AiokafkaSettings | ConfluentSettings, ...] = (
-    AiokafkaSettings(max_records=2_000, max_partition_fetch_bytes=1024 * 1024),
-    AiokafkaSettings(max_records=5_000),
-    ConfluentSettings(num_messages=2_000, consumer={"max.partition.fetch.bytes": 4 * 1024 * 1024}),
-    ConfluentSettings(consumer={"max.partition.fetch.bytes": 4 * 1024 * 1024, "fetch.max.bytes": 64 * 1024 * 1024}),
+    AiokafkaSettings(max_records=2_000, max_partition_fetch_bytes=MB),
+    AiokafkaSettings(max_partition_fetch_bytes=4 * MB),
+    ConfluentSettings(num_messages=1_000),
+    ConfluentSettings(num_messages=2_000, consumer={"max.partition.fetch.bytes": 4 * MB}),
+    ConfluentSettings(consumer={"max.partition.fetch.bytes": 4 * MB, "fetch.max.bytes": 64 * MB}),
 )
 
 
@@ -157,7 +165,7 @@ async def aiokafka_copy(bootstrap: str, source: str, sink: str, count: int, s: A
     await consumer.start()
     await producer.start()
     pending: deque[list[asyncio.Future[Any]]] = deque()
-    seen, began = 0, time.perf_counter()
+    seen, began = 0, 0.0
     try:
         while seen < count:
             fetched = await consumer.getmany(timeout_ms=500, max_records=s.max_records)
@@ -165,6 +173,7 @@ async def aiokafka_copy(bootstrap: str, source: str, sink: str, count: int, s: A
             for tp, records in fetched.items():
                 if not records:
                     continue
+                began = began or time.perf_counter()
                 seen += len(records)
                 batch = producer.create_batch()
                 for r in records:
@@ -188,11 +197,13 @@ async def aiokafka_consume(bootstrap: str, source: str, count: int, s: AiokafkaS
     """Records/second reading ``count`` records of ``source``, nothing done per record."""
     consumer = _consumer(bootstrap, source, s)
     await consumer.start()
-    seen, began = 0, time.perf_counter()
+    seen, began = 0, 0.0
     try:
         while seen < count:
             for records in (await consumer.getmany(timeout_ms=500, max_records=s.max_records)).values():
-                seen += len(records)
+                if records:
+                    began = began or time.perf_counter()
+                    seen += len(records)
         return seen / (time.perf_counter() - began)
     finally:
         await consumer.stop()
@@ -208,6 +219,15 @@ def _confluent_consumer(bootstrap: str, source: str, s: ConfluentSettings) -> Co
     return consumer
 
 
+def _first(consumer: Consumer, timeout: float = 60) -> list[Any]:
+    """The first record, as soon as it is there (the clock starts then, as at aiokafka's first ``getmany``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := [m for m in consumer.consume(num_messages=1, timeout=0.5) if m.error() is None]:
+            return found
+    raise TimeoutError(f"confluent-kafka: no record within {timeout} s")
+
+
 def confluent_copy(bootstrap: str, source: str, sink: str, count: int, s: ConfluentSettings) -> float:
     """Records/second copying ``count`` records of ``source`` to ``sink`` (same partition numbers)."""
     consumer = _confluent_consumer(bootstrap, source, s)
@@ -218,9 +238,10 @@ def confluent_copy(bootstrap: str, source: str, sink: str, count: int, s: Conflu
             failed.append(error)
 
     producer = Producer({"bootstrap.servers": bootstrap, **PRODUCER_BASE, **s.producer, "on_delivery": delivered})
-    seen, began = 0, time.perf_counter()
+    seen = 0
     try:
-        messages: list[Any] = []
+        messages = _first(consumer)
+        began = time.perf_counter()
         while True:
             for m in messages:
                 if m.error() is not None:
@@ -249,8 +270,9 @@ def confluent_copy(bootstrap: str, source: str, sink: str, count: int, s: Conflu
 def confluent_consume(bootstrap: str, source: str, count: int, s: ConfluentSettings) -> float:
     """Records/second reading ``count`` records of ``source``, nothing done per record."""
     consumer = _confluent_consumer(bootstrap, source, s)
-    seen, began = 0, time.perf_counter()
     try:
+        seen = len(_first(consumer))
+        began = time.perf_counter()
         while seen < count:
             messages = consumer.consume(num_messages=min(s.num_messages, count - seen), timeout=0.5)
             seen += sum(1 for m in messages if m.error() is None)
