@@ -12,21 +12,35 @@ targets:
 One-by-one at 10,000 rules over 10,000 events would take minutes, so it runs on
 the first events only (the count is printed); events/second stays comparable.
 
-Run: ``.venv/bin/python benchmarks/patterns.py`` (``--quick`` for a small run).
+Then, against aws/event-ruler (issue 21): gen_bench's rules and events (the peer in
+``../shared/peers/event-ruler/``, see ``event_ruler.py``) at 100, 1,000 and 10,000 rules,
+timed in the same run by event-ruler's Maven harness (Java) and by eventpipes' ``Ruler``,
+each event handed over as its JSON text, so JSON parsing is inside the timer for both.
+Prints the median events/s of the timed passes of each and their ratio; without Java or
+Maven that column is skipped with a message.
+
+Run: ``.venv/bin/python benchmarks/patterns.py`` (``--quick`` for a small run;
+``--only event-ruler`` or ``--only ruler`` for one part).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
+import statistics
+import tempfile
 import time
+from pathlib import Path
 from datetime import date
 from typing import Any
 
 from eventpipes.patterns import Pattern, Ruler, compile_pattern
 from eventpipes.patterns.flatten import flatten
+
+import event_ruler
 
 SEED = 20240601
 RULE_COUNTS = (1, 100, 1_000, 10_000)
@@ -160,22 +174,76 @@ def run(
     return results
 
 
+#: gen_bench's rule counts compared with event-ruler, and the passes each side times.
+PEER_RULE_COUNTS = (100, 1_000, 10_000)
+
+
+def eventpipes_rates(workload: event_ruler.Workload, count: int, warm_up: int, passes: int) -> tuple[list[float], int]:
+    """The Ruler's events/s per timed pass over gen_bench's events (parsed inside the timer), and its match count."""
+    ruler = Ruler({rule["name"]: rule["pattern"] for rule in workload.rules[:count]})
+    loads, matches = json.loads, ruler.matches
+    for _ in range(warm_up):
+        for line in workload.lines:
+            matches(loads(line))
+    rates, total = [], 0
+    for _ in range(passes):
+        started = time.perf_counter()
+        total = sum(len(matches(loads(line))) for line in workload.lines)
+        rates.append(_rate(len(workload.lines), time.perf_counter() - started))
+    return rates, total
+
+
+def against_event_ruler(event_count: int, warm_up: int, passes: int) -> None:
+    """gen_bench's workload, eventpipes' Ruler and event-ruler, in the same run."""
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            workload = event_ruler.generate(Path(folder), max(PEER_RULE_COUNTS), event_count)
+        except event_ruler.Unavailable as why:
+            print(f"skipped: {why}")
+            return
+        print(f"gen_bench workload: {len(workload.lines):,} events; rules: the first 100, 1,000 and 10,000 of one seeded list")
+        print(f"medians of {passes} timed passes, after {warm_up} (eventpipes: 1) untimed; JSON parsing inside the timer for both")
+        try:
+            peer: dict[int, tuple[list[float], int]] | None = event_ruler.rates(workload, list(PEER_RULE_COUNTS), warm_up=warm_up, passes=passes)
+        except event_ruler.Unavailable as why:
+            print(f"event-ruler column skipped: {why}")
+            peer = None
+        print(f"{'rules':>7} {'eventpipes ev/s':>16} {'event-ruler ev/s':>17} {'eventpipes / event-ruler':>25} {'matches/ev':>10}")
+        for count in PEER_RULE_COUNTS:
+            ours, matches = eventpipes_rates(workload, count, 1, passes)
+            mine = statistics.median(ours)
+            line = f"{count:>7,} {mine:>16,.0f}"
+            if peer is not None and count in peer:
+                theirs, their_matches = statistics.median(peer[count][0]), peer[count][1]
+                line += f" {theirs:>17,.0f} {mine / theirs:>24.0%}"
+                if their_matches != matches:
+                    line += f"  (match counts differ: eventpipes {matches:,}, event-ruler {their_matches:,})"
+            else:
+                line += f" {'-':>17} {'-':>25}"
+            print(f"{line} {matches / len(workload.lines):>10.2f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 events and a smaller one-by-one budget")
+    parser.add_argument("--quick", action="store_true", help="1,000 events and a smaller one-by-one budget; 2,000 gen_bench events")
+    parser.add_argument("--only", choices=("ruler", "event-ruler"), help="run one part: Ruler vs one-by-one, or vs event-ruler")
     args = parser.parse_args()
     event_count, budget = (1_000, 300_000) if args.quick else (10_000, ONE_BY_ONE_BUDGET)
     print(f"{date.today()} | {platform.python_implementation()} {platform.python_version()} | "
           f"{platform.machine()} | {os.cpu_count()} CPUs")
-    for title, sources in (("Diverse bus (the target scenario)", DIVERSE_SOURCES), ("Dense bus (stress case)", DENSE_SOURCES)):
-        print(f"\n== {title} ==")
-        results = run(event_count, RULE_COUNTS, budget, sources)
-        speedup = results[1_000][0] / results[1_000][1]
-        slowdown = results[100][0] / results[10_000][0]
-        print(f"Ruler vs one-by-one at 1,000 rules: {speedup:.1f}x faster (target >= 20x): "
-              f"{'met' if speedup >= 20 else 'NOT met'}")
-        print(f"Ruler cost from 100 to 10,000 rules: {slowdown:.2f}x slower (target <= 3x): "
-              f"{'met' if slowdown <= 3 else 'NOT met'}")
+    if args.only != "event-ruler":
+        for title, sources in (("Diverse bus (the target scenario)", DIVERSE_SOURCES), ("Dense bus (stress case)", DENSE_SOURCES)):
+            print(f"\n== {title} ==")
+            results = run(event_count, RULE_COUNTS, budget, sources)
+            speedup = results[1_000][0] / results[1_000][1]
+            slowdown = results[100][0] / results[10_000][0]
+            print(f"Ruler vs one-by-one at 1,000 rules: {speedup:.1f}x faster (target >= 20x): "
+                  f"{'met' if speedup >= 20 else 'NOT met'}")
+            print(f"Ruler cost from 100 to 10,000 rules: {slowdown:.2f}x slower (target <= 3x): "
+                  f"{'met' if slowdown <= 3 else 'NOT met'}")
+    if args.only != "ruler":
+        print("\n== Against aws/event-ruler (gen_bench workload) ==")
+        against_event_ruler(*((2_000, 20, 5) if args.quick else (10_000, 10, 5)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 1. An I/O-bound target (20 ms per batch, BatchSize 10) on one partition with 500 keys:
    records/second at ParallelizationFactor 1, 2, 5, 10, and whether per-key order held.
 2. A no-op target (BatchSize 100) against raw aiokafka consumption of the same topic, same run,
-   in rounds (raw, then pipe) over one topic.
+   in rounds (raw, then pipe) over one topic; each round also runs the best raw consume loops
+   (``baselines.CONSUME_LOOPS``: aiokafka with large fetches, confluent-kafka) and prints the
+   pipe's ratio to the best of them next to its ratio to the raw aiokafka loop of the history.
 3. A 2 s batching window under light load: time from produce to the target call.
 
 Prints same-run figures and ratios; asserts nothing (speed is not a test).
@@ -25,6 +27,8 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+
+import baselines
 
 from eventpipes.pipes.runner import PipeRunner
 from eventpipes.settings import Settings
@@ -127,7 +131,7 @@ async def noop(settings: Settings, cluster: KafkaCluster) -> None:
     # ratio by ten points. Each round reads the same topic raw, then through a new pipe.
     count, rounds = ARGS.records, ARGS.rounds
     topic = seed(cluster, count, 1000)
-    ratios = []
+    ratios, best_ratios = [], []
     try:
         for _ in range(rounds):
             # Each measurement starts from an empty collector: a full collection (~30-50 ms
@@ -135,18 +139,24 @@ async def noop(settings: Settings, cluster: KafkaCluster) -> None:
             # and not the other by chance (raw read 490k-840k records/s in the same session).
             gc.collect()
             raw = count / await raw_consume(settings, topic, count)
+            gc.collect()
+            best = await asyncio.to_thread(baselines.best_consume, settings.bootstrap_servers, topic, count)
             SEEN.clear()
             gc.collect()
             text = pipe_yaml(unique_name("bench"), topic, "noop_target", "BatchSize: 100")
             piped = count / await run_until(settings, text, lambda: len(SEEN) >= count)
             ratios.append(piped / raw)
+            best_ratios.append(piped / best.rate)
+            print("\n".join(best.lines()))
             print(f"raw aiokafka consumption: {raw:8.0f} records/s; pipe with a no-op target: {piped:8.0f} records/s "
-                  f"= {100 * piped / raw:.0f}% (target >= 50%; {count:,} records)")
+                  f"= {100 * piped / raw:.0f}% (target >= 50%; {count:,} records); "
+                  f"{100 * piped / best.rate:.0f}% of the best raw loop ({best.rate:,.0f} records/s)", flush=True)
     finally:
         cluster.admin.delete_topic(topic)  # left behind, 300,000-record topics fill the dev broker
     if rounds > 1:
         print(f"pipe / raw over {rounds} rounds: {100 * min(ratios):.0f}-{100 * max(ratios):.0f}% "
-              f"(median {100 * statistics.median(ratios):.0f}%)")
+              f"(median {100 * statistics.median(ratios):.0f}%); pipe / best raw loop: "
+              f"{100 * min(best_ratios):.0f}-{100 * max(best_ratios):.0f}% (median {100 * statistics.median(best_ratios):.0f}%)")
 
 
 async def window(settings: Settings, cluster: KafkaCluster) -> None:

@@ -12,11 +12,15 @@ a day (record timestamp = event time, as the archiver writes them), then:
 - replay: a ReplayJob (rate limit off) with a window covering every event, into a plain
   topic: window lookup, time-ordered merge, replay-name added, produced with acks=all
   (aiokafka batches), checkpoints; timed from start to COMPLETED;
+- best raw loops (issue 21): ``baselines.COPY_LOOPS`` (aiokafka batched, confluent-kafka)
+  copying the archive topic to a plain topic of as many partitions, acks=all, as the replay
+  does without its merge, window or checkpoints; the best of them is the new baseline;
 - seek: the time ``offsets_for_times`` takes to find the start of a window in the
   middle of the archive (cold: a new consumer; warm: a connected one).
 
-Prints events/second for both and the ratio (target: replay >= 50% of raw), and the
-seek times (target: < 1 s). The topics are deleted afterwards.
+Prints events/second for each and the replay's ratio to the raw read (the history's
+baseline: replay >= 50%) and to the best raw copy loop (issue 21: >= 60%), and the seek
+times (target: < 1 s). The topics are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ import time
 import uuid
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+import baselines
 
 from eventpipes.archive.model import Archive
 from eventpipes.archive.replay import ReplayJob, ReplayRequest, start_replay
@@ -65,6 +72,19 @@ def raw_rate(bootstrap: str, topic: str, count: int) -> float:
     elapsed = time.perf_counter() - began
     consumer.close()
     return seen / elapsed
+
+
+def best_copy(bootstrap: str, topic: str, count: int) -> baselines.Best:
+    """The best raw copy loops, from the archive topic to a plain topic of as many partitions (deleted after)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    sink = f"bench-raw-{uuid.uuid4().hex[:8]}"
+    partitions = len(KafkaConsumer(bootstrap_servers=bootstrap).partitions_for_topic(topic) or ())
+    admin.create_topics([NewTopic(sink, partitions, 1, topic_configs={"max.message.bytes": str(2 * 1024 * 1024)})])
+    try:
+        return baselines.best_copy(bootstrap, topic, sink, count)
+    finally:
+        admin.delete_topics([sink])
+        admin.close()
 
 
 def seek_times(bootstrap: str, topic: str, middle_ms: int) -> tuple[float, float]:
@@ -109,7 +129,10 @@ def main() -> None:
             after = raw_rate(bootstrap, topic, args.events)
             raw = max(before, after)
             print(f"raw consumption:   {after:10,.0f} events/s (after the replay)")
-            print(f"replay = {replay / raw:.0%} of the faster raw read (target >= 50%)")
+            best = best_copy(bootstrap, topic, args.events)
+            print("\n".join(best.lines()))
+            print(f"replay = {replay / raw:.0%} of the faster raw read (target >= 50%); "
+                  f"{replay / best.rate:.0%} of the best raw consume-and-produce loop (target >= 60%)")
             cold, warm = seek_times(bootstrap, topic, start_ms + DAY_MS // 2)
             print(f"find a window's start in the middle: {cold * 1000:.0f} ms cold (new consumer), {warm * 1000:.1f} ms warm (target < 1 s)")
         finally:
