@@ -897,21 +897,21 @@ static int lookup(PyObject *table, PyObject *key, Stack *out) {
 }
 
 /* Edge: (exact, prefix, prefix_lengths, bounds, regions, general) */
-static int edge_targets(PyObject *edge, PyObject *values, Stack *out) {
+/* The child states that any of the n values leads to along one edge (appended to out). */
+static int edge_targets(PyObject *edge, PyObject *const *items, Py_ssize_t n, Stack *out) {
     PyObject *exact = PyTuple_GET_ITEM(edge, 0);
     PyObject *prefix = PyTuple_GET_ITEM(edge, 1);
     PyObject *lengths = PyTuple_GET_ITEM(edge, 2);
     PyObject *bounds = PyTuple_GET_ITEM(edge, 3);
     PyObject *regions = PyTuple_GET_ITEM(edge, 4);
     PyObject *general = PyTuple_GET_ITEM(edge, 5);
-    Py_ssize_t n = PyList_GET_SIZE(values);
     if (general != Py_None) {
         /* (index, children by id): index.targets(value, ids) for each value, as machine._find */
         PyObject *index = PyTuple_GET_ITEM(general, 0), *kids = PyTuple_GET_ITEM(general, 1);
         PyObject *ids = PyList_New(0);
         if (ids == NULL) return -1;
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
-            PyObject *r = PyObject_CallMethodObjArgs(index, TARGETS_NAME, PyList_GET_ITEM(values, i), ids, NULL);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *r = PyObject_CallMethodObjArgs(index, TARGETS_NAME, items[i], ids, NULL);
             if (r == NULL) {
                 Py_DECREF(ids);
                 return -1;
@@ -934,7 +934,7 @@ static int edge_targets(PyObject *edge, PyObject *values, Stack *out) {
         return 0;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *value = PyList_GET_ITEM(values, i);
+        PyObject *value = items[i];
         if (PyUnicode_CheckExact(value)) {
             if (exact != Py_None && lookup(exact, value, out)) return -1;
             if (prefix != Py_None) {
@@ -1024,7 +1024,8 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                     if (PyErr_Occurred()) goto error;
                     continue;
                 }
-                if (PyList_GET_SIZE(at) && edge_targets(item, at, &buffer)) goto error;
+                if (PyList_GET_SIZE(at) && edge_targets(item, PySequence_Fast_ITEMS(at), PyList_GET_SIZE(at), &buffer))
+                    goto error;
             }
         } else {
             while (PyDict_Next(values, &pos, &path, &item)) {
@@ -1033,7 +1034,8 @@ static PyObject *find(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                     if (PyErr_Occurred()) goto error;
                     continue;
                 }
-                if (PyList_GET_SIZE(item) && edge_targets(edge, item, &buffer)) goto error;
+                if (PyList_GET_SIZE(item) && edge_targets(edge, PySequence_Fast_ITEMS(item), PyList_GET_SIZE(item), &buffer))
+                    goto error;
             }
         }
         if (absent != Py_None) {
@@ -1062,6 +1064,226 @@ error:
     return NULL;
 }
 
+/* ------------------------------------------------------------------ walk with array positions */
+
+/* machine.merge: the array positions of both (tuples of (array, element) pairs, ascending by
+ * array), or None when they put one array at two elements. New reference; NULL on error. */
+static PyObject *merge(PyObject *taken, PyObject *more) {
+    Py_ssize_t m = PyTuple_GET_SIZE(taken), n = PyTuple_GET_SIZE(more);
+    if (n == 0) return Py_NewRef(taken);
+    if (m == 0) return Py_NewRef(more);
+    PyObject *out = PyTuple_New(m + n);
+    if (out == NULL) return NULL;
+    Py_ssize_t i = 0, j = 0, k = 0;
+    while (i < m || j < n) {
+        PyObject *pick;
+        if (j >= n) {
+            pick = PyTuple_GET_ITEM(taken, i++);
+        } else if (i >= m) {
+            pick = PyTuple_GET_ITEM(more, j++);
+        } else {
+            PyObject *a = PyTuple_GET_ITEM(taken, i), *b = PyTuple_GET_ITEM(more, j);
+            long array_a = PyLong_AsLong(PyTuple_GET_ITEM(a, 0)), array_b = PyLong_AsLong(PyTuple_GET_ITEM(b, 0));
+            if (array_a < array_b) {
+                pick = a;
+                i++;
+            } else if (array_b < array_a) {
+                pick = b;
+                j++;
+            } else {
+                int same = PyObject_RichCompareBool(PyTuple_GET_ITEM(a, 1), PyTuple_GET_ITEM(b, 1), Py_EQ);
+                if (same <= 0) {
+                    Py_DECREF(out);
+                    return same < 0 ? NULL : Py_NewRef(Py_None);
+                }
+                pick = a;
+                i++;
+                j++;
+            }
+        }
+        PyTuple_SET_ITEM(out, k++, Py_NewRef(pick));
+    }
+    if (k < m + n && _PyTuple_Resize(&out, k) < 0) return NULL;
+    return out;
+}
+
+/* machine._absences_hold: no value at a pending path can sit with the positions taken. */
+static int absences_hold(PyObject *pending, PyObject *taken, PyObject *members) {
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(pending); i++) {
+        PyObject *at = PyDict_GetItemWithError(members, PyTuple_GET_ITEM(pending, i));
+        if (at == NULL) {
+            if (PyErr_Occurred()) return -1;
+            PyErr_SetString(PyExc_KeyError, "pending path");
+            return -1;
+        }
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(at); k++) {
+            PyObject *joined = merge(taken, PyList_GET_ITEM(at, k));
+            if (joined == NULL) return -1;
+            int fits = joined != Py_None;
+            Py_DECREF(joined);
+            if (fits) return 0;
+        }
+    }
+    return 1;
+}
+
+typedef struct {
+    PyObject *state; /* borrowed (the lowered machine outlives the call) */
+    PyObject *taken; /* owned */
+    PyObject *pending; /* owned */
+} Item;
+
+typedef struct {
+    Item *items;
+    Py_ssize_t n, cap;
+    PyObject *seen; /* {(state address, taken, pending)} */
+} Walk;
+
+/* Push (state, taken, pending) unless that triple was pushed before. Borrows taken and pending. */
+static int visit(Walk *w, PyObject *state, PyObject *taken, PyObject *pending) {
+    PyObject *address = PyLong_FromVoidPtr(state);
+    if (address == NULL) return -1;
+    PyObject *key = PyTuple_Pack(3, address, taken, pending);
+    Py_DECREF(address);
+    if (key == NULL) return -1;
+    int known = PySet_Contains(w->seen, key);
+    if (known == 0) known = PySet_Add(w->seen, key);
+    else if (known > 0) known = 1;
+    Py_DECREF(key);
+    if (known != 0) return known < 0 ? -1 : 0;
+    if (w->n >= w->cap) {
+        Py_ssize_t cap = w->cap * 2 + 32;
+        Item *grown = PyMem_Realloc(w->items, cap * sizeof(Item));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        w->items = grown;
+        w->cap = cap;
+    }
+    w->items[w->n].state = state;
+    w->items[w->n].taken = Py_NewRef(taken);
+    w->items[w->n].pending = Py_NewRef(pending);
+    w->n++;
+    return 0;
+}
+
+/* find_consistent(root, values, members): machine._find_consistent over the lowered states. */
+static PyObject *find_consistent(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 3 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) || !PyDict_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "find_consistent(lowered_root, values, members)");
+        return NULL;
+    }
+    PyObject *values = args[1], *members = args[2];
+    PyObject *found = PySet_New(NULL), *empty = PyTuple_New(0);
+    Walk w = {NULL, 0, 0, PySet_New(NULL)};
+    Stack buffer = {0};
+    Item item = {NULL, NULL, NULL};
+    if (found == NULL || empty == NULL || w.seen == NULL) goto error;
+    w.items = PyMem_Malloc(32 * sizeof(Item));
+    if (w.items == NULL) goto error;
+    w.cap = 32;
+    w.items[0].state = args[0];
+    w.items[0].taken = Py_NewRef(empty);
+    w.items[0].pending = Py_NewRef(empty);
+    w.n = 1;
+    while (w.n) {
+        item = w.items[--w.n];
+        PyObject *state = item.state, *taken = item.taken, *pending = item.pending;
+        PyObject *rules = PyTuple_GET_ITEM(state, 0);
+        if (rules != Py_None) {
+            int known = PyObject_RichCompareBool(rules, found, Py_LE);
+            if (known < 0) goto error;
+            if (!known) {
+                int holds = absences_hold(pending, taken, members);
+                if (holds < 0) goto error;
+                if (holds) {
+                    PyObject *r = PyNumber_InPlaceOr(found, rules);
+                    if (r == NULL) goto error;
+                    Py_DECREF(r);
+                }
+            }
+        }
+        Py_ssize_t pos = 0;
+        PyObject *path, *edge;
+        while (PyDict_Next(PyTuple_GET_ITEM(state, 1), &pos, &path, &edge)) {
+            PyObject *at = PyDict_GetItemWithError(values, path);
+            if (at == NULL) {
+                if (PyErr_Occurred()) goto error;
+                continue;
+            }
+            PyObject *positions = PyDict_GetItemWithError(members, path);
+            if (positions == NULL) {
+                if (!PyErr_Occurred()) PyErr_SetString(PyExc_KeyError, "members");
+                goto error;
+            }
+            for (Py_ssize_t k = 0; k < PyList_GET_SIZE(at) && k < PyList_GET_SIZE(positions); k++) {
+                PyObject *joined = merge(taken, PyList_GET_ITEM(positions, k));
+                if (joined == NULL) goto error;
+                if (joined == Py_None) {
+                    Py_DECREF(joined);
+                    continue;
+                }
+                PyObject *value = PyList_GET_ITEM(at, k);
+                buffer.n = 0;
+                int rc = edge_targets(edge, &value, 1, &buffer);
+                for (Py_ssize_t c = 0; rc == 0 && c < buffer.n; c++) rc = visit(&w, buffer.items[c], joined, pending);
+                Py_DECREF(joined);
+                if (rc) goto error;
+            }
+        }
+        PyObject *absent = PyTuple_GET_ITEM(state, 2);
+        if (absent != Py_None) {
+            for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(absent); i++) {
+                PyObject *entry = PyTuple_GET_ITEM(absent, i);
+                PyObject *where = PyTuple_GET_ITEM(entry, 0), *kids = PyTuple_GET_ITEM(entry, 1);
+                PyObject *present = PyDict_GetItemWithError(members, where);
+                PyObject *more;
+                if (present == NULL && PyErr_Occurred()) goto error;
+                if (present == NULL || PyList_GET_SIZE(present) == 0) {
+                    more = Py_NewRef(pending);
+                } else {
+                    int all_in_arrays = 1; /* every value there sits in some array element: maybe avoidable */
+                    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(present); k++)
+                        if (PyTuple_GET_SIZE(PyList_GET_ITEM(present, k)) == 0) all_in_arrays = 0;
+                    if (!all_in_arrays) continue;
+                    Py_ssize_t size = PyTuple_GET_SIZE(pending);
+                    more = PyTuple_New(size + 1);
+                    if (more == NULL) goto error;
+                    for (Py_ssize_t k = 0; k < size; k++)
+                        PyTuple_SET_ITEM(more, k, Py_NewRef(PyTuple_GET_ITEM(pending, k)));
+                    PyTuple_SET_ITEM(more, size, Py_NewRef(where));
+                }
+                int rc = 0;
+                for (Py_ssize_t c = 0; rc == 0 && c < PyTuple_GET_SIZE(kids); c++)
+                    rc = visit(&w, PyTuple_GET_ITEM(kids, c), taken, more);
+                Py_DECREF(more);
+                if (rc) goto error;
+            }
+        }
+        Py_CLEAR(item.taken);
+        Py_CLEAR(item.pending);
+    }
+    Py_DECREF(empty);
+    Py_DECREF(w.seen);
+    PyMem_Free(w.items);
+    PyMem_Free(buffer.items);
+    return found;
+error:
+    Py_XDECREF(item.taken);
+    Py_XDECREF(item.pending);
+    for (Py_ssize_t i = 0; i < w.n; i++) {
+        Py_DECREF(w.items[i].taken);
+        Py_DECREF(w.items[i].pending);
+    }
+    PyMem_Free(w.items);
+    PyMem_Free(buffer.items);
+    Py_XDECREF(w.seen);
+    Py_XDECREF(empty);
+    Py_XDECREF(found);
+    return NULL;
+}
+
 static PyObject *configure(PyObject *module, PyObject *args) {
     PyObject *t, *f, *n, *num, *small;
     if (!PyArg_ParseTuple(args, "OOOO!O!", &t, &f, &n, &PyType_Type, &num, &PyDict_Type, &small)) return NULL;
@@ -1081,6 +1303,8 @@ static PyObject *configure(PyObject *module, PyObject *args) {
 static PyMethodDef module_methods[] = {
     {"find", (PyCFunction)(void (*)(void))find, METH_FASTCALL,
      "find(lowered_root, values) -> set of the names of every matching rule."},
+    {"find_consistent", (PyCFunction)(void (*)(void))find_consistent, METH_FASTCALL,
+     "find_consistent(lowered_root, values, members) -> set: the walk that keeps array positions apart."},
     {"configure", configure, METH_VARARGS, "configure(TRUE_KEY, FALSE_KEY, NULL_KEY, Num, SMALL_INTS): what values.py defines."},
     {NULL, NULL, 0, NULL},
 };

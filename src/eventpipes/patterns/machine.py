@@ -236,10 +236,10 @@ class Machine:
         """The names of every rule the flattened event matches (in ``root``, a snapshot from ``view``, if given)."""
         if root is None:
             root = self._root  # one snapshot for the whole call
+        if root.lowered is not None:
+            return native.find(root.lowered, event)  # (C) both walks below, on the lowered states
         if event.has_arrays:
             return _find_consistent(root, event)
-        if root.lowered is not None:
-            return native.find(root.lowered, event)
         return _find(root, event)
 
 

@@ -7,7 +7,8 @@ code also does, several times faster (measured in ``benchmarks/matcher_vs_ruler.
   that skips (and still validates) everything else: what ``flatten(json.loads(text), paths)``
   gives, without building the parts of the event no rule looks at; :func:`flatten_object`
   does the same for an event already parsed (the router's case).
-- :func:`find`: the machine walk of ``machine._find`` over a *lowered* copy of the states
+- :func:`find`: the machine walks of ``machine._find`` and ``machine._find_consistent``
+  (events whose arrays need their positions kept apart) over a *lowered* copy of the states
   (:func:`lower`): each state a tuple, each child reached by a tuple read instead of an id
   looked up in a dict, exact values, prefixes and numeric ranges looked up in C. Index kinds
   not lowered (suffixes, ignore-case, wildcards, cidr, anything-but, exists) are asked through
@@ -107,9 +108,13 @@ def flatten_object(native_schema: Any, event: Any) -> FlatEvent | None:
 
 
 def find(lowered: Lowered, event: FlatEvent) -> set[str]:
-    """``machine._find`` over the lowered states (an event whose ``has_arrays`` is false)."""
+    """``machine._find`` over the lowered states, or ``machine._find_consistent`` if the event has arrays."""
     assert _native is not None  # states are lowered only when it is there
-    result: set[str] = _native.find(lowered, event.values)
+    result: set[str]
+    if event.has_arrays:
+        result = _native.find_consistent(lowered, event.values, event.members)
+    else:
+        result = _native.find(lowered, event.values)
     return result
 
 

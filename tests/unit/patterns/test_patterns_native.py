@@ -129,6 +129,8 @@ def _both_walks(patterns: list[dict[str, Any]], events: list[dict[str, Any]]) ->
         flat = flatten(event, paths)
         if not flat.has_arrays:
             assert native.find(root.lowered, flat) == machine._find(root, flat), event
+        full = FlatEvent(flat.values, flat.members, True)  # the positions walk on every event, too
+        assert native.find(root.lowered, full) == machine._find_consistent(root, full), event
         text_flat = native.flatten_text(paths.native, json.dumps(event))
         assert text_flat == flat
         assert ruler.matches(json.dumps(event)) == machine._find_consistent(root, flat), event
@@ -139,6 +141,20 @@ def _both_walks(patterns: list[dict[str, Any]], events: list[dict[str, Any]]) ->
 @given(patterns=st.lists(PATTERNS, min_size=1, max_size=8), events=st.lists(EVENTS, min_size=1, max_size=5))
 def test_the_c_walk_is_the_python_walk(patterns: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
     _both_walks(patterns, events)
+
+
+def test_the_c_positions_walk_keeps_array_elements_apart() -> None:
+    pattern = {"items": {"sku": ["a"], "qty": [2]}}
+    ruler = Ruler({"r": pattern, "gone": {"items": {"sku": ["a"], "x": [{"exists": False}]}}})
+    same = {"items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 1}]}
+    apart = {"items": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]}
+    with_x = {"items": [{"sku": "a", "x": 1}, {"sku": "b"}]}
+    other_x = {"items": [{"sku": "b", "x": 1}, {"sku": "a"}]}
+    for event, expected in ((same, {"r", "gone"}), (apart, {"gone"}), (with_x, set()), (other_x, {"gone"})):
+        root, paths = ruler._machine.view
+        flat = flatten(event, paths)
+        assert flat.has_arrays
+        assert ruler.matches(json.dumps(event)) == machine._find_consistent(root, flat) == expected, event
 
 
 @needs_native
