@@ -177,6 +177,7 @@ class Router:
         out: list[OutRecord] = []
         direct: dict[Route, list[Record]] = {}
         known: dict[str, bool] = {}
+        counts: dict[str, int] = {}
         for record in records:
             found = self._match(record)
             if isinstance(found, OutRecord):
@@ -188,7 +189,7 @@ class Router:
             carried = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS] if record.headers else []
             ingested = str(record.timestamp_ms).encode()
             for rule in matched:
-                self._metrics.matched(self.bus, rule)
+                counts[rule] = counts.get(rule, 0) + 1
                 headers = [*carried, (INGESTION_HEADER, ingested), *self._group_header, (RULE_HEADER, rule.encode())]
                 for route in self._routes[rule]:
                     if route.direct is not None and self._knows(route.direct.writes_to, known):
@@ -202,6 +203,8 @@ class Router:
                     else:
                         out.append(OutRecord(route.topic, record.key, value, list(headers),
                                              partition=self._partition(route.topic, record.partition)))
+        for rule, count in counts.items():
+            self._metrics.matched(self.bus, rule, count)
         work: list[Awaitable[None]] = [route.direct.handle_all(batch) for route, batch in direct.items()
                                                  if route.direct is not None]
         if out:

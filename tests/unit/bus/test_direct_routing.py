@@ -85,6 +85,7 @@ def test_kafka_targets_are_written_by_the_router_and_an_invocation_target_gets_i
     exposition = metrics.exposition().decode()
     assert metric_value(exposition, "eventpipes_rule_matched_total", bus="orders", rule="r") == 3
     assert metric_value(exposition, "eventpipes_target_delivered_total", bus="orders", rule="r", target="copy") == 3
+    assert metric_value(exposition, "eventpipes_target_delivery_latency_seconds_count", bus="orders", rule="r", target="copy") == 3
     assert metric_value(exposition, "eventpipes_target_delivered_total", bus="orders", rule="r", target="call") == 0
 
 
