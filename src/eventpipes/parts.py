@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from eventpipes.bus.delivery import DeliveryWorker, target_spec
 from eventpipes.bus.metrics import Metrics
-from eventpipes.bus.router import Router
+from eventpipes.bus.router import Direct, Router
 from eventpipes.kafka.sink import WorkerSink
 from eventpipes.kafka.topics import bus_topic, delivery_topic, replay_topic
 from eventpipes.kafka.worker import Handler
@@ -101,7 +101,7 @@ class WorkerParts:
                 router = self.routers.get(topic)
                 if router is None:
                     router = Router(name, rules, self.sink, self.metrics, replay=replay,
-                                    partition_count=count, group=self.group)
+                                    partition_count=count, group=self.group, direct=self._direct)
                     if since:
                         router.update(rules, since_ms=since)
                     self.routers[topic] = router
@@ -135,6 +135,21 @@ class WorkerParts:
                                 group=self.group)
         return _Delivery(rule, target, worker, sender)
 
+    def _direct(self, rule: Rule, target: Target) -> Direct | None:
+        """How a router delivers ``target`` itself: a delivery worker of its own, for targets that write to Kafka.
+
+        Built in routing workers whatever their roles (a routing-only worker delivers these
+        targets too); its failed events wait on the target's retry topic, which delivery workers read.
+        """
+        writes_to = producer_topic(target)
+        if writes_to is None:
+            return None
+        context = TargetContext(self.sink, self.settings.region, self.settings.account, source_bus=rule.event_bus_name)
+        sender = EventSender(make_target(target_spec(rule, target), context))
+        worker = DeliveryWorker(rule.event_bus_name, rule, target, sender, self.sink, self.metrics, region=self.settings.region,
+                                account=self.settings.account, backoff=Backoff(base_seconds=self.settings.retry_base_seconds))
+        return Direct(writes_to, worker.handle_all)
+
     def _refresh_buckets(self, topology: Topology) -> None:
         # One bucket per destination, kept across changes unless its rate changed.
         for destination in topology.api_destinations:
@@ -159,6 +174,15 @@ def _since(rules: list[Rule], before: list[Rule], now_ms: int) -> dict[str, int]
         if rule.state == "ENABLED" and (was is None or was.state != "ENABLED" or was.event_pattern != rule.event_pattern):
             changed[rule.name] = now_ms
     return changed
+
+
+def producer_topic(target: Target) -> str | None:
+    """The Kafka topic a target writes through the worker's producer (a topic, a bus), or None (HTTP, functions, files)."""
+    if (topic := target.destination_of("Topic")) is not None:
+        return topic
+    if (bus := target.destination_of("EventBus")) is not None:
+        return bus_topic(bus)
+    return None
 
 
 def _delivery_changed(rule: Rule, before: Rule) -> bool:

@@ -3,7 +3,8 @@
 Each step edits the file, waits for the worker to say it applied it, and puts events after
 it (and where it matters, before it). A ``witness`` rule matching every event shows when
 the router has routed an event, so a rule that should not have matched it is checked on
-its delivery topic at that moment rather than after an arbitrary wait.
+its target topic (which the router writes itself) and its delivery topic at that moment
+rather than after an arbitrary wait.
 """
 
 from __future__ import annotations
@@ -65,9 +66,9 @@ class Live:
     def markers(self, topic: str) -> list[str]:
         return [json.loads(r.value or b"")["detail"]["m"] for r in self.kafka.read_all(topic, timeout=3)]
 
-    def routed_to(self, rule_name: str, target: str) -> list[str]:
-        """What the router wrote for a rule's target (its delivery topic), whether delivered yet or not."""
-        return self.markers(delivery_topic(self.names["bus"], rule_name, target))
+    def routed_to(self, rule_name: str, target: str, topic: str) -> list[str]:
+        """What the router wrote for a rule's target: to its topic, or to its delivery topic (delivered yet or not)."""
+        return self.markers(topic) + self.markers(delivery_topic(self.names["bus"], rule_name, target))
 
 
 def test_rules_and_targets_change_under_a_running_worker(kafka: KafkaCluster, tmp_path: Path) -> None:
@@ -79,11 +80,11 @@ def test_rules_and_targets_change_under_a_running_worker(kafka: KafkaCluster, tm
         live.change([rule("ra", bus, ["A"], [a])])  # a new rule
         first = live.put("A")
         wait_until(lambda: first in live.markers(a), timeout=30, what="the new rule's first delivery")
-        assert before_new_rule not in live.routed_to("ra", "t0")
+        assert before_new_rule not in live.routed_to("ra", "t0", a)
 
         live.change([rule("ra", bus, ["A"], [a], state="DISABLED")])  # disabled
         while_disabled = live.put("A")
-        assert while_disabled not in live.routed_to("ra", "t0")
+        assert while_disabled not in live.routed_to("ra", "t0", a)
 
         live.change([rule("ra", bus, ["A"], [a]), rule("rb", bus, ["B"], [b])])  # enabled again, and another rule
         again, first_b = live.put("A"), live.put("B")
@@ -92,7 +93,7 @@ def test_rules_and_targets_change_under_a_running_worker(kafka: KafkaCluster, tm
         live.change([rule("ra", bus, ["A"], [a]), rule("rb", bus, ["C"], [b])])  # a new pattern
         old_pattern, new_pattern = live.put("B"), live.put("C")
         wait_until(lambda: new_pattern in live.markers(b), timeout=30, what="the new pattern's delivery")
-        assert old_pattern not in live.routed_to("rb", "t0")
+        assert old_pattern not in live.routed_to("rb", "t0", b)
 
         live.change([rule("ra", bus, ["A"], [a]), rule("rb", bus, ["C"], [b, b2])])  # a target added
         to_both = live.put("C")
@@ -101,11 +102,11 @@ def test_rules_and_targets_change_under_a_running_worker(kafka: KafkaCluster, tm
         live.change([rule("ra", bus, ["A"], [a]), rule("rb", bus, ["C"], [b])])  # the target removed
         to_one = live.put("C")
         wait_until(lambda: to_one in live.markers(b), timeout=30, what="the remaining target")
-        assert to_one not in live.routed_to("rb", "t1")
+        assert to_one not in live.routed_to("rb", "t1", b2)
 
         live.change([rule("ra", bus, ["A"], [a])])  # a rule deleted
         after_delete = live.put("C")
-        assert after_delete not in live.routed_to("rb", "t0")
+        assert after_delete not in live.routed_to("rb", "t0", b)
         still = live.put("A")
         wait_until(lambda: still in live.markers(a), timeout=30, what="the untouched rule goes on")
         # Nothing delivered twice, nothing lost, on the rule that lived through every change.

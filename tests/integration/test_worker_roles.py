@@ -1,4 +1,8 @@
-"""`eventpipes run --role`: routing and delivery in workers of their own, one consumer group."""
+"""`eventpipes run --role`: routing and delivery in workers of their own, one consumer group.
+
+Most tests here use a Python function target, which the router hands to its delivery topic
+for a delivery worker; a Kafka topic target is delivered by the router itself (the last test).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ Rules:
   - Name: all
     EventBusName: {bus}
     EventPattern: {{source: [roles-test]}}
-    Targets: [{{Id: copy, Topic: {topic}}}]
+    Targets: [{{Id: copy, {target}}}]
 """
+
+SUPPORT = Path(__file__).parent / "support"
 
 EVENTS = 40
 
@@ -46,23 +52,34 @@ def status(kafka: KafkaCluster, topology: Path, group: str, *ports: int) -> dict
 
 
 class World:
-    """TOPOLOGY on fresh names in a file, and what its tests ask of it."""
+    """TOPOLOGY on fresh names in a file, and what its tests ask of it.
 
-    def __init__(self, kafka: KafkaCluster, folder: Path) -> None:
-        self.kafka, self.bus, self.topic = kafka, unique_name("bus"), unique_name("target")
+    ``kind="Function"``: the target records each event to a file (an invocation target, fed
+    through its delivery topic); ``kind="Topic"``: a Kafka topic target (the router's own).
+    """
+
+    def __init__(self, kafka: KafkaCluster, folder: Path, kind: str = "Function") -> None:
+        self.kafka, self.bus, self.topic, self.kind = kafka, unique_name("bus"), unique_name("target"), kind
+        self.records = folder / "recorded.jsonl"
+        self.records.touch()
+        target = f"Topic: {self.topic}" if kind == "Topic" else 'Function: "recording_target:record"'
         self.file = folder / "topology.yaml"
-        self.file.write_text(TOPOLOGY.format(bus=self.bus, topic=self.topic))
+        self.file.write_text(TOPOLOGY.format(bus=self.bus, target=target))
         self.delivery = delivery_topic(self.bus, "all", "copy")
 
     def worker(self, group: str, roles: tuple[str, ...] = ()) -> WorkerProcess:
-        return WorkerProcess(str(self.file), group=group, web_port=free_port(),
-                             env={"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap}, roles=roles)
+        env = {"KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap, "EVENTPIPES_TEST_RECORD_FILE": str(self.records),
+               "PYTHONPATH": f"{SUPPORT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        return WorkerProcess(str(self.file), group=group, web_port=free_port(), env=env, roles=roles)
 
     def delivered(self) -> list[int]:
-        return sorted(json.loads(r.value or b"")["detail"]["n"] for r in self.kafka.read_all(self.topic))
+        if self.kind == "Topic":
+            return sorted(json.loads(r.value or b"")["detail"]["n"] for r in self.kafka.read_all(self.topic))
+        lines = self.records.read_text().splitlines()
+        return sorted(json.loads(line)["payload"]["detail"]["n"] for line in lines)
 
     def wait_delivered(self, count: int, what: str) -> None:
-        wait_until(lambda: len(self.kafka.read_all(self.topic, timeout=5)) >= count, what=what)
+        wait_until(lambda: len(self.delivered()) >= count, what=what)
 
     def wait_caught_up(self, group: str) -> None:
         """Until ``group`` committed the end of the delivery topic: it has handled all of it."""
@@ -79,7 +96,7 @@ class World:
 
 def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaCluster, tmp_path: Path) -> None:
     world, group = World(kafka, tmp_path), unique_name("group")
-    bus, topic, topology = world.bus, world.topic, world.file
+    bus, topology = world.bus, world.file
     labels = {"bus": bus, "rule": "all", "target": "copy"}
     with world.worker(group, roles=("routing",)) as router:
         router.wait_ready()
@@ -88,7 +105,7 @@ def test_a_routing_worker_and_a_delivery_worker_share_the_topology(kafka: KafkaC
         ends = end_offsets(kafka.client, bus_topic(bus))
         wait_until(lambda: committed_offsets(kafka.client, group, bus_topic(bus)) == ends, what="every event routed")
         assert sum(end_offsets(kafka.client, delivery_topic(bus, "all", "copy")).values()) == EVENTS
-        assert kafka.read_all(topic, timeout=2) == []
+        assert world.delivered() == []
         assert "not delivering" in router.log()
 
         with world.worker(group, roles=("delivery",)) as deliverer:
@@ -156,3 +173,19 @@ def test_two_deployments_of_one_topology_each_deliver_each_event_once(kafka: Kaf
         for group in groups:
             world.wait_caught_up(group)
     assert world.delivered() == sorted(list(range(EVENTS)) * 2)  # once per deployment, not once per routed copy
+
+
+def test_a_routing_worker_delivers_kafka_topic_targets_itself(kafka: KafkaCluster, tmp_path: Path) -> None:
+    """No delivery-topic hop for a target that writes to Kafka: a routing worker alone delivers it."""
+    world, group = World(kafka, tmp_path, kind="Topic"), unique_name("group")
+    labels = {"bus": world.bus, "rule": "all", "target": "copy"}
+    with world.worker(group, roles=("routing",)) as router:
+        router.wait_ready()
+        put_events(kafka, world.bus, EVENTS)
+        world.wait_delivered(EVENTS, "every event at the target topic")
+        assert world.delivered() == list(range(EVENTS))
+        assert sum(end_offsets(kafka.client, world.delivery).values()) == 0
+        assert metric_value(router.metrics(), "eventpipes_rule_matched_total", bus=world.bus, rule="all") == EVENTS
+        assert metric_value(router.metrics(), "eventpipes_target_delivered_total", **labels) == EVENTS
+    headers = {k: v for k, v in kafka.read_all(world.topic)[0].headers}
+    assert headers["eventpipes-rule"] == b"all" and headers["content-type"] == b"application/json"

@@ -106,11 +106,13 @@ class DeliveryWorker:
             except TargetFailed as unprepared:
                 later.append(self._give_up(record, unprepared, attempts=0, condition=None))
         outcomes = await self._sender.deliver_all([delivery.item for _, delivery in prepared]) if prepared else []
+        now, latencies = self._clock(), []
         for (record, delivery), failure in zip(prepared, outcomes):
             if failure is None:
-                self._delivered(delivery)
+                latencies.append(now - delivery.ingestion_time_ms / 1000)
             else:
                 later.append(self._after_failure(record, delivery, failure, attempts=1))
+        self._metrics.delivered_all(self.bus, self.rule.name, self.target.id, latencies)
         if later:
             await asyncio.gather(*later)
 

@@ -37,8 +37,8 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
-    def matched(self, bus: str, rule: str) -> None:
-        self._child(self._matched, bus, rule).inc()
+    def matched(self, bus: str, rule: str, count: int = 1) -> None:
+        self._child(self._matched, bus, rule).inc(count)
 
     def invalid_event(self, bus: str) -> None:
         self._child(self._invalid, bus).inc()
@@ -46,6 +46,15 @@ class Metrics:
     def delivered(self, bus: str, rule: str, target: str, latency_seconds: float) -> None:
         self._child(self._delivered, bus, rule, target).inc()
         self._child(self._latency, bus, rule, target).observe(max(latency_seconds, 0.0))
+
+    def delivered_all(self, bus: str, rule: str, target: str, latencies_seconds: list[float]) -> None:
+        """``delivered`` for a batch: the counter moved once, each latency observed (one label lookup each)."""
+        if not latencies_seconds:
+            return
+        self._child(self._delivered, bus, rule, target).inc(len(latencies_seconds))
+        observe = self._child(self._latency, bus, rule, target).observe
+        for latency in latencies_seconds:
+            observe(latency if latency > 0.0 else 0.0)
 
     def retried(self, bus: str, rule: str, target: str) -> None:
         self._child(self._retried, bus, rule, target).inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -104,6 +105,7 @@ def run(file: str | None, group: str | None, web_port: int, web_host: str | None
              f"pipes running: {pipes}"]
 
     def ready() -> None:
+        _tune_garbage_collector()
         click.echo(
             f"{READY}: {'; '.join(doing)}; group {options.group}"
             + (f"; metrics on http://{_url_host(settings.metrics_host)}:{web_port}/metrics" if web_port else "")
@@ -153,6 +155,26 @@ def _load(file: str) -> "Topology":
         raise ConfigurationError(f"{file}: {kept[0]} is {STORED_SECRET!r} (as `eventpipes export` writes secrets): the secret is "
                                  "in the control plane's store, not in the file; write it, or run without FILE to follow the store")
     return topology
+
+
+#: Container allocations between two young collections (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def _tune_garbage_collector() -> None:
+    """Once the worker has started: freeze what start-up made, and collect young objects less often.
+
+    A router makes several containers per event (the parsed envelope, header lists, records),
+    none of them in a cycle, so CPython's default threshold ran a young collection every
+    few dozen events and a full one, over every object the worker holds, every few
+    thousand. Start-up's objects (topology, models, clients) live as long as the process:
+    frozen, no collection scans them again. Measured with 100 rules, one worker, 80,000
+    events on a loaded shared machine: 7,415 / 5,240 events/s without, 8,077 / 8,270 with
+    both (freezing alone: 7,400 / 5,041).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
 
 #: How often --watch looks at the file: a change applies within about this long, plus the change itself.

@@ -99,6 +99,8 @@ class Event:
         Raises:
             InvalidEvent: a field is missing or has the wrong type.
         """
+        if type(body) is dict and _well_formed(body):  # the router's path for every event: one expression
+            return body
         if not isinstance(body, dict):
             raise InvalidEvent("an event must be a JSON object")
         for name in REQUIRED_FIELDS:
@@ -152,3 +154,15 @@ class Event:
         except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, JsonTooDeep
             raise InvalidEvent(f"event is not valid JSON: {exc}") from exc
         return cls.from_dict(body)
+
+
+def _well_formed(body: dict[str, Any]) -> bool:
+    """Whether parsed JSON ``body`` passes ``Event.check`` (False also when it may not: the precise checks then say why)."""
+    get = body.get
+    resources = get("resources")
+    replay_name = get("replay-name")
+    return (type(get("version")) is str and type(get("id")) is str and type(get("detail-type")) is str
+            and type(get("source")) is str and type(get("account")) is str and type(get("time")) is str
+            and type(get("region")) is str and type(get("detail")) is dict and type(resources) is list
+            and (replay_name is None or type(replay_name) is str)
+            and (not resources or all(type(r) is str for r in resources)))

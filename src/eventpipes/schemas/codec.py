@@ -53,7 +53,10 @@ def is_avro(record: Record) -> bool:
 
 def has_avro_header(headers: Sequence[tuple[str, bytes]]) -> bool:
     """Whether these record headers mark an Avro detail (``content-type``)."""
-    return bool(headers) and any(k == CONTENT_TYPE and v == CONTENT_TYPE_AVRO for k, v in headers)
+    for key, value in headers:  # a loop, not any(genexpr): the router asks this of every bus record
+        if key == CONTENT_TYPE and value == CONTENT_TYPE_AVRO:
+            return True
+    return False
 
 
 class BusDecoder:

@@ -26,6 +26,7 @@ class TopicTarget:
         self._sink = context.sink
         self._topic = spec.destination
         self._rule = spec.name.encode() if spec.origin == "rule" else None
+        self._rule_headers = [(CONTENT_TYPE, CONTENT_TYPE_JSON), (RULE_HEADER, self._rule)] if self._rule is not None else []
         path = spec.partition_key_path
         self._key_path = parse_path(path, field="PartitionKeyPath") if path else None
         self._group = spec.message_group_id.encode() if spec.message_group_id else None
@@ -57,8 +58,11 @@ class TopicTarget:
     def _headers(self, item: Item) -> list[tuple[str, bytes]]:
         if self._rule is None:
             return []
-        headers = [(CONTENT_TYPE, CONTENT_TYPE_JSON), (RULE_HEADER, self._rule)]
-        return headers + [(k, v) for k, v in item.headers if k == TRACE_HEADER]
+        headers = self._rule_headers.copy()
+        for header in item.headers:
+            if header[0] == TRACE_HEADER:
+                headers.append(header)
+        return headers
 
     async def close(self) -> None:
         return None
