@@ -8,7 +8,7 @@ import pytest
 
 from eventpipes.errors import ValidationException
 from eventpipes.events import InvalidArgument, MalformedDetail, PutEventsResult, PutEventsResultEntry, entry_size, prepare_entry
-from eventpipes.events.entries import bus_name_of, check_entry_list, check_request_size
+from eventpipes.events.entries import bus_name_of, check_entry_list, check_request_size, new_event_ids
 from eventpipes.events.errors import EntryError, NotAuthorizedForSource
 
 NOW = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
@@ -141,3 +141,19 @@ def test_request_size_is_the_entries_sizes_summed_against_the_limit() -> None:
     with pytest.raises(ValidationException) as error:
         check_request_size([entry, entry], 39)
     assert error.value.message == "Total size of the entries in the request is over the limit."
+
+
+def test_new_event_ids_are_distinct_version_4_uuids_in_uuid4s_text_form() -> None:
+    import uuid
+
+    ids = new_event_ids(500)
+    assert len(set(ids)) == 500
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+
+
+def test_an_entry_takes_the_event_id_it_is_given() -> None:
+    prepared = prepare_entry({"Source": "s", "DetailType": "d", "Detail": "{}"}, default_bus="b", account="000000000000",
+                             region="us-east-1", max_entry_bytes=1024, now=NOW, event_id="the-id")
+    assert prepared.event.id == "the-id"
