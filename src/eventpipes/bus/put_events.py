@@ -198,7 +198,7 @@ class EventBusClient:
 
 def _outgoing(prepared: PreparedEntry, encoded: _Encoded | None) -> Outgoing:
     """The bus record of an entry: its envelope as JSON, or a governed bus's Avro value and headers."""
-    value, headers = encoded if encoded is not None else (prepared.event.to_json(), _JSON_HEADERS)
+    value, headers = encoded if encoded is not None else (prepared.to_json(), _JSON_HEADERS)
     if prepared.trace_header is not None:
         headers = [*headers, (TRACE_HEADER, prepared.trace_header.encode())]
     return Outgoing(bus_topic(prepared.bus), prepared.event.id.encode(), value, tuple(headers))
