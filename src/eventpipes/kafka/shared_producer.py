@@ -114,6 +114,8 @@ class SharedProducer:
         self._closed = False
         self.failed = False
         self._last_partition: dict[str, int] = {}
+        self._sender_idle = True
+        """Whether the sender waits for a wake-up (no round on the wire, nothing pending); under ``_lock``."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=f"{client_id}-loop", daemon=True)
         self._thread.start()
@@ -144,8 +146,11 @@ class SharedProducer:
                 submission.future.set_result([ProducerClosed()] * len(records))
                 return submission.future
             self._pending.append(submission)
-            first = len(self._pending) == 1
-        if first:  # later ones ride on this wake-up: the round takes every pending submission
+            wake, self._sender_idle = self._sender_idle, False
+        # Only an idle sender needs waking (a write to the loop's self-pipe, which lets other
+        # threads take the GIL: 11% of samples with 32 threads when every call woke it); a
+        # busy one takes what is pending when its round ends.
+        if wake:
             self._loop.call_soon_threadsafe(self._wake.set)
         return submission.future
 
@@ -153,20 +158,29 @@ class SharedProducer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            with self._lock:
-                taken, self._pending = self._pending, []
-            if not taken and self._closed:
+            while True:  # rounds back to back while submissions keep coming
+                with self._lock:
+                    taken, self._pending = self._pending, []
+                    self._sender_idle = not taken
+                if not taken:
+                    break
+                await self._take(taken)
+            if self._closed:
                 return
-            live = [s for s in taken if s.future.set_running_or_notify_cancel()]
-            if live:
-                try:
-                    await self._round(live)
-                except Exception as exc:  # noqa: BLE001 - a bug here must not leave callers waiting for their deadline
-                    self.failed = True
-                    for submission in live:
-                        submission.outcomes = [exc if o is _NOT_SENT else o for o in submission.outcomes]
-                for submission in live:
-                    submission.future.set_result(submission.outcomes)
+
+    async def _take(self, taken: list[_Submission]) -> None:
+        """One round for the submissions ``taken`` that were not cancelled; settles each."""
+        live = [s for s in taken if s.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            await self._round(live)
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave callers waiting for their deadline
+            self.failed = True
+            for submission in live:
+                submission.outcomes = [exc if o is _NOT_SENT else o for o in submission.outcomes]
+        for submission in live:
+            submission.future.set_result(submission.outcomes)
 
     async def _round(self, submissions: list[_Submission]) -> None:
         """Send every record of ``submissions``, one batch per topic, and record each one's outcome."""
