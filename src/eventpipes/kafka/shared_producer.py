@@ -260,7 +260,7 @@ class SharedProducer:
             self.failed = True
 
     def close(self, timeout: float = 5.0) -> None:
-        """Refuse new submissions, let the round on the wire finish (within ``timeout``), and stop."""
+        """Refuse new submissions, let the round on the wire finish (within ``timeout``), and stop (within ``timeout`` more)."""
         with self._lock:
             self._closed = True
             left, self._pending = self._pending, []
@@ -268,7 +268,7 @@ class SharedProducer:
             if submission.future.set_running_or_notify_cancel():
                 submission.future.set_result([ProducerClosed()] * len(submission.records))
         try:
-            self._call(self._shut(timeout), timeout=timeout + 1.0)
+            self._call(self._shut(timeout), timeout=2 * timeout + 1.0)  # the round on the wire, then the stop
         except (KafkaError, OSError, TimeoutError):
             pass  # what was still on the wire was reported to its callers, or their deadline passed
         finally:
