@@ -113,6 +113,7 @@ class GovernanceView:
         self._ttl = ttl_seconds
         self._table: dict[str, SchemaGovernance] = {}
         self._read_at: float | None = None
+        self._refreshing = threading.Lock()
 
     def get(self, bus: str, *, timeout_seconds: float | None = None) -> SchemaGovernance | None:
         """The bus's governance, or ``None`` when it is not governed.
@@ -125,12 +126,14 @@ class GovernanceView:
             BrokerUnavailable: Kafka did not answer and nothing was ever read.
         """
         if self._read_at is None or time.monotonic() - self._read_at > self._ttl:
-            try:
-                self._table = read_governance(self.settings, timeout_seconds=timeout_seconds)
-            except BrokerUnavailable:
-                if self._read_at is None:
-                    raise
-            self._read_at = time.monotonic()
+            with self._refreshing:  # threads sharing a client read the table once, not once each
+                if self._read_at is None or time.monotonic() - self._read_at > self._ttl:
+                    try:
+                        self._table = read_governance(self.settings, timeout_seconds=timeout_seconds)
+                    except BrokerUnavailable:
+                        if self._read_at is None:
+                            raise
+                    self._read_at = time.monotonic()
         return self._table.get(bus)
 
 

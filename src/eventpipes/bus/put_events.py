@@ -8,8 +8,13 @@ entry for a bus that does not exist (its topic does not, ``bus.existing``) fails
 A call as a whole lasts at most ``EVENTPIPES_KAFKA_TIMEOUT`` (plus at most one second of a
 blocked send): every step takes what remains of that budget, and an entry Kafka has not
 acknowledged by then fails with ``InternalFailure``. A call that met a Kafka failure drops
-its producer, so a long-lived client starts afresh on the next call: kafka-python's
-producer was seen stuck for minutes after a broker restart while a new one worked at once.
+its producer, so a long-lived client starts afresh on the next call (kafka-python's
+producer, used before, was seen stuck for minutes after a broker restart while a new one
+worked at once); calls still waiting on the dropped one get their own outcomes from it.
+
+Threads may share a client: the entries of calls made at the same time are written together,
+in one batch per partition (``kafka.shared_producer``), and each call still waits for, and
+reports, its own entries alone. A lone caller's entries are sent at once, without lingering.
 
 On a schema-governed bus (``eventpipes.bus.governed``) each entry's detail is also checked
 against its subject's schema; one that does not fit fails alone with ``InvalidArgument``
@@ -22,11 +27,11 @@ import asyncio
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import KafkaTimeoutError
 
 from eventpipes.kafka.client_config import client_config
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_JSON, TRACE_HEADER
@@ -37,20 +42,23 @@ from eventpipes.events.entries import (
     PutEventsResultEntry,
     bus_name_of,
     check_entry_list,
+    new_event_ids,
     prepare_entry,
 )
 from eventpipes.bus.governed import DetailEncoder, GovernanceView
 from eventpipes.bus.existing import KnownBuses
 from eventpipes.events.errors import EntryError, EventBusNotFound, InternalFailure
 from eventpipes.kafka.admin import Admin
-from eventpipes.kafka.errors import BrokerUnavailable
-from eventpipes.kafka.producer import MAX_BLOCK_SECONDS, delivery_timeout_seconds, make_producer
-from eventpipes.kafka.topics import bus_topic
+from eventpipes.kafka.producer import delivery_timeout_seconds
+from eventpipes.kafka.shared_producer import Outgoing, SharedProducer
+from eventpipes.kafka.topics import BUS_MAX_MESSAGE_BYTES, bus_topic
 from eventpipes.settings import Settings, get_settings
 
 
 #: A governed entry's bus record: Avro value and headers (``eventpipes.schemas.codec``).
 _Encoded = tuple[bytes, list[tuple[str, bytes]]]
+
+_JSON_HEADERS = [(CONTENT_TYPE, CONTENT_TYPE_JSON)]
 
 
 class EventBusClient:
@@ -59,7 +67,8 @@ class EventBusClient:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         self._admin = Admin(client_config(self.settings), timeout_seconds=self.settings.kafka_timeout_seconds)
-        self._producer: KafkaProducer | None = None
+        self._producer: SharedProducer | None = None
+        self._producer_lock = threading.Lock()
         # Which buses exist (their topics do): entries for any other fail, and no topic is made.
         self._buses = KnownBuses(self._admin, partitions=self.settings.bus_partitions)
         # Schema-governed buses (eventpipes.bus.governed): which buses are governed, read from
@@ -85,7 +94,8 @@ class EventBusClient:
         check_entry_list(list(entries) if isinstance(entries, tuple) else entries)
         default_bus = bus_name_of(bus)
         now = datetime.now(timezone.utc)
-        outcomes: list[PreparedEntry | EntryError] = [self._prepare(entry, default_bus, now) for entry in entries]
+        ids = new_event_ids(len(entries))
+        outcomes: list[PreparedEntry | EntryError] = [self._prepare(entry, default_bus, now, event_id) for entry, event_id in zip(entries, ids)]
         outcomes = self._existing(outcomes)
         encoded: dict[int, _Encoded] = {}
         outcomes = [self._govern(index, outcome, encoded, deadline) for index, outcome in enumerate(outcomes)]
@@ -96,7 +106,7 @@ class EventBusClient:
         missing = self._buses.missing({o.bus for o in outcomes if isinstance(o, PreparedEntry)})
         return [EventBusNotFound(o.bus) if isinstance(o, PreparedEntry) and o.bus in missing else o for o in outcomes]
 
-    def _prepare(self, entry: Any, default_bus: str, now: datetime) -> PreparedEntry | EntryError:
+    def _prepare(self, entry: Any, default_bus: str, now: datetime, event_id: str) -> PreparedEntry | EntryError:
         try:
             return prepare_entry(
                 entry,
@@ -105,6 +115,7 @@ class EventBusClient:
                 region=self.settings.region,
                 max_entry_bytes=self.settings.max_entry_bytes,
                 now=now,
+                event_id=event_id,
             )
         except EntryError as error:
             return error
@@ -127,77 +138,63 @@ class EventBusClient:
 
     def _send_all(self, outcomes: list[PreparedEntry | EntryError], encoded: dict[int, _Encoded],
                   deadline: float) -> list[PutEventsResultEntry]:
-        producer = self._get_producer(deadline)
-        pending: list[Any] = []
+        """Hand the call's good entries to the shared producer and wait, until the deadline, for their acknowledgements."""
+        to_send = [(index, o) for index, o in enumerate(outcomes) if isinstance(o, PreparedEntry)]
+        sent: list[BaseException | None] = []
+        if to_send:
+            producer = self._get_producer(deadline)
+            future = producer.submit([_outgoing(prepared, encoded.get(index)) for index, prepared in to_send])
+            try:
+                sent = future.result(timeout=max(deadline - time.monotonic(), 0.001))
+            except FutureTimeout:
+                # Cancelled before its round took it: never sent. Otherwise it may still be put
+                # (and be reported failed: InternalFailure is retryable, PutEvents is at-least-once).
+                late = "not sent" if future.cancel() else "not acknowledged"
+                sent = [KafkaTimeoutError(f"{late} within EVENTPIPES_KAFKA_TIMEOUT")] * len(to_send)
+            if any(error is not None for error in sent):
+                self._drop_producer(producer)
+        errors = dict(zip((index for index, _ in to_send), sent))
+        results = []
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, EntryError):
-                pending.append(outcome)
-            elif pending and any(isinstance(p, InternalFailure) for p in pending):
-                pending.append(InternalFailure("Kafka did not accept the event: not sent, Kafka failed an earlier entry of the call"))
+                results.append(PutEventsResultEntry.failed(outcome))
+            elif (error := errors[index]) is not None:
+                results.append(PutEventsResultEntry.failed(_internal_failure(error)))
             else:
-                pending.append(self._send(producer, outcome, encoded.get(index), deadline))
-        try:
-            producer.flush(timeout=max(deadline - time.monotonic(), 0.0))
-        except KafkaError:
-            pass  # each entry's own future below says whether it was acknowledged
-        results = []
-        for outcome, sent in zip(outcomes, pending):
-            if isinstance(sent, EntryError):
-                results.append(PutEventsResultEntry.failed(sent))
-            else:
-                assert isinstance(outcome, PreparedEntry)
-                results.append(self._acknowledged(sent, outcome, deadline))
-        if any(r.error_code == InternalFailure.code for r in results):
-            self._drop_producer()
+                results.append(PutEventsResultEntry(event_id=outcome.event.id))
         return results
 
-    def _send(self, producer: KafkaProducer, prepared: PreparedEntry, encoded: _Encoded | None, deadline: float) -> Any:
-        value, headers = encoded if encoded is not None else (prepared.event.to_json(), [(CONTENT_TYPE, CONTENT_TYPE_JSON)])
-        headers = list(headers)
-        if prepared.trace_header is not None:
-            headers.append((TRACE_HEADER, prepared.trace_header.encode()))
-        while True:  # a send blocks at most MAX_BLOCK_SECONDS for metadata; try again while the call has time
-            try:
-                return producer.send(bus_topic(prepared.bus), key=prepared.event.id.encode(), value=value, headers=headers)
-            except KafkaTimeoutError as exc:
-                if time.monotonic() >= deadline:
-                    return _internal_failure(exc)
-            except KafkaError as exc:
-                return _internal_failure(exc)
-
-    def _acknowledged(self, future: Any, prepared: PreparedEntry, deadline: float) -> PutEventsResultEntry:
-        try:
-            future.get(timeout=max(deadline - time.monotonic(), 0.001))
-        except KafkaError as exc:
-            return PutEventsResultEntry.failed(_internal_failure(exc))
-        return PutEventsResultEntry(event_id=prepared.event.id)
-
-    def _get_producer(self, deadline: float) -> KafkaProducer:
-        """The client's producer, made now if the last call dropped it (within what remains of the call).
+    def _get_producer(self, deadline: float) -> SharedProducer:
+        """The client's producer, made now if none is open (within what remains of the call).
 
         Raises:
             BrokerUnavailable: no broker answered in time; no entry was put.
         """
-        if self._producer is None:
-            timeout = self.settings.kafka_timeout_seconds
-            self._producer = make_producer(client_config(self.settings), timeout_seconds=timeout,
-                                           bootstrap_seconds=deadline - time.monotonic(),
-                                           max_block_seconds=min(MAX_BLOCK_SECONDS, timeout))
-        return self._producer
+        with self._producer_lock:
+            if self._producer is None:
+                self._producer = SharedProducer(client_config(self.settings), client_id="eventpipes-producer",
+                                                request_timeout_seconds=self.settings.kafka_timeout_seconds,
+                                                start_seconds=max(deadline - time.monotonic(), 0.001),
+                                                max_request_bytes=BUS_MAX_MESSAGE_BYTES)
+            return self._producer
 
-    def _drop_producer(self) -> None:
-        """Start afresh on the next call; the old producer closes in the background (closing can block)."""
-        old, self._producer = self._producer, None
-        if old is not None:
-            # kafka-python's close() first flushes, and raises if the flush times out (leaving the
-            # sender thread running): give it the records' delivery timeout, by which each is settled.
-            grace = delivery_timeout_seconds(self.settings.kafka_timeout_seconds) + 1
-            threading.Thread(target=_close_quietly, args=(old, grace), name="eventpipes-producer-close", daemon=True).start()
+    def _drop_producer(self, producer: SharedProducer) -> None:
+        """Start afresh on the next call; the old producer closes in the background (closing can block).
+
+        The calls sharing it that are still waiting get their own outcomes from it.
+        """
+        with self._producer_lock:
+            if self._producer is not producer:
+                return  # another call dropped it already
+            self._producer = None
+        grace = delivery_timeout_seconds(self.settings.kafka_timeout_seconds) + 1
+        threading.Thread(target=producer.close, args=(grace,), name="eventpipes-producer-close", daemon=True).start()
 
     def close(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
-            self._producer = None
+        with self._producer_lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=5)
         self._encoder.close()
         self._admin.close()
 
@@ -208,15 +205,15 @@ class EventBusClient:
         self.close()
 
 
-def _close_quietly(producer: KafkaProducer, grace: float) -> None:
-    """Close a dropped producer away from the caller; what it still held was already reported failed."""
-    try:
-        producer.close(timeout=grace)
-    except KafkaError:
-        pass
+def _outgoing(prepared: PreparedEntry, encoded: _Encoded | None) -> Outgoing:
+    """The bus record of an entry: its envelope as JSON, or a governed bus's Avro value and headers."""
+    value, headers = encoded if encoded is not None else (prepared.to_json(), _JSON_HEADERS)
+    if prepared.trace_header is not None:
+        headers = [*headers, (TRACE_HEADER, prepared.trace_header.encode())]
+    return Outgoing(bus_topic(prepared.bus), prepared.event.id.encode(), value, tuple(headers))
 
 
-def _internal_failure(exc: Exception) -> InternalFailure:
+def _internal_failure(exc: BaseException) -> InternalFailure:
     return InternalFailure(f"Kafka did not accept the event: {exc!r}")
 
 

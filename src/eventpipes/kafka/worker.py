@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,6 +41,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from eventpipes.errors import EventPipesError
 from eventpipes.kafka.client_config import KafkaClientConfig
+from eventpipes.kafka.fetch_wait import FetchWait
 from eventpipes.records import Record, record_from_message
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,11 @@ MAX_IN_FLIGHT = 4
 #: second to every batch here (p50 latency 1 s at 1,000 events/s); 10 ms costs a few idle
 #: fetches a second instead.
 FETCH_MAX_WAIT_MS = 10
+
+
+#: How long one poll waits for records when there are none; it only bounds how soon the loop
+#: sees ``stop()`` (records end a poll at once). 100 ms woke an idle worker 10 times a second.
+POLL_TIMEOUT_MS = 500
 
 
 class HandlerFailed(EventPipesError):
@@ -119,10 +126,12 @@ class PartitionWorker:
         if on_ready:
             on_ready()
         committer = asyncio.create_task(self._commit_periodically())
+        fetch_wait = FetchWait(FETCH_MAX_WAIT_MS)  # long fetches once idle (kafka/fetch_wait.py)
         try:
             while not self._stopping.is_set():
                 async with self._fetching:
-                    batches = await consumer.getmany(timeout_ms=100, max_records=MAX_BATCH)
+                    batches = await consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=MAX_BATCH)
+                    fetch_wait.saw(consumer, bool(batches), time.monotonic())
                     for tp, messages in batches.items():
                         handler = self._handlers.get(tp.topic)
                         if messages and handler is not None:

@@ -5,10 +5,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from eventpipes.errors import ValidationException
 from eventpipes.events import InvalidArgument, MalformedDetail, PutEventsResult, PutEventsResultEntry, entry_size, prepare_entry
-from eventpipes.events.entries import bus_name_of, check_entry_list, check_request_size
+from eventpipes.events.entries import bus_name_of, check_entry_list, check_request_size, new_event_ids
 from eventpipes.events.errors import EntryError, NotAuthorizedForSource
 
 NOW = datetime(2024, 5, 1, 10, 0, 0, tzinfo=timezone.utc)
@@ -141,3 +143,42 @@ def test_request_size_is_the_entries_sizes_summed_against_the_limit() -> None:
     with pytest.raises(ValidationException) as error:
         check_request_size([entry, entry], 39)
     assert error.value.message == "Total size of the entries in the request is over the limit."
+
+
+def test_new_event_ids_are_distinct_version_4_uuids_in_uuid4s_text_form() -> None:
+    import uuid
+
+    ids = new_event_ids(500)
+    assert len(set(ids)) == 500
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+
+
+def test_an_entry_takes_the_event_id_it_is_given() -> None:
+    prepared = prepare_entry({"Source": "s", "DetailType": "d", "Detail": "{}"}, default_bus="b", account="000000000000",
+                             region="us-east-1", max_entry_bytes=1024, now=NOW, event_id="the-id")
+    assert prepared.event.id == "the-id"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(detail=st.dictionaries(st.text(max_size=5), _JSON, max_size=5), ascii_only=st.booleans(), spaced=st.booleans(),
+       source=st.text(min_size=1, max_size=8).filter(lambda s: not s.startswith("aws.")), resources=st.lists(st.text(max_size=6), max_size=3))
+def test_the_bus_record_holds_the_detail_as_sent_and_every_other_field_as_the_envelope_writes_it(
+        detail: dict[str, Any], ascii_only: bool, spaced: bool, source: str, resources: list[str]) -> None:
+    text = json.dumps(detail, ensure_ascii=ascii_only, separators=(", ", ": ") if spaced else (",", ":"))
+    try:
+        prepared = prepare(entry(Source=source, Detail=text, Resources=resources), limit=1024 * 1024)
+    except EntryError:
+        return  # a lone surrogate in a generated text: refused, nothing to write
+    written = prepared.to_json()
+    assert json.loads(written) == json.loads(prepared.event.to_json())
+    # The detail's own text, byte for byte, at the end; everything before it as Event.to_json writes it.
+    head = prepared.event.to_json().decode().split('"detail":', 1)[0]
+    assert written.decode() == f'{head}"detail":{text}}}'
