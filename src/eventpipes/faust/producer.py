@@ -96,9 +96,14 @@ class PackingProducer:
         if produce is None:
             produce = self._open = _Produce(asyncio.get_running_loop().create_future())
         packed = 0
-        for record in records:
-            self._pack(producer, produce, record)
+        batches = produce.batches
+        for record in records:  # the per-record path: every routed record comes through here
             packed += 1
+            partition = record.partition
+            builders = batches.get((record.topic, partition)) if partition is not None else None
+            if builders is None or builders[-1].append(key=record.key, value=record.value, timestamp=record.timestamp_ms,
+                                                       headers=record.headers) is None:
+                self._pack(producer, produce, record)  # a partition's first record, a full batch, or no partition
         if not packed:
             return
         if self._flushing is None:
@@ -115,13 +120,13 @@ class PackingProducer:
         if partition is None:
             produce.unplaced.append(record)
             return
-        builders = produce.batches.get((record.topic, partition))
-        if builders is None:
-            builders = produce.batches[(record.topic, partition)] = [producer.create_batch()]
-        if builders[-1].append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=record.headers) is None:
-            builder = producer.create_batch()  # full: a new batch always takes its first record, however large
-            builder.append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=record.headers)
-            builders.append(builder)
+        builders = produce.batches.setdefault((record.topic, partition), [])
+        if builders and builders[-1].append(key=record.key, value=record.value, timestamp=record.timestamp_ms,
+                                            headers=record.headers) is not None:
+            return  # a keyed record, into its partition's open batch
+        builder = producer.create_batch()  # a new batch always takes its first record, however large
+        builder.append(key=record.key, value=record.value, timestamp=record.timestamp_ms, headers=record.headers)
+        builders.append(builder)
 
     def _partition_count(self, producer: AIOKafkaProducer, topic: str) -> int:
         count = self._counts.get(topic)

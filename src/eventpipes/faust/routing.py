@@ -1,7 +1,7 @@
 """The routing agent: an eventpipes bus routed inside a Faust app, onto the delivery topics eventpipes' worker writes.
 
 ``route_bus(app, bus, rules, group=...)`` declares the bus topic (and the bus's replay topic)
-on the app and an agent that reads it in batches (``Stream.take_events``), matches every rule
+on the app and an agent that reads it in batches (``Stream.noack_take``), matches every rule
 at once and writes each match with eventpipes' own ``Router`` (``eventpipes.bus.router``): the
 same delivery topic, key, value, headers (ingestion time, rule, group, carried trace and bus
 path) and partition (the bus partition's number), so eventpipes' delivery workers of that
@@ -12,11 +12,11 @@ decoded by the router's ``BusDecoder`` (registry from ``SCHEMA_REGISTRY_URL``).
 Guarantees, with Faust's acknowledgements as the commit point:
 
 * A batch's events are acknowledged (so their offsets may be committed) only after Kafka
-  acknowledged every record routed from them. ``take_events`` acknowledges a batch when the
-  agent asks for the next one, and also when its generator is closed after a failure; so the
-  agent holds one more reference on each message of the batch (``Message.incref``) and drops
-  it with ``Event.ack`` only once the produce succeeded: whichever of the two comes last marks
-  the offset done. A batch whose produce fails is never acknowledged: it is held and routed
+  acknowledged every record routed from them. ``noack_take`` never acknowledges what it
+  takes (``take_events`` acknowledges a batch when the agent asks for the next one, and when
+  its generator is closed after a failure: the route used to hold one more reference on each
+  message against that); the route acknowledges each event (``Stream.ack``) once the produce
+  that carried its records succeeded. A batch whose produce fails is never acknowledged: it is held and routed
   again with backoff, logged each time, and the bus waits behind it (nothing after it is
   committed, and consumption stops once ``MAX_IN_FLIGHT`` events wait). The agent does not
   crash the app: ``App.crash`` left a Faust 0.15.3 worker running with its agent restarted
@@ -58,7 +58,7 @@ from eventpipes.topology.model import EventBus
 log = logging.getLogger(__name__)
 
 #: Events per batch at most (across the bus's partitions). A batch is one produce round trip
-#: (acks=all) and one acknowledgement pass; Faust's ``take_events`` fills it from its stream
+#: (acks=all) and one acknowledgement pass; Faust's ``noack_take`` fills it from its stream
 #: buffer event by event. eventpipes' own worker takes up to 2,000 per partition.
 BATCH_SIZE = 1000
 
@@ -165,10 +165,8 @@ class BusRoute:
         in_flight: deque[tuple[int, asyncio.Future[None]]] = deque()
         waiting = 0  # events in flight
         try:
-            async for events in stream.take_events(self._batch_size, within=self._within):
-                for event in events:
-                    event.message.incref()  # held until the batch is delivered: see the module docstring
-                in_flight.append((len(events), asyncio.ensure_future(self._deliver(events))))
+            async for events in stream.noack_take(self._batch_size, within=self._within):
+                in_flight.append((len(events), asyncio.ensure_future(self._deliver(stream, events))))
                 waiting += len(events)
                 while in_flight and (waiting >= self._max_in_flight or in_flight[0][1].done()):
                     count, delivered = in_flight.popleft()
@@ -180,7 +178,7 @@ class BusRoute:
             for _, batch in in_flight:  # the agent stops: batches not delivered stay unacknowledged
                 batch.cancel()
 
-    async def _deliver(self, events: list[Any]) -> None:
+    async def _deliver(self, stream: Any, events: list[Any]) -> None:
         """Route one batch until Kafka takes it, then acknowledge its events; a failure holds the bus."""
         delay = RETRY_FIRST_SECONDS
         while True:
@@ -193,8 +191,9 @@ class BusRoute:
                           self.plan.bus, first.topic, first.partition, first.offset, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+        ack = stream.ack
         for event in events:
-            event.ack()  # drops the reference taken above; the last one marks the offset done
+            await ack(event)  # Faust may now commit past it
 
     async def route(self, records: list[Record]) -> None:
         """Route bus (and replay) records; returns once Kafka acknowledged every record written.
@@ -231,7 +230,7 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
         kafka: the cluster for the topic and offset set-up, with its security settings; default
             eventpipes' own client configuration (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_CLIENT_PROPERTIES``,
             ...) pointed at the app's broker.
-        batch_size: events per batch at most (``Stream.take_events``).
+        batch_size: events per batch at most (``Stream.noack_take``).
         within: seconds a partial batch waits for more events.
         decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
         name: the agent's name; default ``eventpipes.route.<bus>``.

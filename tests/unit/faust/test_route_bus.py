@@ -118,18 +118,17 @@ class FakeEvent:
 
 
 class TakingStream:
-    """Stands in for a Faust stream: ``take_events`` yields one batch and acknowledges it afterwards,
-    also when the agent fails (as ``Stream.take_events`` does in its ``finally``)."""
+    """Stands in for a Faust stream: ``noack_take`` yields one batch and acknowledges nothing, even
+    when the agent fails; ``ack`` acknowledges one event (as ``Stream.ack`` does)."""
 
     def __init__(self, messages: list[Message]) -> None:
         self.messages = messages
 
-    async def take_events(self, max_: int, within: float) -> Any:
-        try:
-            yield [FakeEvent(m) for m in self.messages]
-        finally:
-            for message in self.messages:
-                message.ack(None)  # type: ignore[arg-type]
+    async def noack_take(self, max_: int, within: float) -> Any:
+        yield [FakeEvent(m) for m in self.messages]
+
+    async def ack(self, event: FakeEvent) -> bool:
+        return event.ack()
 
 
 def bus_messages(count: int) -> list[Message]:
