@@ -1,8 +1,8 @@
 """Faust benchmarks (issue 20): the Faust routing agent against eventpipes' routing worker, a raw loop and Faust's own ceiling.
 
-    .venv/bin/python benchmarks/faust.py                 # 40,000 events per bus, both buses (~5 min)
+    .venv/bin/python benchmarks/faust.py --rounds 3      # 40,000 events per bus, both buses (~7 min)
     .venv/bin/python benchmarks/faust.py --quick         # 5,000 events
-    .venv/bin/python benchmarks/faust.py --bus one-match --events 20000
+    .venv/bin/python benchmarks/faust.py --bus one-match --events 20000 --only "faust ceiling" --only "faust route"
 
 Two buses of 100 rules, each rule with one Kafka topic target (so 100 delivery topics of 3
 partitions, as the bus):
@@ -22,8 +22,13 @@ contender reads all of it, one after the other, in the same run:
    partitions (the broker's one-time cost of a fresh partition; see ``routing.py``).
 3. **Faust ceiling**: a Faust agent that only takes batches (``Stream.take_events``, the route's
    batch size and wait) and does nothing with them: what Faust's consume path can carry.
-4. **Faust route**: ``eventpipes.faust.route_bus`` in a Faust worker (the app's producer).
-5. **Faust batched**: the same with ``producer="batched"`` (its own producer, one batch per partition).
+4. **Faust route**: ``eventpipes.faust.route_bus`` in a Faust worker, as it comes (its own
+   packing producer; ``--linger`` sets its linger).
+5. **Faust app prod**: the same with ``producer="faust"`` (the app's producer, a ``send`` per record).
+
+``--rounds N`` runs the Faust contenders N times, interleaved, and reports each one's median
+and each round's route/ceiling ratios; ``--only`` picks contenders (the warm-up routing pass
+always runs); ``--profile DIR`` attaches py-spy to each Faust worker from its first batch on.
 
 Wall-clock rates: eventpipes, events over the span of its delivery records' broker append times
 (LogAppendTime); raw, the ceiling and the routes, events over the span from their first to
