@@ -80,7 +80,11 @@ class PackingProducer:
                 producer = AIOKafkaProducer(**self._kafka.aiokafka(), acks="all", linger_ms=2,
                                             max_request_size=4 * 1024 * 1024, max_batch_size=MAX_BATCH_BYTES,
                                             client_id="eventpipes-faust-route")
-                await producer.start()
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()  # its connections closed: the next call starts a new one
+                    raise
                 self._producer = producer
             return self._producer
 

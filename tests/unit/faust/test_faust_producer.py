@@ -194,3 +194,17 @@ def test_nothing_to_send_returns_at_once() -> None:
         assert fake.produces == []
 
     asyncio.run(run())
+
+
+def test_a_producer_that_cannot_start_fails_the_call_and_the_next_call_tries_again(recwarn: pytest.WarningsRecorder) -> None:
+    from aiokafka.errors import KafkaConnectionError
+
+    async def run() -> None:
+        sink = PackingProducer(KafkaClientConfig(bootstrap="127.0.0.1:1"), linger=0.0)
+        for _ in range(2):
+            with pytest.raises(KafkaConnectionError):
+                await sink.send_all([out("a")])
+        await sink.stop()
+
+    asyncio.run(run())
+    assert not [w for w in recwarn if "Unclosed" in str(w.message)]
