@@ -94,7 +94,7 @@ ROUNDS = 1
 KEEP_LOGS: Path | None = None
 #: ``--only``: the contenders measured (all by default).
 ALL_CONTENDERS = ("raw", "eventpipes", "faust ceiling", "faust route", "faust app prod")
-CONTENDERS = ALL_CONTENDERS
+CONTENDERS: tuple[str, ...] = ALL_CONTENDERS
 
 
 # ---------------------------------------------------------------- workloads
@@ -433,18 +433,20 @@ def measure(cluster: Any, folder: Path, workload: str, count: int) -> dict[str, 
         assert routed == total, f"{label}: {routed} records routed for {total} matches"
         rates[label] = count / max((last - first) / 1000, 1e-3)
 
-    rounds: dict[str, list[tuple[float, float]]] = {}  # per Faust contender, per round: events/s, CPU s per event
+    # Per Faust contender, per round: events/s, CPU s per event, events per batch, collector s per event.
+    rounds: dict[str, list[tuple[float, float, float, float]]] = {}
     for _ in range(ROUNDS):
         for mode, label in (("ceiling", "faust ceiling"), ("route", "faust route"), ("route-faust", "faust app prod")):
             if label not in CONTENDERS:
                 continue
             taken = faust_pass(bootstrap, folder, bus, mode, label, count, topology, deliveries, total)
-            rounds.setdefault(label, []).append((taken["events"] / taken["seconds"], taken["cpu"] / taken["events"]))
-            per_batch[label] = taken["events"] / taken["batches"]
-            collector[label] = taken["gc"] / taken["events"]
+            rounds.setdefault(label, []).append((taken["events"] / taken["seconds"], taken["cpu"] / taken["events"],
+                                                 taken["events"] / taken["batches"], taken["gc"] / taken["events"]))
     for label, measured in rounds.items():  # the median round of each; a shared machine's load comes and goes
-        rates[label] = statistics.median(rate for rate, _ in measured)
-        cpu[label] = statistics.median(spent for _, spent in measured)
+        rates[label] = statistics.median(m[0] for m in measured)
+        cpu[label] = statistics.median(m[1] for m in measured)
+        per_batch[label] = statistics.median(m[2] for m in measured)
+        collector[label] = statistics.median(m[3] for m in measured)
     if ROUNDS > 1 and "faust ceiling" in rounds:
         for label in ("faust route", "faust app prod"):
             if label in rounds:  # each round's pair ran one after the other: their ratio is the least disturbed
