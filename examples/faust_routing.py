@@ -12,7 +12,7 @@
 Environment (all optional): ``FAUST_APP_ID``, ``FAUST_DATADIR``, ``KAFKA_BOOTSTRAP_SERVERS``,
 ``EVENTPIPES_TOPOLOGY``, ``EVENTPIPES_BUS``, ``EVENTPIPES_GROUP``, ``EVENTPIPES_FILTER_SOURCE``,
 ``EVENTPIPES_FILTER_SINK``, ``EVENTPIPES_FILTER_PATTERN`` (JSON), ``EVENTPIPES_PRODUCER``
-(``faust`` or ``batched``: see ``route_bus``). The integration tests
+(``batched``, the default, or ``faust``: see ``route_bus``). The integration tests
 (tests/integration/test_faust_*.py) run this file with names of their own.
 """
 
@@ -57,7 +57,7 @@ async def big_orders(stream: Any) -> None:
 # Routing: every rule of the bus at once, onto the delivery topics eventpipes' workers drain.
 route = route_bus(app, BUS, os.environ.get("EVENTPIPES_TOPOLOGY", "topologies/orders.yaml"),
                   group=os.environ.get("EVENTPIPES_GROUP", "orders-delivery"),
-                  producer="batched" if os.environ.get("EVENTPIPES_PRODUCER") == "batched" else "faust")
+                  producer="faust" if os.environ.get("EVENTPIPES_PRODUCER") == "faust" else "batched")
 
 if __name__ == "__main__":
     app.main()

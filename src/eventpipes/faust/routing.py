@@ -1,7 +1,7 @@
 """The routing agent: an eventpipes bus routed inside a Faust app, onto the delivery topics eventpipes' worker writes.
 
 ``route_bus(app, bus, rules, group=...)`` declares the bus topic (and the bus's replay topic)
-on the app and an agent that reads it in batches (``Stream.take_events``), matches every rule
+on the app and an agent that reads it in batches (``Stream.noack_take``), matches every rule
 at once and writes each match with eventpipes' own ``Router`` (``eventpipes.bus.router``): the
 same delivery topic, key, value, headers (ingestion time, rule, group, carried trace and bus
 path) and partition (the bus partition's number), so eventpipes' delivery workers of that
@@ -12,19 +12,19 @@ decoded by the router's ``BusDecoder`` (registry from ``SCHEMA_REGISTRY_URL``).
 Guarantees, with Faust's acknowledgements as the commit point:
 
 * A batch's events are acknowledged (so their offsets may be committed) only after Kafka
-  acknowledged every record routed from them. ``take_events`` acknowledges a batch when the
-  agent asks for the next one, and also when its generator is closed after a failure; so the
-  agent holds one more reference on each message of the batch (``Message.incref``) and drops
-  it with ``Event.ack`` only once the produce succeeded: whichever of the two comes last marks
-  the offset done. A batch whose produce fails is never acknowledged: it is held and routed
+  acknowledged every record routed from them. ``noack_take`` never acknowledges what it
+  takes (``take_events`` acknowledges a batch when the agent asks for the next one, and when
+  its generator is closed after a failure: the route used to hold one more reference on each
+  message against that); the route acknowledges each event (``Stream.ack``) once the produce
+  that carried its records succeeded. A batch whose produce fails is never acknowledged: it is held and routed
   again with backoff, logged each time, and the bus waits behind it (nothing after it is
-  committed, and consumption stops once ``MAX_IN_FLIGHT`` batches wait). The agent does not
+  committed, and consumption stops once ``MAX_IN_FLIGHT`` events wait). The agent does not
   crash the app: ``App.crash`` left a Faust 0.15.3 worker running with its agent restarted
   by the supervisor, routing on past the failed batch. If the app stops meanwhile, the
   held batch is routed again after the restart.
 * One actor (``concurrency=1``) routes the bus, so each bus partition's events are planned and
   handed to the producer in bus order, and reach their delivery partition in that order.
-  While up to ``MAX_IN_FLIGHT`` batches await their acknowledgements, the actor takes the
+  While up to ``MAX_IN_FLIGHT`` events await their acknowledgements, the actor takes the
   next batch, as eventpipes' worker overlaps a partition's batches.
 * At least once across crashes and rebalances: what was routed but not yet committed is
   routed again (duplicates possible, never loss).
@@ -36,9 +36,9 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from eventpipes.app import default_group
 from eventpipes.schemas.codec import BusDecoder
@@ -46,31 +46,38 @@ from eventpipes.bus.metrics import Metrics
 from eventpipes.bus.router import Router
 from eventpipes.faust.errors import RouteConfigurationError
 from eventpipes.faust.prepare import RoutePlan, prepare
+from eventpipes.faust.producer import PackingProducer
 from eventpipes.faust.sink import FaustSink, record_of
 from eventpipes.kafka.client_config import KafkaClientConfig, client_config
-from eventpipes.kafka.sink import WorkerSink
 from eventpipes.settings import get_settings
 from eventpipes.kafka.topics import bus_topic, replay_topic
-from eventpipes.records import Record, RecordSink
+from eventpipes.records import OutRecord, Record
 from eventpipes.topology import Rule, Topology, load_file
 from eventpipes.topology.model import EventBus
 
 log = logging.getLogger(__name__)
 
 #: Events per batch at most (across the bus's partitions). A batch is one produce round trip
-#: (acks=all) and one acknowledgement pass; Faust's ``take_events`` fills it from its stream
+#: (acks=all) and one acknowledgement pass; Faust's ``noack_take`` fills it from its stream
 #: buffer event by event. eventpipes' own worker takes up to 2,000 per partition.
 BATCH_SIZE = 1000
 
 #: Seconds a partial batch waits for more events: the latency floor under light load.
 WITHIN = 0.05
 
-#: Batches whose records are enqueued and whose acknowledgements are awaited at once. With
-#: one, the actor idled for each batch's produce round trip and Faust's consumption stopped
-#: with it (the route then measured 60% of Faust's take-only ceiling on a 5,000-event one-match
-#: run, a run too short and too loaded to credit the change with a figure of its own).
-#: eventpipes' own worker keeps 4 per partition in flight (``kafka.worker.MAX_IN_FLIGHT``).
-MAX_IN_FLIGHT = 4
+#: Events taken whose records await their acknowledgements at most; the actor takes the next
+#: batch meanwhile. With one batch in flight the actor idled for each produce round trip and
+#: Faust's consumption stopped with it (60% of Faust's take-only ceiling on a 5,000-event
+#: one-match run); with ``LINGER`` a produce carries the batches of up to ``LINGER`` seconds,
+#: so the bound is in events (a few ``BATCH_SIZE``s), not in batches.
+MAX_IN_FLIGHT = 8 * BATCH_SIZE
+
+#: Seconds between two produces of the batched producer at most often. A produce is one batch
+#: per delivery partition, and each batch costs ~25 µs of CPU in aiokafka whatever it holds:
+#: with 300 delivery partitions, Faust's batches of 150-300 events (what its stream buffers in
+#: ``WITHIN`` on a busy machine) gave one to three records a batch. Under load the records of
+#: ``LINGER`` seconds go out together instead; an event on an idle bus is produced at once.
+LINGER = 0.3
 
 #: A batch whose produce failed is routed again after this long, doubling up to the maximum:
 #: a broker that comes back is used within seconds, a lasting fault is logged twice a minute.
@@ -79,18 +86,24 @@ RETRY_MAX_SECONDS = 30.0
 
 RulesSource = Topology | str | Path | Sequence[Rule]
 
-#: How the route produces: through the Faust app's producer (``app.producer.send`` per record),
-#: or through a producer of its own that packs each delivery partition's records into one batch
-#: (``eventpipes.kafka.sink.WorkerSink``, eventpipes' worker's producer).
-ProducerChoice = Literal["faust", "batched"]
+#: How the route produces: through a producer of its own that packs each delivery partition's
+#: records into one batch (``eventpipes.faust.producer``), or through the Faust app's producer
+#: (``app.producer.send`` per record).
+ProducerChoice = Literal["batched", "faust"]
+
+
+class RouteSink(Protocol):
+    """Produces records in the order given (an iterable, consumed once) and returns once Kafka acknowledged all of them."""
+
+    async def send_all(self, records: Iterable[OutRecord]) -> None: ...
 
 
 class BusRoute:
     """One bus routed by a Faust app (made by ``route_bus``): its plan, its agent, its metrics."""
 
     def __init__(self, app: Any, plan: RoutePlan, *, kafka: KafkaClientConfig, batch_size: int, within: float,
-                 decoder: BusDecoder | None, name: str, producer: ProducerChoice = "faust",
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 decoder: BusDecoder | None, name: str, producer: ProducerChoice = "batched",
+                 max_in_flight: int = MAX_IN_FLIGHT, linger: float = LINGER) -> None:
         self.app = app
         self.plan = plan
         self.metrics = Metrics()
@@ -103,18 +116,21 @@ class BusRoute:
         self._prepared = False
         self._lock = threading.Lock()
         rules = list(plan.topology.rules)
-        sink: RecordSink
-        self._own: WorkerSink | None
+        self._own: PackingProducer | None = None
+        self.sink: RouteSink
+        """Where the planned records go: the route's own producer, or the app's (``producer=``)."""
         if producer == "batched":
-            sink = self._own = WorkerSink(kafka)
+            self.sink = self._own = PackingProducer(kafka, linger=linger)
             app.on_before_shutdown.connect(self._stop_producer)
         else:
-            sink, self._own = FaustSink(app), None
+            self.sink = FaustSink(app)
         count = self._counts.get
+        # The routers plan (decode, match, delivery records); the route hands their records to
+        # its sink itself, one record at a time, so none is kept until the produce (see producer.py).
         self._routers = {
-            bus_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, decoder=decoder,
+            bus_topic(plan.bus): Router(plan.bus, rules, self.sink, self.metrics, decoder=decoder,
                                         partition_count=lambda t: count(t, 0), group=plan.group),
-            replay_topic(plan.bus): Router(plan.bus, rules, sink, self.metrics, replay=True, decoder=decoder,
+            replay_topic(plan.bus): Router(plan.bus, rules, self.sink, self.metrics, replay=True, decoder=decoder,
                                            partition_count=lambda t: count(t, 0), group=plan.group),
         }
         self.topic = app.topic(*plan.sources, key_serializer="raw", value_serializer="raw")
@@ -146,54 +162,60 @@ class BusRoute:
             await asyncio.get_running_loop().run_in_executor(None, self.prepare)
         if self._own is not None:
             await self._own.warm_up(self.plan.deliveries)  # one metadata request for every delivery topic
-        in_flight: deque[asyncio.Future[None]] = deque()
+        in_flight: deque[tuple[int, asyncio.Future[None]]] = deque()
+        waiting = 0  # events in flight
         try:
-            async for events in stream.take_events(self._batch_size, within=self._within):
-                for event in events:
-                    event.message.incref()  # held until the batch is delivered: see the module docstring
-                in_flight.append(asyncio.ensure_future(self._deliver(events)))
-                while in_flight and (len(in_flight) >= self._max_in_flight or in_flight[0].done()):
-                    await in_flight.popleft()
+            async for events in stream.noack_take(self._batch_size, within=self._within):
+                in_flight.append((len(events), asyncio.ensure_future(self._deliver(stream, events))))
+                waiting += len(events)
+                while in_flight and (waiting >= self._max_in_flight or in_flight[0][1].done()):
+                    count, delivered = in_flight.popleft()
+                    await delivered
+                    waiting -= count
             while in_flight:
-                await in_flight.popleft()
+                await in_flight.popleft()[1]
         finally:
-            for batch in in_flight:  # the agent stops: batches not delivered stay unacknowledged
+            for _, batch in in_flight:  # the agent stops: batches not delivered stay unacknowledged
                 batch.cancel()
 
-    async def _deliver(self, events: list[Any]) -> None:
+    async def _deliver(self, stream: Any, events: list[Any]) -> None:
         """Route one batch until Kafka takes it, then acknowledge its events; a failure holds the bus."""
-        records = [record_of(event) for event in events]
         delay = RETRY_FIRST_SECONDS
         while True:
             try:
-                await self.route(records)
+                await self.route([record_of(event) for event in events])
                 break
             except Exception as exc:  # held, not skipped: nothing after it is committed meanwhile
+                first = events[0].message
                 log.error("routing bus %s failed at %s[%d]@%d (%s: %s); the batch is held and retried in %.0f s",
-                          self.plan.bus, records[0].topic, records[0].partition, records[0].offset,
-                          type(exc).__name__, exc, delay)
+                          self.plan.bus, first.topic, first.partition, first.offset, type(exc).__name__, exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+        ack = stream.ack
         for event in events:
-            event.ack()  # drops the reference taken above; the last one marks the offset done
+            await ack(event)  # Faust may now commit past it
 
     async def route(self, records: list[Record]) -> None:
-        """Route bus (and replay) records; returns once Kafka acknowledged every record written."""
-        if not records:
-            return
-        topic = records[0].topic
-        if all(r.topic == topic for r in records):
-            await self._routers[topic].route(records)
-            return
-        for name, router in self._routers.items():  # a batch of both topics: each in its own order
-            chosen = [r for r in records if r.topic == name]
-            if chosen:
-                await router.route(chosen)
+        """Route bus (and replay) records; returns once Kafka acknowledged every record written.
+
+        Each bus partition's records are planned and handed over in the order given (a batch
+        of bus and replay records interleaves the two topics, each in its own order).
+        """
+        if records:
+            planned = self._planned(records)
+            del records  # the records die once planned, not after the produce (fewer survivors for the collector)
+            await self.sink.send_all(planned)
+
+    def _planned(self, records: list[Record]) -> Iterator[OutRecord]:
+        routers = self._routers
+        for record in records:
+            yield from routers[record.topic].plan(record)
 
 
 def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
               kafka: KafkaClientConfig | None = None, batch_size: int = BATCH_SIZE, within: float = WITHIN,
-              decoder: BusDecoder | None = None, name: str | None = None, producer: ProducerChoice = "faust") -> BusRoute:
+              decoder: BusDecoder | None = None, name: str | None = None, producer: ProducerChoice = "batched",
+              linger: float = LINGER) -> BusRoute:
     """Route bus ``bus`` inside Faust app ``app`` to its rules' delivery topics.
 
     Args:
@@ -210,14 +232,18 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
         kafka: the cluster for the topic and offset set-up, with its security settings; default
             eventpipes' own client configuration (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_CLIENT_PROPERTIES``,
             ...) pointed at the app's broker.
-        batch_size: events per batch at most (``Stream.take_events``).
+        batch_size: events per batch at most (``Stream.noack_take``).
         within: seconds a partial batch waits for more events.
         decoder: reads bus records (a registry client for governed buses); default ``BusDecoder()``.
         name: the agent's name; default ``eventpipes.route.<bus>``.
-        producer: ``"faust"``: the app's producer, one ``send`` per record (Faust's public API;
-            aiokafka's accumulator batches them per partition). ``"batched"``: a producer of the
-            route's own (``kafka``), which builds one batch per delivery partition
-            as eventpipes' worker does (benchmarks/faust.py compares them).
+        producer: ``"batched"`` (the default): a producer of the route's own, configured by
+            ``kafka`` (so by eventpipes' client settings, not the app's), which packs each
+            delivery partition's records into one batch as eventpipes' worker does and, under
+            load, the records of ``linger`` seconds into one produce. ``"faust"``: the app's
+            producer and its settings, one ``send`` per record (Faust's public API; aiokafka's
+            accumulator batches them per partition); it costs more CPU per event
+            (benchmarks/faust.py compares them).
+        linger: with the batched producer, seconds between two produces at most often (see ``LINGER``).
 
     Returns:
         The route; its ``agent`` is registered on ``app``.
@@ -239,7 +265,7 @@ def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = Non
     plan = RoutePlan(bus, topology, group, faust_group)
     kafka = kafka or client_config(get_settings().model_copy(update={"kafka_bootstrap_servers": _bootstrap(app)}))
     return BusRoute(app, plan, kafka=kafka, batch_size=batch_size, within=within,
-                    decoder=decoder, name=name or f"eventpipes.route.{bus}", producer=producer)
+                    decoder=decoder, name=name or f"eventpipes.route.{bus}", producer=producer, linger=linger)
 
 
 def _topology(bus: str, source: RulesSource, partitions: int | None) -> Topology:

@@ -14,7 +14,7 @@ aiokafka producer in a private attribute (``Producer._producer``), so that route
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from eventpipes.records import OutRecord, Record
@@ -35,8 +35,13 @@ def record_of(event: Any) -> Record:
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
     if not headers:
         return ()
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return tuple((key, value if type(value) is bytes else bytes(value or b"")) for key, value in items)
+    kind = type(headers)
+    items = headers if kind is list or kind is tuple else headers.items() if isinstance(headers, Mapping) else headers
+    out = tuple(items)
+    for _, value in out:
+        if type(value) is not bytes:  # a null header value, or a view: rare, so only then rebuilt
+            return tuple((key, value if type(value) is bytes else bytes(value or b"")) for key, value in out)
+    return out
 
 
 class FaustSink:
@@ -53,7 +58,7 @@ class FaustSink:
         # keep the order of the calls (``send`` may wait for room in the producer's buffer).
         self._enqueuing = asyncio.Lock()
 
-    async def send_all(self, records: list[OutRecord]) -> None:
+    async def send_all(self, records: Iterable[OutRecord]) -> None:
         producer = self._app.producer
         async with self._enqueuing:
             pending = [

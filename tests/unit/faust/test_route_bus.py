@@ -97,7 +97,7 @@ def test_the_route_sends_through_faust_exactly_the_records_the_router_plans(tmp_
     route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="deliverers")
     route._counts.update({topic: 4 for topic in route.plan.deliveries})
     producer = RecordingProducer()
-    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    route.sink = FaustSink(type("A", (), {"producer": producer})())
     records = [Record("eventpipes.bus.orders", p, 7 + p, 1764842400123 + p, b"e1", json.dumps({**EVENT, "id": f"e{p}"}).encode(),
                       ((TRACE_HEADER, b"Root=1"), ("other", b"x"))) for p in range(4)]
     records.append(Record("eventpipes.bus.orders", 1, 20, 1, None, b"not an event", ()))
@@ -118,18 +118,17 @@ class FakeEvent:
 
 
 class TakingStream:
-    """Stands in for a Faust stream: ``take_events`` yields one batch and acknowledges it afterwards,
-    also when the agent fails (as ``Stream.take_events`` does in its ``finally``)."""
+    """Stands in for a Faust stream: ``noack_take`` yields one batch and acknowledges nothing, even
+    when the agent fails; ``ack`` acknowledges one event (as ``Stream.ack`` does)."""
 
     def __init__(self, messages: list[Message]) -> None:
         self.messages = messages
 
-    async def take_events(self, max_: int, within: float) -> Any:
-        try:
-            yield [FakeEvent(m) for m in self.messages]
-        finally:
-            for message in self.messages:
-                message.ack(None)  # type: ignore[arg-type]
+    async def noack_take(self, max_: int, within: float) -> Any:
+        yield [FakeEvent(m) for m in self.messages]
+
+    async def ack(self, event: FakeEvent) -> bool:
+        return event.ack()
 
 
 def bus_messages(count: int) -> list[Message]:
@@ -157,9 +156,9 @@ class FailingSink:
 
 def failing_route(tmp_path: Path, sink: FailingSink, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setattr(routing, "RETRY_FIRST_SECONDS", 0.01)
-    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g")
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g", producer="faust")
     route._prepared = True
-    route._routers["eventpipes.bus.orders"]._sink = sink
+    route.sink = sink
     return route
 
 
@@ -187,10 +186,10 @@ def test_a_batch_that_never_goes_through_is_never_acknowledged(tmp_path: Path, m
 
 
 def test_a_delivered_batch_is_acknowledged(tmp_path: Path) -> None:
-    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g")
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g", producer="faust")
     route._prepared = True
     producer = RecordingProducer()
-    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    route.sink = FaustSink(type("A", (), {"producer": producer})())
     messages = bus_messages(3)
     asyncio.run(route._route(TakingStream(messages)))
     assert [m.acked for m in messages] == [True, True, True]
@@ -222,7 +221,7 @@ def test_a_governed_bus_record_is_routed_as_its_json_envelope(tmp_path: Path) ->
     registry = OneSchemaRegistry()
     route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g", decoder=BusDecoder(registry))  # type: ignore[arg-type]
     producer = RecordingProducer()
-    route._routers["eventpipes.bus.orders"]._sink = FaustSink(type("A", (), {"producer": producer})())
+    route.sink = FaustSink(type("A", (), {"producer": producer})())
     paid = Event(source="orders", detail_type="Paid", detail={"amount": 12}, account="123456789012", region="us-east-1",
                  time="2026-01-01T00:00:00Z")
     encoded = DetailEncoder(registry=registry).encode("orders", SchemaGovernance(), paid)  # type: ignore[arg-type]
@@ -230,3 +229,46 @@ def test_a_governed_bus_record_is_routed_as_its_json_envelope(tmp_path: Path) ->
     value, headers = encoded
     asyncio.run(route.route([Record("eventpipes.bus.orders", 0, 1, 5, b"k", value, tuple(headers))]))
     assert [(r.topic, json.loads(r.value)) for r in producer.sent] == [("eventpipes.target.orders.all.t", paid.to_dict())]
+
+
+def test_the_default_producer_packs_exactly_the_records_the_router_plans(tmp_path: Path) -> None:
+    """route_bus's own producer (the default): each delivery partition's records in one batch, in plan order."""
+    from eventpipes.faust.producer import PackingProducer
+
+    class Builder:
+        def __init__(self) -> None:
+            self.records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
+
+        def append(self, *, key: bytes | None, value: bytes, timestamp: int | None, headers: Any) -> object:
+            self.records.append((key, value, list(headers)))
+            return object()
+
+    class Producer:
+        def __init__(self) -> None:
+            self.batches: dict[tuple[str, int], list[Any]] = {}
+
+        def create_batch(self) -> Builder:
+            return Builder()
+
+        async def send_batch(self, batch: Builder, topic: str, *, partition: int) -> "asyncio.Future[None]":
+            self.batches.setdefault((topic, partition), []).extend(batch.records)
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+    route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="deliverers")
+    route._counts.update({topic: 4 for topic in route.plan.deliveries})
+    assert isinstance(route.sink, PackingProducer)
+    fake = Producer()
+    route.sink._producer = fake  # type: ignore[assignment]
+    records = [Record("eventpipes.bus.orders", p % 4, p, 1764842400123 + p, f"e{p}".encode(),
+                      json.dumps({**EVENT, "id": f"e{p}"}).encode(), ((TRACE_HEADER, b"Root=1"),)) for p in range(8)]
+    asyncio.run(route.route(records))
+    router = Router("orders", list(load_text(TOPOLOGY).rules_on("orders")), FaustSink(None), Metrics(),
+                    partition_count=lambda topic: 4, group="deliverers")
+    expected: dict[tuple[str, int], list[Any]] = {}
+    for planned in (out for record in records for out in router.plan(record)):
+        assert planned.partition is not None
+        expected.setdefault((planned.topic, planned.partition), []).append((planned.key, planned.value, planned.headers))
+    assert fake.batches == expected
+    assert sum(len(v) for v in expected.values()) == 8 * 3
