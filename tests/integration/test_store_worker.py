@@ -99,3 +99,41 @@ def test_a_deleted_bus_stops_being_routed_and_a_bus_made_again_under_its_name_ro
         worker.stop()
     assert "Traceback" not in worker.log()
     assert worker.process.returncode in (0, -15)
+
+
+def test_a_restarted_worker_reads_the_same_store_and_routes_on(kafka: KafkaCluster, store: Settings) -> None:
+    """A worker stopped and started again (same group, no file) runs what the store holds, with nothing routed twice."""
+    from eventpipes.bus.put_events import EventBusClient
+    from eventpipes.control import ControlPlane
+
+    bus, out, group = unique_name("bus"), unique_name("out"), unique_name("group")
+    with ControlPlane(store) as plane:
+        plane.invoke("CreateEventBus", {"Name": bus})
+        plane.invoke("PutRule", {"Name": "orders", "EventBusName": bus, "EventPattern": json.dumps({"source": ["shop"]})})
+        plane.invoke("PutTargets", {"Rule": "orders", "EventBusName": bus, "Targets": [{"Id": "t", "Arn": f"kafka:topic/{out}"}]})
+    env = {"KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "EVENTPIPES_CONTROL_TOPIC": store.control_topic}
+
+    def put(marker: str) -> None:
+        entry = {"Source": "shop", "DetailType": "order", "Detail": json.dumps({"m": marker}), "EventBusName": bus}
+        with EventBusClient(kafka.settings) as client:
+            assert client.put_events([entry]).failed_entry_count == 0
+
+    def markers() -> list[str]:
+        if not kafka.admin.topic_exists(out):
+            return []
+        return [json.loads(r.value or b"")["detail"]["m"] for r in kafka.read_all(out, timeout=3)]
+
+    first: list[str] = []
+    with WorkerProcess(None, group=group, web_port=free_port(), env=env) as worker:
+        worker.wait_ready()
+        wait_until(lambda: (first.append(unique_name("m")), put(first[-1]), markers())[2], timeout=60, interval=1.0,
+                   what="an event routed by the first worker")
+        wait_until(lambda: len(markers()) == len(first), timeout=30, what="every event put routed by the first worker")
+    second = unique_name("m")
+    put(second)  # while no worker runs: the group's committed offsets keep it for the next one
+    with WorkerProcess(None, group=group, web_port=free_port(), env=env) as worker:
+        worker.wait_ready()
+        wait_until(lambda: second in markers(), timeout=60, what="the event routed by the restarted worker")
+        assert "Traceback" not in worker.log()
+    assert sorted(markers()) == sorted(first + [second])  # the restarted worker read the same store, and routed nothing twice
+    kafka.admin.delete_topics([bus_topic(bus), out])
