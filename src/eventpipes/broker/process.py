@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -247,8 +248,21 @@ def _write_config(paths: BrokerPaths, settings: Settings, material: secure.Secur
         shutil.copyfile(log4j, paths.log4j)
 
 
+def new_cluster_id(random_uuid: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
+    """A KRaft cluster id, as Kafka's own Uuid.randomUuid() draws them.
+
+    One in 64 base64 encodings starts with "-", which the storage tool's argument
+    parser reads as an option ("argument --cluster-id/-t: expected one argument");
+    Kafka redraws those, and so do we.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(random_uuid().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(java: str, classpath: str, paths: BrokerPaths) -> None:
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    cluster_id = new_cluster_id()
     done = subprocess.run(
         [java, "-Xmx256m", *_log_flags(paths), "-cp", classpath, "kafka.tools.StorageTool",
          "format", "-t", cluster_id, "-c", str(paths.config)],
