@@ -272,3 +272,47 @@ def test_the_default_producer_packs_exactly_the_records_the_router_plans(tmp_pat
         expected.setdefault((planned.topic, planned.partition), []).append((planned.key, planned.value, planned.headers))
     assert fake.batches == expected
     assert sum(len(v) for v in expected.values()) == 8 * 3
+
+
+def test_the_agent_stops_taking_once_max_in_flight_events_wait_for_their_produce(tmp_path: Path) -> None:
+    """The bound is in events, not batches: small batches keep coming until that many events wait."""
+
+    class GatedSink:
+        def __init__(self) -> None:
+            self.gate: asyncio.Future[None] | None = None
+
+        async def send_all(self, records: Any) -> None:
+            list(records)
+            if self.gate is None:
+                self.gate = asyncio.get_running_loop().create_future()
+            await self.gate
+
+    class CountingStream(TakingStream):
+        def __init__(self, batches: list[list[Message]]) -> None:
+            super().__init__([m for batch in batches for m in batch])
+            self.batches, self.taken = batches, 0
+
+        async def noack_take(self, max_: int, within: float) -> Any:
+            for batch in self.batches:
+                self.taken += 1
+                yield [FakeEvent(m) for m in batch]
+
+    async def run() -> None:
+        route = route_bus(app(tmp_path), "orders", load_text(TOPOLOGY), group="g", producer="faust")
+        route._prepared = True
+        route._max_in_flight = 5
+        sink = GatedSink()
+        route.sink = sink
+        messages = bus_messages(12)
+        stream = CountingStream([messages[i:i + 2] for i in range(0, 12, 2)])  # six batches of two events
+        agent = asyncio.ensure_future(route._route(stream))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert stream.taken == 3  # 2 + 2 + 2 events >= 5: the third batch is the last taken
+        assert not any(m.acked for m in messages)
+        assert sink.gate is not None
+        sink.gate.set_result(None)
+        await asyncio.wait_for(agent, timeout=5)
+        assert stream.taken == 6 and all(m.acked for m in messages)
+
+    asyncio.run(run())
