@@ -47,7 +47,7 @@ def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OutRecord:
     """A record to produce."""
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 
 from eventpipes.kafka.headers import ERROR_HEADER, GROUP_HEADER, INGESTION_HEADER, REPLAY_RULES_HEADER, ROUTED_CARRIED_HEADERS, RULE_HEADER, SOURCE_HEADER
@@ -132,6 +132,37 @@ class Router:
             out += self.routed(rule, record.key, value, ingestion_time_ms=record.timestamp_ms,
                                source_partition=record.partition, carried=carried)
         return out
+
+    def plan_all(self, records: Iterable[Record]) -> Iterator[OutRecord]:
+        """``plan`` for many bus records, in their order: matches counted once per rule at the end,
+        each event's headers built once (the Faust route's per-event path)."""
+        counts: dict[str, int] = {}
+        partition = self._partition
+        routes = self._routes
+        group = self._group_header
+        try:
+            for record in records:
+                found = self._match(record)
+                if isinstance(found, OutRecord):
+                    yield found
+                    continue
+                record, value, matched = found
+                if not matched:
+                    continue
+                base = [(k, v) for k, v in record.headers if k in ROUTED_CARRIED_HEADERS] if record.headers else []
+                base.append((INGESTION_HEADER, str(record.timestamp_ms).encode()))
+                base += group
+                key = record.key
+                source = record.partition
+                for rule in matched:
+                    counts[rule] = counts.get(rule, 0) + 1
+                    headers = [*base, (RULE_HEADER, rule.encode())]
+                    for route in routes[rule]:
+                        yield OutRecord(route.topic, key, value, headers, partition=partition(route.topic, source))
+                        headers = list(headers)  # each record owns its headers, as plan's do
+        finally:
+            for rule, count in counts.items():
+                self._metrics.matched(self.bus, rule, count)
 
     def _match(self, record: Record) -> tuple[Record, bytes, list[str]] | OutRecord:
         """``(record, JSON envelope, matched rules in name order)``, or the record set aside if it is no event."""

@@ -37,6 +37,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -208,8 +209,12 @@ class BusRoute:
 
     def _planned(self, records: list[Record]) -> Iterator[OutRecord]:
         routers = self._routers
-        for record in records:
-            yield from routers[record.topic].plan(record)
+        for topic, run in groupby(records, key=_topic):  # runs of one topic, in the order given
+            yield from routers[topic].plan_all(run)
+
+
+def _topic(record: Record) -> str:
+    return record.topic
 
 
 def route_bus(app: Any, bus: str, rules: RulesSource, *, group: str | None = None, partitions: int | None = None,
