@@ -30,6 +30,7 @@ from dataclasses import replace
 from typing import Any
 
 from eventpipes.kafka.headers import CONTENT_TYPE, CONTENT_TYPE_AVRO, CONTENT_TYPE_JSON, ENVELOPE_HEADER
+from eventpipes.events import jsonread
 from eventpipes.events.envelope import REQUIRED_FIELDS, Event
 from eventpipes.events.errors import InvalidEvent
 from eventpipes.records import Record
@@ -116,7 +117,7 @@ class BusDecoder:
         if not is_avro(record):
             value = record.value or b""
             try:
-                body = json.loads(value)
+                body = jsonread.loads(value)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise InvalidEvent(f"event is not valid JSON: {exc}") from exc
             Event.check(body)
