@@ -19,6 +19,7 @@ import time
 
 from eventpipes.kafka import worker as worker_module
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.producer import make_producer
 from eventpipes.kafka.topics import TopicSpec
 from eventpipes.kafka.worker import PartitionWorker
@@ -27,8 +28,8 @@ from eventpipes.settings import get_settings
 from eventpipes.testing import unique_name
 
 
-def fill(bootstrap: str, topic: str, records: int) -> None:
-    producer = make_producer(bootstrap)
+def fill(kafka: KafkaClientConfig, topic: str, records: int) -> None:
+    producer = make_producer(kafka)
     value = b"x" * 200
     for n in range(records):
         producer.send(topic, value=value, key=str(n).encode())
@@ -36,7 +37,7 @@ def fill(bootstrap: str, topic: str, records: int) -> None:
     producer.close()
 
 
-async def consume(bootstrap: str, topic: str, records: int, isolation: str) -> float:
+async def consume(kafka: KafkaClientConfig, topic: str, records: int, isolation: str) -> float:
     """Records/s for one fresh group reading the whole topic at ``isolation``."""
     seen = 0
     done = asyncio.Event()
@@ -50,7 +51,7 @@ async def consume(bootstrap: str, topic: str, records: int, isolation: str) -> f
     original = worker_module.AIOKafkaConsumer
     worker_module.AIOKafkaConsumer = lambda **kw: original(**{**kw, "isolation_level": isolation})  # type: ignore[assignment,misc]
     try:
-        runtime = PartitionWorker(bootstrap, unique_name("bench-isolation"), {topic: handler})
+        runtime = PartitionWorker(kafka, unique_name("bench-isolation"), {topic: handler})
         started = time.perf_counter()
         running = asyncio.create_task(runtime.run())
         await asyncio.wait_for(done.wait(), 300)
@@ -67,21 +68,21 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    bootstrap = get_settings().bootstrap_servers
+    kafka = client_config(get_settings())
     topic = unique_name("bench-isolation")
-    with Admin(bootstrap) as admin:
+    with Admin(kafka) as admin:
         admin.ensure_topic(TopicSpec(topic, 3))
-    fill(bootstrap, topic, args.records)
+    fill(kafka, topic, args.records)
     rates: dict[str, list[float]] = {"read_uncommitted": [], "read_committed": []}
     for _ in range(args.rounds):
         for isolation in rates:
-            rate = asyncio.run(consume(bootstrap, topic, args.records, isolation))
+            rate = asyncio.run(consume(kafka, topic, args.records, isolation))
             rates[isolation].append(rate)
             print(f"{isolation:>16}: {rate:,.0f} records/s")
     medians = {k: statistics.median(v) for k, v in rates.items()}
     print(f"medians: read_uncommitted {medians['read_uncommitted']:,.0f}, read_committed {medians['read_committed']:,.0f} "
           f"records/s; ratio {medians['read_committed'] / medians['read_uncommitted']:.2f}")
-    with Admin(bootstrap) as admin:
+    with Admin(kafka) as admin:
         admin.delete_topics([topic])
 
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from kafka import KafkaConsumer, TopicPartition
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import KafkaClientConfig, client_config
 from eventpipes.kafka.schedule_ticker import ScheduleTicker
 from eventpipes.kafka.topics import TopicSpec
 from eventpipes.records import OutRecord
@@ -30,8 +31,8 @@ from eventpipes.settings import get_settings
 from eventpipes.testing import unique_name
 
 
-def read_committed(bootstrap: str, topic: str) -> list[tuple[str, datetime, int]]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+def read_committed(kafka: KafkaClientConfig, topic: str) -> list[tuple[str, datetime, int]]:
+    consumer = KafkaConsumer(**kafka.kafka_python(), group_id=None, enable_auto_commit=False,
                              isolation_level="read_committed")
     tp = TopicPartition(topic, 0)
     consumer.assign([tp])
@@ -45,12 +46,12 @@ def read_committed(bootstrap: str, topic: str) -> list[tuple[str, datetime, int]
     return out
 
 
-async def run(rules: list[ScheduledRule], bootstrap: str, group: str, topic: str, seconds: float) -> None:
+async def run(rules: list[ScheduledRule], kafka: KafkaClientConfig, group: str, topic: str, seconds: float) -> None:
     def outputs(tick: Tick) -> list[OutRecord]:
         event = scheduled_event(tick.rule.arn, tick.instant, account="000000000000", region="us-east-1")
         return [OutRecord(topic, tick.rule.name.encode(), event.to_json(), [("tick", tick.instant.isoformat().encode())])]
 
-    ticker = ScheduleTicker(bootstrap, group, rules, outputs)
+    ticker = ScheduleTicker(kafka, group, rules, outputs)
     task = asyncio.create_task(ticker.run())
     await asyncio.sleep(seconds)
     ticker.stop()
@@ -63,9 +64,9 @@ def main() -> None:
     parser.add_argument("--period", type=float, default=60.0, help="seconds between a rule's ticks (60: rate(1 minute))")
     parser.add_argument("--duration", type=float, default=None, help="seconds to run (default: two periods + 10 s)")
     args = parser.parse_args()
-    bootstrap = get_settings().bootstrap_servers
+    kafka = client_config(get_settings())
     topic, group = unique_name("bench-ticks"), unique_name("bench-schedules")
-    with Admin(bootstrap) as admin:
+    with Admin(kafka) as admin:
         admin.ensure_topic(TopicSpec(topic, 1))
     period = timedelta(seconds=args.period)
     start = datetime.now(timezone.utc) + timedelta(seconds=5)  # every anchor after the ticker owns
@@ -73,10 +74,10 @@ def main() -> None:
     rules = [ScheduledRule(f"r{n}", f"arn:aws:events:us-east-1:000000000000:rule/r{n}", schedule,
                            start + period * n / args.rules) for n in range(args.rules)]
     duration = args.duration or 2 * args.period + 10
-    asyncio.run(run(rules, bootstrap, group, topic, duration))
+    asyncio.run(run(rules, kafka, group, topic, duration))
     stopped = datetime.now(timezone.utc)
 
-    records = read_committed(bootstrap, topic)
+    records = read_committed(kafka, topic)
     late_ms = sorted(ts - t.timestamp() * 1000 for _, t, ts in records)
     seen = [(name, t) for name, t, _ in records]
     expected = {(r.name, t) for r in rules for k in range(1, 1000)

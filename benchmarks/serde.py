@@ -34,6 +34,7 @@ import fastavro
 import httpx
 
 from eventpipes.kafka.admin import Admin
+from eventpipes.kafka.client_config import client_config
 from eventpipes.schemas.client import RegistryClient
 from eventpipes.schemas.registry.server import BackgroundRegistry
 from eventpipes.schemas.serde import AvroDeserializer, AvroSerializer, parse_schema
@@ -195,14 +196,14 @@ def main() -> None:
     args = parser.parse_args()
     count = 10_000 if args.quick else 100_000
     print(f"{date.today()}, CPython {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores")
-    settings = Settings()
+    kafka = client_config(Settings())
     topic = f"_schemas-bench-{uuid.uuid4().hex[:8]}"
     try:
-        with BackgroundRegistry(settings.bootstrap_servers, topic) as url:
+        with BackgroundRegistry(kafka, topic) as url:
             bench_serde(url, count, 2 if args.quick else args.repeat)
             bench_registry(url, 100 if args.quick else 500, 1_000 if args.quick else 5_000)
     finally:
-        with Admin(settings.bootstrap_servers) as admin:
+        with Admin(kafka) as admin:
             admin.delete_topic(topic)
 
 
